@@ -1,0 +1,3 @@
+from flowlib.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,52 @@
+"""``python -m flowlib COMMAND ...``: one entry point, one module per command.
+
+Each command lives in the module that does the work and registers itself through a
+function ``add_cli(subparsers)`` that adds a sub-parser whose ``func`` runs it and
+returns an exit status. Add a command by adding its module to ``COMMAND_MODULES``.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMAND_MODULES = [
+    "flowlib.data_cli",
+    "flowlib.book",
+    "flowlib.train",
+    "flowlib.classifier",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m flowlib",
+                                     description="Real NVP, NLL versus NSGAN, FID: the book's library.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name == name:  # a command not written yet: leave it out
+                continue
+            raise
+        module.add_cli(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, RuntimeError, FileNotFoundError) as err:
+        # flowlib's own errors already say what is wrong and what to do
+        if type(err).__module__.startswith("flowlib"):
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        raise
