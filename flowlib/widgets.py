@@ -89,12 +89,13 @@ def frame_choice(options: Mapping[str, object], description: str = "", *, dropdo
         raise ValueError("frame_choice needs at least one option")
     stack = W.Stack([options[n] for n in names], selected_index=0)
     if dropdown:
-        chooser = W.Dropdown(options=[(n, i) for i, n in enumerate(names)], value=0,
-                             description=description, style={"description_width": "initial"})
+        chooser = W.Dropdown(options=names, index=0, description=description,
+                             style={"description_width": "initial"})
     else:
-        chooser = W.ToggleButtons(options=[(n, i) for i, n in enumerate(names)], value=0,
-                                  description=description, style={"description_width": "initial"})
-    W.jslink((chooser, "value"), (stack, "selected_index"))
+        chooser = W.ToggleButtons(options=names, index=0, description=description,
+                                  style={"description_width": "initial"})
+    # a selection's *index* is what syncs to the browser (its value does not)
+    W.jslink((chooser, "index"), (stack, "selected_index"))
     return W.VBox([chooser, stack])
 
 

@@ -1,0 +1,106 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Likelihood versus adversaries
+#
+# *An executable book about the negative log-likelihood loss in generative modelling.*
+#
+# Is maximum likelihood a poor way to train a model that should make realistic images,
+# as is often argued, and are generative adversarial networks better at it? A master
+# thesis from KTH, *Analyzing the Negative Log-Likelihood Loss in Generative Modeling*,
+# put this to the test with a method that holds the confounders fixed: the **same**
+# Real NVP normalizing flow is trained on MNIST once by minimising the negative
+# log-likelihood (NLL) and once as the generator of a non-saturating GAN (NSGAN), and
+# image quality is measured by the Fréchet Inception Distance (FID). It then builds a
+# synthetic, MNIST-looking data set sampled from a Real NVP *teacher* with known weights,
+# so that the true density is known, and studies how NLL behaves when the model is
+# misspecified, under- or over-parameterised.
+#
+# Only the thesis' abstract is public. This book reproduces its experiments from that
+# description with its own code, the Python package `flowlib`, and goes beyond it.
+#
+# ## What is reproduced, and what is new
+#
+# **From the thesis (its abstract):** NLL versus NSGAN training of one Real NVP on
+# MNIST, judged by FID; the synthetic MNIST whose generating distribution is a Real NVP
+# with known weights; students of several degrees of misspecification trained by NLL,
+# with training and validation NLL and FID; the observation that NSGAN training is
+# unstable even at the Nash equilibrium. The abstract reports six findings, which this
+# book tests and reports as supported or not, with numbers, whatever the runs show:
+#
+# | | finding reported in the abstract |
+# |---|---|
+# | F1 | NLL-trained Real NVP does unexpectedly well in FID against the NSGAN-trained same model |
+# | F2 | NSGAN training of Real NVP is unstable, even started at the Nash equilibrium |
+# | F3 | students of different misspecification reach different training NLL but converge alike |
+# | F4 | validation NLL shows overfitting on the finite synthetic set; well-specified students can validate worse than misspecified ones |
+# | F5 | overfitting hurts validation NLL much more than FID |
+# | F6 | overparameterised students are slow, often unstable, overfit heavily and give poorer images |
+#
+# **Our own additions** (not in the thesis): the exact KL divergence from the teacher to
+# each student, $\mathrm{KL}(p_\text{teacher}\,\|\,p_\text{student}) = \mathrm{NLL}_\text{student}
+# - H(p_\text{teacher})$, which the known teacher makes computable; the exact validation
+# bits/dim of GAN-trained flows during training; FID with an MNIST-domain feature network
+# beside the standard Inception network, with precision, recall and class coverage;
+# two-dimensional flows that show mode covering and mode dropping in seconds; and
+# widgets to turn the knobs.
+#
+# ## How to read it
+#
+# Every chapter is a notebook that was executed when this website was built: every
+# number and figure comes from a run of `flowlib`, with its provenance (configuration,
+# seed, commit, device, wall time) saved beside it under `results/`. Sliders and
+# drop-downs work in this static page: they step through frames precomputed when the
+# chapter was executed, and say so. Open a chapter in Jupyter to recompute at settings
+# of your own.
+
+# %% tags=["parameters"]
+preset = "quick"
+
+# %% [markdown]
+# ## Rerunning a chapter: presets
+#
+# Every experiment comes in three sizes, one code path:
+
+# %%
+from flowlib.presets import PRESETS
+
+descriptions = {
+    "smoke": "seconds: proves every code path (what the tests run)",
+    "quick": "minutes per chapter on a 2-core laptop CPU; results that already show the effects",
+    "full": "the thesis-scale run, on a GPU",
+}
+for name in PRESETS:
+    marker = "  <- this build" if name == preset else ""
+    print(f"{name:>6}: {descriptions[name]}{marker}")
+
+# %% [markdown]
+# From a clone of the repository:
+#
+# ```bash
+# make book                 # build this website (quick preset): _build/html/index.html
+# make book PRESET=smoke    # the same book in a minute, every chapter at its smallest
+# make chapter NAME=data    # re-execute one chapter, then rebuild the HTML
+# make test                 # the test suite
+# ```
+#
+# Chapters that train models show the canonical runs shipped in `results/` and retrain
+# only when asked, e.g. `python -m flowlib book chapter realnvp_mnist -p rerun True`.
+# The `full` preset runs the thesis-scale experiments (use the `flowlib` command line on
+# a GPU, e.g. `python -m flowlib train --loss nll --preset full`).
+#
+# ## Opening a chapter in Jupyter
+#
+# The chapters live in `book/` as plain Python files in Jupytext's percent format
+# (`# %%` starts a cell), so they diff and review like code. Every page of this website
+# offers its executed notebook for download (the download button at the top). To work
+# on the source, open `book/NAME.py` in JupyterLab with Jupytext installed (it opens as a
+# notebook), or convert it once: `jupytext --to ipynb book/data.py`.
