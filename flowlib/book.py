@@ -32,11 +32,6 @@ from pathlib import Path
 from .paths import REPO_ROOT
 from .presets import check_preset
 
-BOOK_DIR = REPO_ROOT / "book"
-BUILD_DIR = REPO_ROOT / "_build"
-STAMPS = BUILD_DIR / "stamps"
-FAILED = BUILD_DIR / "failed"
-TOC = REPO_ROOT / "_toc.yml"
 VENDOR_FILES = ("vendor/require.js", "vendor/embed-amd.js")
 # Cells may legitimately run for a while at quick/full (they train when asked to).
 CELL_TIMEOUT_S = {"smoke": 900, "quick": None, "full": None}
@@ -54,174 +49,176 @@ class ChapterResult:
     message: str = ""
 
 
-# ---------------------------------------------------------------- chapters
-def chapters() -> list[str]:
-    """Chapter names in table-of-contents order (``book/NAME.py`` files listed in ``_toc.yml``)."""
-    import yaml
+@dataclass(frozen=True)
+class Book:
+    """A book tree: ``_config.yml``, ``_toc.yml``, ``book/NAME.py``; built under ``_build``.
 
-    toc = yaml.safe_load(TOC.read_text())
-    files = [toc["root"]]
+    The repository is the default; tests build a copy in a temporary folder.
+    """
+    root: Path = REPO_ROOT
 
-    def _walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                files.append(entry["file"])
-            _walk(entry.get("chapters"))
-            _walk(entry.get("sections"))
-            for part in entry.get("parts", []) or []:
-                _walk(part.get("chapters"))
+    @property
+    def book_dir(self) -> Path:
+        return self.root / "book"
 
-    _walk(toc.get("chapters"))
-    for part in toc.get("parts", []) or []:
-        _walk(part.get("chapters"))
-    names = []
-    for f in files:
-        path = REPO_ROOT / f
-        if path.parent == BOOK_DIR and path.with_suffix(".py").exists():
-            names.append(path.stem)
-    return names
+    @property
+    def build_dir(self) -> Path:
+        return self.root / "_build"
+
+    def chapters(self) -> list[str]:
+        """Chapter names in table-of-contents order (``book/NAME.py`` listed in ``_toc.yml``)."""
+        import yaml
+
+        toc = yaml.safe_load((self.root / "_toc.yml").read_text())
+        files = [toc["root"]]
+
+        def _walk(entries):
+            for entry in entries or []:
+                if "file" in entry:
+                    files.append(entry["file"])
+                _walk(entry.get("sections"))
+
+        _walk(toc.get("chapters"))
+        for part in toc.get("parts", []) or []:
+            _walk(part.get("chapters"))
+        return [Path(f).stem for f in files
+                if (self.root / f).parent == self.book_dir
+                and (self.root / f).with_suffix(".py").exists()]
+
+    def source(self, name: str) -> Path:
+        known = self.chapters()
+        if name not in known:
+            raise BookError(f"No chapter named {name!r}. The chapters are: {', '.join(known)}. "
+                            "Use one of these names, e.g. `make chapter NAME=data`.")
+        return self.book_dir / f"{name}.py"
+
+    # ------------------------------------------------------------ stamps
+    def input_digest(self, name: str, preset: str, params: dict) -> str:
+        """What a chapter's output depends on: its source, flowlib, results/, preset, parameters."""
+        h = hashlib.sha256()
+        h.update((self.book_dir / f"{name}.py").read_bytes())
+        _hash_tree(h, REPO_ROOT / "flowlib", ("*.py",))
+        _hash_tree(h, REPO_ROOT / "results", ("*",))
+        h.update(json.dumps({"preset": preset, "params": params}, sort_keys=True).encode())
+        return h.hexdigest()
+
+    def _stamp(self, name: str) -> Path:
+        return self.build_dir / "stamps" / f"{name}.json"
+
+    def is_up_to_date(self, name: str, digest: str) -> bool:
+        stamp = self._stamp(name)
+        if not (self.book_dir / f"{name}.ipynb").exists() or not stamp.exists():
+            return False
+        try:
+            return json.loads(stamp.read_text()).get("digest") == digest
+        except json.JSONDecodeError:
+            return False
+
+    # ------------------------------------------------------------ execution
+    def execute_chapter(self, name: str, preset: str, params: dict | None = None, *,
+                        force: bool = False) -> ChapterResult:
+        """Execute one chapter into ``book/NAME.ipynb``; never leaves a half-written notebook."""
+        import jupytext
+        import papermill
+        from papermill.exceptions import PapermillExecutionError
+
+        check_preset(preset)
+        params = dict(params or {})
+        source = self.source(name)
+        digest = self.input_digest(name, preset, params)
+        if not force and self.is_up_to_date(name, digest):
+            return ChapterResult(name, "up to date")
+        nb = jupytext.read(source)
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                     "language": "python"}
+        nb.metadata["jupytext"] = {"formats": "py:percent"}
+        start = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix=f"flowlib-{name}-") as tmp:
+            src_nb, out_nb = Path(tmp) / f"{name}.src.ipynb", Path(tmp) / f"{name}.ipynb"
+            jupytext.write(nb, src_nb)
+            env_backup = os.environ.pop("MPLBACKEND", None)  # Agg would swallow inline figures
+            try:
+                papermill.execute_notebook(
+                    str(src_nb), str(out_nb), parameters={"preset": preset, **params},
+                    kernel_name="python3", cwd=str(self.book_dir), progress_bar=False,
+                    execution_timeout=CELL_TIMEOUT_S[preset], report_mode=False)
+            except PapermillExecutionError as err:
+                failed = self.build_dir / "failed" / f"{name}.ipynb"
+                failed.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(out_nb, failed)
+                msg = (f"chapter {name!r} (book/{name}.py) failed in cell {err.cell_index} "
+                       f"(execution count {err.exec_count}): {err.ename}: {err.evalue}\n"
+                       f"--- cell source ---\n{err.source}\n--- the executed notebook with the "
+                       f"traceback is {failed}; the previous output of this chapter, if any, "
+                       "was kept.")
+                return ChapterResult(name, "failed", time.perf_counter() - start, msg)
+            except Exception as err:  # kernel died, timeout, ...
+                return ChapterResult(name, "failed", time.perf_counter() - start,
+                                     f"chapter {name!r} (book/{name}.py) could not be executed: "
+                                     f"{type(err).__name__}: {err}")
+            finally:
+                if env_backup is not None:
+                    os.environ["MPLBACKEND"] = env_backup
+            shutil.copyfile(out_nb, self.book_dir / f"{name}.ipynb")
+        seconds = time.perf_counter() - start
+        self._stamp(name).parent.mkdir(parents=True, exist_ok=True)
+        self._stamp(name).write_text(json.dumps(
+            {"digest": digest, "preset": preset, "params": params, "seconds": round(seconds, 1)}))
+        return ChapterResult(name, "executed", seconds)
+
+    def execute_all(self, preset: str, params: dict | None = None, *, force: bool = False,
+                    names: list[str] | None = None) -> list[ChapterResult]:
+        results = []
+        for name in names or self.chapters():
+            print(f"[book] {name}: ", end="", flush=True)
+            r = self.execute_chapter(name, preset, params, force=force)
+            print(f"{r.status}" + (f" in {r.seconds:.0f} s" if r.seconds else ""), flush=True)
+            if r.message:
+                print(r.message, file=sys.stderr, flush=True)
+            results.append(r)
+        return results
+
+    # ------------------------------------------------------------ html
+    def check_vendor(self) -> None:
+        missing = [f for f in VENDOR_FILES if not (self.book_dir / "_static" / f).exists()]
+        if missing:
+            raise BookError(
+                f"The bundled JavaScript is missing ({', '.join(missing)} under book/_static/). "
+                "Run `make vendor` (it fetches the widget manager, RequireJS and MathJax with "
+                "`npm pack`), or `make book`, which does it for you.")
+
+    def build_html(self, *, strict: bool = True) -> Path:
+        """Run Jupyter Book on the executed notebooks; return ``_build/html/index.html``."""
+        self.check_vendor()
+        missing = [n for n in self.chapters() if not (self.book_dir / f"{n}.ipynb").exists()]
+        if missing:
+            raise BookError(f"Chapters not executed yet: {', '.join(missing)}. Run `make book`.")
+        jb = Path(sys.executable).parent / "jupyter-book"
+        cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(self.root),
+               "--builder", "html"]
+        if strict:
+            cmd += ["-W", "--keep-going"]
+        proc = subprocess.run(cmd, cwd=self.root)
+        if proc.returncode != 0:
+            raise BookError(f"jupyter-book build failed (exit {proc.returncode}); warnings are "
+                            "errors, see the messages above.")
+        index = self.build_dir / "html" / "index.html"
+        if not index.exists():
+            raise BookError(f"jupyter-book finished but {index} is missing.")
+        return index
 
 
-def chapter_source(name: str) -> Path:
-    known = chapters()
-    if name not in known:
-        raise BookError(f"No chapter named {name!r}. The chapters are: {', '.join(known)}. "
-                        "Use one of these names, e.g. `make chapter NAME=data`.")
-    return BOOK_DIR / f"{name}.py"
-
-
-# ---------------------------------------------------------------- stamps
 def _hash_tree(h, root: Path, patterns: tuple[str, ...]) -> None:
     if not root.exists():
         return
-    for path in sorted(p for pat in patterns for p in root.rglob(pat)):
+    for path in sorted({p for pat in patterns for p in root.rglob(pat)}):
         if path.is_file() and "__pycache__" not in path.parts:
-            h.update(str(path.relative_to(REPO_ROOT)).encode())
+            h.update(str(path.relative_to(root)).encode())
             h.update(path.read_bytes())
 
 
-def input_digest(name: str, preset: str, params: dict) -> str:
-    """What a chapter's output depends on: its source, flowlib, results/, preset, parameters."""
-    h = hashlib.sha256()
-    h.update((BOOK_DIR / f"{name}.py").read_bytes())
-    _hash_tree(h, REPO_ROOT / "flowlib", ("*.py",))
-    _hash_tree(h, REPO_ROOT / "results", ("*",))
-    h.update(json.dumps({"preset": preset, "params": params}, sort_keys=True).encode())
-    return h.hexdigest()
-
-
-def _stamp_path(name: str) -> Path:
-    return STAMPS / f"{name}.json"
-
-
-def is_up_to_date(name: str, digest: str) -> bool:
-    stamp = _stamp_path(name)
-    if not (BOOK_DIR / f"{name}.ipynb").exists() or not stamp.exists():
-        return False
-    try:
-        return json.loads(stamp.read_text()).get("digest") == digest
-    except json.JSONDecodeError:
-        return False
-
-
-# ---------------------------------------------------------------- execution
-def execute_chapter(name: str, preset: str, params: dict | None = None, *,
-                    force: bool = False) -> ChapterResult:
-    """Execute one chapter into ``book/NAME.ipynb``; never leaves a half-written notebook."""
-    import jupytext
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
-    check_preset(preset)
-    params = dict(params or {})
-    source = chapter_source(name)
-    digest = input_digest(name, preset, params)
-    if not force and is_up_to_date(name, digest):
-        return ChapterResult(name, "up to date")
-    nb = jupytext.read(source)
-    nb.metadata.setdefault("kernelspec", {"name": "python3", "display_name": "Python 3",
-                                          "language": "python"})
-    nb.metadata["jupytext"] = {"formats": "py:percent"}
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix=f"flowlib-{name}-") as tmp:
-        src_nb, out_nb = Path(tmp) / f"{name}.src.ipynb", Path(tmp) / f"{name}.ipynb"
-        jupytext.write(nb, src_nb)
-        env_backup = os.environ.get("MPLBACKEND")
-        os.environ.pop("MPLBACKEND", None)  # Agg in CI would swallow inline figures
-        try:
-            papermill.execute_notebook(
-                str(src_nb), str(out_nb), parameters={"preset": preset, **params},
-                kernel_name="python3", cwd=str(BOOK_DIR), progress_bar=False,
-                execution_timeout=CELL_TIMEOUT_S[preset], report_mode=False)
-        except PapermillExecutionError as err:
-            FAILED.mkdir(parents=True, exist_ok=True)
-            failed = FAILED / f"{name}.ipynb"
-            shutil.copyfile(out_nb, failed)
-            # papermill inserts its own cells: count the chapter's cells as the author wrote them
-            msg = (f"chapter {name!r} (book/{name}.py) failed in cell {err.cell_index} "
-                   f"(execution count {err.exec_count}): {err.ename}: {err.evalue}\n"
-                   f"--- cell source ---\n{err.source}\n--- the executed notebook with the "
-                   f"traceback is {failed.relative_to(REPO_ROOT)}; the previous output of "
-                   "this chapter, if any, was kept.")
-            return ChapterResult(name, "failed", time.perf_counter() - start, msg)
-        except Exception as err:  # kernel died, timeout, ...
-            return ChapterResult(name, "failed", time.perf_counter() - start,
-                                 f"chapter {name!r} (book/{name}.py) could not be executed: "
-                                 f"{type(err).__name__}: {err}")
-        finally:
-            if env_backup is not None:
-                os.environ["MPLBACKEND"] = env_backup
-        shutil.copyfile(out_nb, BOOK_DIR / f"{name}.ipynb")
-    seconds = time.perf_counter() - start
-    STAMPS.mkdir(parents=True, exist_ok=True)
-    _stamp_path(name).write_text(json.dumps(
-        {"digest": digest, "preset": preset, "params": params, "seconds": round(seconds, 1)}))
-    return ChapterResult(name, "executed", seconds)
-
-
-def execute_all(preset: str, params: dict | None = None, *, force: bool = False,
-                names: list[str] | None = None) -> list[ChapterResult]:
-    results = []
-    for name in names or chapters():
-        print(f"[book] {name}: ", end="", flush=True)
-        r = execute_chapter(name, preset, params, force=force)
-        print(f"{r.status}" + (f" in {r.seconds:.0f} s" if r.seconds else ""), flush=True)
-        if r.message:
-            print(r.message, file=sys.stderr, flush=True)
-        results.append(r)
-    return results
-
-
-# ---------------------------------------------------------------- html
-def check_vendor() -> None:
-    missing = [f for f in VENDOR_FILES if not (BOOK_DIR / "_static" / f).exists()]
-    if missing:
-        raise BookError(
-            f"The bundled widget JavaScript is missing ({', '.join(missing)} under "
-            "book/_static/). Run `make vendor` (it fetches @jupyter-widgets/html-manager and "
-            "requirejs with `npm pack`), or `make book`, which does it for you.")
-
-
-def build_html(*, strict: bool = True) -> Path:
-    """Run Jupyter Book on the executed notebooks; return ``_build/html/index.html``."""
-    check_vendor()
-    missing = [n for n in chapters() if not (BOOK_DIR / f"{n}.ipynb").exists()]
-    if missing:
-        raise BookError(f"Chapters not executed yet: {', '.join(missing)}. Run `make book`.")
-    cmd = [sys.executable, "-m", "jupyter_book", "build", str(REPO_ROOT), "--builder", "html"]
-    if strict:
-        cmd += ["-W", "--keep-going"]
-    jb = shutil.which("jupyter-book", path=str(Path(sys.executable).parent))
-    if jb:
-        cmd = [jb, *cmd[3:]]
-    proc = subprocess.run(cmd, cwd=REPO_ROOT)
-    if proc.returncode != 0:
-        raise BookError(f"jupyter-book build failed (exit {proc.returncode}); warnings are "
-                        "errors, see the messages above.")
-    index = BUILD_DIR / "html" / "index.html"
-    if not index.exists():
-        raise BookError(f"jupyter-book finished but {index} is missing.")
-    return index
+def chapters() -> list[str]:
+    return Book().chapters()
 
 
 # ---------------------------------------------------------------- command line
@@ -248,13 +245,14 @@ def _report(results: list[ChapterResult]) -> int:
 
 
 def _cmd_build(args) -> int:
+    book = Book()
     check_preset(args.preset)
-    check_vendor()
+    book.check_vendor()
     t0 = time.perf_counter()
-    rc = _report(execute_all(args.preset, _params(args.param), force=args.force))
+    rc = _report(book.execute_all(args.preset, _params(args.param), force=args.force))
     if rc:
         return rc
-    index = build_html()
+    index = book.build_html()
     print(f"[book] built {index} in {time.perf_counter() - t0:.0f} s")
     return 0
 
@@ -263,12 +261,14 @@ def _cmd_chapter(args) -> int:
     if not args.name:
         raise BookError("Which chapter? Give its name, e.g. `make chapter NAME=data`; the "
                         f"chapters are: {', '.join(chapters())}.")
+    book = Book()
     check_preset(args.preset)
-    chapter_source(args.name)
-    rc = _report(execute_all(args.preset, _params(args.param), force=True, names=[args.name]))
+    book.source(args.name)
+    rc = _report(book.execute_all(args.preset, _params(args.param), force=True,
+                                  names=[args.name]))
     if rc or args.no_html:
         return rc
-    print(f"[book] built {build_html()}")
+    print(f"[book] built {book.build_html()}")
     return 0
 
 

@@ -183,7 +183,7 @@ def _has_torchvision_files(root: Path) -> bool:
     raw = root / "MNIST" / "raw"
     names = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
              "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
-    return all((raw / n).exists() or (raw / f"{n}.gz").exists() for n in names)
+    return all((raw / n).exists() for n in names)  # torchvision reads them uncompressed
 
 
 @lru_cache(maxsize=1)

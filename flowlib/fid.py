@@ -551,7 +551,7 @@ def _coverage(gen_counts: np.ndarray, ref_counts: np.ndarray) -> dict:
     p = gen_counts / max(gen_counts.sum(), 1)
     q = ref_counts / max(ref_counts.sum(), 1)
     nz = p > 0
-    ent = float(-(p[nz] * np.log(p[nz])).sum())
+    ent = float(-(p[nz] * np.log(p[nz])).sum()) + 0.0  # + 0.0: no "-0.000" in print-outs
     kl = float((p[nz] * (np.log(p[nz]) - np.log(np.maximum(q[nz], 1e-12)))).sum())
     covered = int((p >= 0.25 * q).sum())
     return {"class_histogram": [round(float(v), 5) for v in p],
@@ -618,3 +618,107 @@ def fid(images_or_sampler, reference="mnist-test", features: str = "lenet", n: i
             setattr(result, k, v)
     result.seconds = round(time.time() - t0, 3)
     return result
+
+
+# ====================================================================== corruptions and sanity curves
+def gaussian_blur(x01: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur of (B, 1, H, W) images, std ``sigma`` pixels (0: unchanged)."""
+    if sigma <= 0:
+        return x01
+    r = max(1, int(math.ceil(3 * sigma)))
+    t = torch.arange(-r, r + 1, dtype=torch.float32)
+    k = torch.exp(-0.5 * (t / sigma) ** 2)
+    k = k / k.sum()
+    x = F.pad(x01, (r, r, r, r), mode="constant", value=0.0)
+    x = F.conv2d(x, k.view(1, 1, 1, -1))
+    return F.conv2d(x, k.view(1, 1, -1, 1))
+
+
+def corrupt(images, noise: float = 0.0, blur: float = 0.0, seed: int = 0) -> torch.Tensor:
+    """Float images in [0, 1]: blurred by ``blur`` pixels, then Gaussian noise of std ``noise``
+    added and clipped to [0, 1]. Deterministic for a given seed."""
+    x = as_float_images(images)
+    x = gaussian_blur(x, blur)
+    if noise > 0:
+        g = torch.Generator().manual_seed(seed)
+        x = x + noise * torch.randn(x.shape, generator=g)
+    return x.clamp(0.0, 1.0)
+
+
+def sanity_curves(features: str = "lenet", n: int = 2000, *, noise=(0.0, 0.05, 0.1, 0.2, 0.3, 0.5),
+                  blur=(0.0, 0.5, 1.0, 1.5, 2.0, 3.0), ns=(500, 1000, 2000, 5000, 10_000),
+                  reference: str = "mnist-test", progress: bool = False) -> dict:
+    """FID / precision / recall of corrupted MNIST-train subsets against ``reference``.
+
+    ``noise`` and ``blur`` curves use ``n`` training images (vs ``n`` reference images);
+    the sample-count curve uses uncorrupted training subsets of each size in ``ns``
+    against the full reference split, so only the generated side's n changes. Also
+    returns FID(train subset, reference), FID(reference, itself) and the effect of
+    removing classes (recall and coverage must drop). Returns plain lists (JSON-ready).
+    """
+    from .data import SPLIT_SIZES, load_mnist
+    train = load_mnist("train")
+    split = REFERENCES[reference]
+    ref_full = SPLIT_SIZES[split]
+    x = train.images[:max(n, max(ns))]
+    out = {"features": features, "n": n, "reference": reference}
+
+    def run(imgs, **kw):
+        r = fid(imgs, reference=reference, features=features, **kw)
+        return {"fid": r.fid, "precision": r.precision, "recall": r.recall,
+                "class_entropy": r.class_entropy, "classes_covered": r.classes_covered}
+
+    out["noise"] = {"levels": list(noise), **_collect([run(corrupt(x[:n], noise=s)) for s in noise])}
+    out["blur"] = {"levels": list(blur), **_collect([run(corrupt(x[:n], blur=s)) for s in blur])}
+    out["sample_size"] = {"levels": [int(m) for m in ns],
+                          **_collect([run(x[:m], n_reference=ref_full) for m in ns])}
+    keep = train.labels[:4 * n] < 5
+    half = train.images[:4 * n][keep][:n]
+    out["drop_classes"] = {"levels": ["all 10 classes", "digits 0-4 only"],
+                           **_collect([run(x[:n]), run(half)])}
+    ref_images = load_mnist(split).images[:n]
+    out["train_vs_reference"] = run(x[:n])["fid"]
+    out["reference_vs_itself"] = fid(ref_images, reference=ref_images, features=features,
+                                     precision_recall_k=None, coverage=False).fid
+    return out
+
+
+def _collect(rows: list[dict]) -> dict:
+    return {k: [r[k] for r in rows] for k in rows[0]}
+
+
+# ====================================================================== which yardstick, when
+YARDSTICKS = {"smoke": ("lenet",), "quick": ("lenet",), "full": ("lenet", "inception")}
+
+
+def yardsticks(preset: str) -> tuple[str, ...]:
+    """Feature networks the later chapters report FID with at ``preset``.
+
+    ``smoke`` and ``quick`` (a 2-core CPU): LeNet only, since the Inception network
+    runs at ~12 images/s there (10k samples would take ~14 minutes per FID).
+    ``full`` (a GPU): both; each FID is compared only with FIDs from the same network.
+    """
+    from .presets import pick
+    return pick(preset, YARDSTICKS)
+
+
+def corruption_grid(noise=(0.0, 0.1, 0.2, 0.3, 0.5), blur=(0.0, 1.0, 2.0), n: int = 1000,
+                    features: str = "lenet", reference: str = "mnist-test",
+                    n_show: int = 16) -> list[dict]:
+    """FID / precision / recall of MNIST-train images under every (blur, noise) pair.
+
+    One row per pair, blur-major: ``{"blur", "noise", "fid", "precision", "recall",
+    "class_entropy", "classes_covered", "examples"}`` with ``examples`` the first
+    ``n_show`` corrupted images (float (n_show, 1, 28, 28)) for display.
+    """
+    from .data import load_mnist
+    x = load_mnist("train").images[:n]
+    rows = []
+    for b in blur:
+        for s in noise:
+            imgs = corrupt(x, noise=s, blur=b)
+            r = fid(imgs, reference=reference, features=features)
+            rows.append({"blur": b, "noise": s, "fid": r.fid, "precision": r.precision,
+                         "recall": r.recall, "class_entropy": r.class_entropy,
+                         "classes_covered": r.classes_covered, "examples": imgs[:n_show]})
+    return rows

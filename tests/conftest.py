@@ -1,0 +1,57 @@
+"""Shared fixtures: the real MNIST, and one smoke build of the real book per session."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from flowlib.paths import REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def mnist_cache_file() -> Path:
+    """The verified MNIST cache (fetched on first use, exactly as the book does)."""
+    from flowlib import data
+    data.load_mnist("test")
+    return data.cache_path()
+
+
+@pytest.fixture
+def fresh_data_module(monkeypatch, tmp_path):
+    """flowlib.data pointed at an empty cache directory, with its in-process memo cleared."""
+    from flowlib import data
+    monkeypatch.setenv("FLOWLIB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("FLOWLIB_TORCHVISION_ROOT", raising=False)
+    data._load_all.cache_clear()
+    yield data
+    data._load_all.cache_clear()
+
+
+def copy_book_tree(dest: Path) -> Path:
+    """A copy of the book's sources (config, toc, chapters, static files) to build elsewhere."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(REPO_ROOT / name, dest / name)
+    shutil.copytree(REPO_ROOT / "book", dest / "book",
+                    ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints", "__pycache__"))
+    return dest
+
+
+@pytest.fixture(scope="session")
+def smoke_book(tmp_path_factory):
+    """Every chapter executed by papermill at ``smoke`` and the HTML built, warnings as errors.
+
+    Built in a temporary copy so the tests never touch the reader's own ``_build``.
+    """
+    from flowlib.book import Book
+    book = Book(copy_book_tree(tmp_path_factory.mktemp("book")))
+    book.check_vendor()
+    results = book.execute_all("smoke")
+    failed = [r for r in results if r.status == "failed"]
+    assert not failed, "\n\n".join(r.message for r in failed)
+    index = book.build_html()
+    assert index.exists()
+    os.environ.setdefault("FLOWLIB_TEST_BOOK", str(book.root))
+    return book
