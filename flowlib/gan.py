@@ -1,0 +1,193 @@
+"""Adversarial training pieces: discriminators and the GAN losses.
+
+The generator is always a flow (``decode`` of Gaussian noise), so the *same* model
+can be trained by NLL, adversarially, or by both. Discriminators output **logits**
+``l``; ``D = sigmoid(l)`` is the probability that an input is real. With
+``softplus(a) = log(1 + e^a)``:
+
+    discriminator loss      -log D(x) - log(1 - D(G(z)))   = softplus(-l_real) + softplus(l_fake)
+    minimax generator        log(1 - D(G(z)))               = -softplus(l_fake)      (saturating)
+    non-saturating (NSGAN)  -log D(G(z))                    = softplus(-l_fake)
+    hybrid (Flow-GAN)        lambda * NLL + NSGAN
+
+All losses are means over the batch, in nats.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+GENERATOR_LOSSES = ("nll", "nsgan", "minimax", "hybrid")
+
+
+class GANConfigError(ValueError):
+    """A GAN loss or discriminator asked for in a way that cannot work."""
+
+
+# ---------------------------------------------------------------- losses
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of the discriminator: real -> 1, fake -> 0 (nats, batch mean)."""
+    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+
+
+def generator_loss(kind: str, fake_logits: torch.Tensor) -> torch.Tensor:
+    """The adversarial part of a generator loss, from the discriminator's logits on fakes."""
+    if kind == "nsgan":
+        return F.softplus(-fake_logits).mean()
+    if kind == "minimax":
+        return -F.softplus(fake_logits).mean()
+    raise GANConfigError(f"Unknown adversarial generator loss {kind!r}: use 'nsgan' or 'minimax'.")
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """Which loss trains the generator. ``hybrid_lambda`` weights NLL in ``hybrid``."""
+    kind: str = "nll"
+    hybrid_lambda: float | None = None
+
+    def __post_init__(self):
+        if self.kind not in GENERATOR_LOSSES:
+            raise GANConfigError(
+                f"Unknown loss {self.kind!r}. The generator can be trained by: "
+                f"{', '.join(GENERATOR_LOSSES)} (nll: maximum likelihood; nsgan: non-saturating "
+                "GAN; minimax: the original saturating GAN; hybrid: lambda*NLL + NSGAN).")
+        if self.kind == "hybrid" and (self.hybrid_lambda is None or self.hybrid_lambda <= 0):
+            raise GANConfigError(
+                "The hybrid loss needs a positive weight for its NLL term: pass "
+                "hybrid_lambda (e.g. --hybrid-lambda 0.01; Flow-GAN used values of 1e-3..1).")
+        if self.kind != "hybrid" and self.hybrid_lambda is not None:
+            raise GANConfigError(f"hybrid_lambda is only used by the hybrid loss, not {self.kind!r}.")
+
+    @property
+    def adversarial(self) -> bool:
+        return self.kind != "nll"
+
+    @property
+    def uses_nll(self) -> bool:
+        return self.kind in ("nll", "hybrid")
+
+    def generator_objective(self, nll: torch.Tensor | None,
+                            fake_logits: torch.Tensor | None) -> torch.Tensor:
+        """The scalar the generator minimises: NLL (nats/example), adversarial, or both."""
+        if self.kind == "nll":
+            return nll
+        adv = generator_loss("nsgan" if self.kind == "hybrid" else self.kind, fake_logits)
+        return adv + self.hybrid_lambda * nll if self.kind == "hybrid" else adv
+
+
+# ---------------------------------------------------------------- discriminators
+def _sn(layer: nn.Module, spectral_norm: bool) -> nn.Module:
+    return nn.utils.parametrizations.spectral_norm(layer) if spectral_norm else layer
+
+
+class MLPDiscriminator(nn.Module):
+    """For 2-D toy data: (N, dim) -> logits (N,)."""
+
+    def __init__(self, dim: int = 2, hidden: int = 64, layers: int = 3,
+                 spectral_norm: bool = False):
+        super().__init__()
+        self.dim = dim
+        mods, width = [], dim
+        for _ in range(layers):
+            mods += [_sn(nn.Linear(width, hidden), spectral_norm), nn.LeakyReLU(0.2)]
+            width = hidden
+        mods.append(_sn(nn.Linear(width, 1), spectral_norm))
+        self.net = nn.Sequential(*mods)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 2 or x.shape[1] != self.dim:
+            raise GANConfigError(f"MLPDiscriminator expects points of shape (N, {self.dim}), got "
+                                 f"{tuple(x.shape)}.")
+        return self.net(x).squeeze(1)
+
+
+class ConvDiscriminator(nn.Module):
+    """A small DCGAN-style critic for (N, 1, 28, 28) images in [0, 1] -> logits (N,)."""
+
+    def __init__(self, image_shape=(1, 28, 28), width: int = 32, spectral_norm: bool = False,
+                 dropout: float = 0.0):
+        super().__init__()
+        self.image_shape = tuple(image_shape)
+        c, h, w = self.image_shape
+        if (h, w) != (28, 28):
+            raise GANConfigError(f"ConvDiscriminator is built for 28x28 images, not {h}x{w}.")
+        self.features = nn.Sequential(
+            _sn(nn.Conv2d(c, width, 4, 2, 1), spectral_norm), nn.LeakyReLU(0.2),        # 14x14
+            _sn(nn.Conv2d(width, 2 * width, 4, 2, 1), spectral_norm), nn.LeakyReLU(0.2),  # 7x7
+            _sn(nn.Conv2d(2 * width, 4 * width, 3, 2, 1), spectral_norm), nn.LeakyReLU(0.2),  # 4x4
+            nn.Dropout(dropout) if dropout else nn.Identity(),
+        )
+        self.head = _sn(nn.Linear(4 * width * 16, 1), spectral_norm)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or tuple(x.shape[1:]) != self.image_shape:
+            raise GANConfigError(
+                f"ConvDiscriminator expects images of shape (N, {', '.join(map(str, self.image_shape))}),"
+                f" got {tuple(x.shape)}: build it with image_shape= matching the generator.")
+        if not torch.is_floating_point(x):
+            raise GANConfigError("ConvDiscriminator expects float images in [0, 1]; dequantise "
+                                 "uint8 images first (flowlib.gan.dequantize).")
+        # centre the [0, 1] input: the generator's and the data's images enter alike
+        return self.head(self.features(2.0 * x - 1.0).flatten(1)).squeeze(1)
+
+
+def dequantize(images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """uint8 images -> (x + u) / 256 with u ~ U[0, 1): what the NLL sees, so D cannot spot the grid."""
+    if images.dtype != torch.uint8:
+        raise GANConfigError(f"dequantize takes uint8 images, got {images.dtype}.")
+    u = torch.rand(images.shape, generator=generator, dtype=torch.float32, device=images.device)
+    return (images.float() + u) / 256.0
+
+
+def grad_norm(parameters) -> float:
+    """The global L2 norm of the gradients of ``parameters`` (0 where none)."""
+    norms = [p.grad.detach().norm() for p in parameters if p.grad is not None]
+    return float(torch.stack(norms).norm()) if norms else 0.0
+
+
+def adversarial_step(model: nn.Module, disc: nn.Module, g_opt: torch.optim.Optimizer,
+                     d_opt: torch.optim.Optimizer, real: torch.Tensor, spec: LossSpec, *,
+                     fake_fn, nll_fn=None, clip: float | None = None) -> dict:
+    """One discriminator update, then one generator update; returns the step's metrics.
+
+    ``real``: a batch as the discriminator sees it (float, dequantised for images).
+    ``fake_fn(n)``: ``n`` samples of the model *with* gradients to its parameters.
+    ``nll_fn()``: the model's NLL (nats per example) on the real batch, for ``hybrid``.
+    Each update touches only its own player's parameters: the discriminator sees
+    detached fakes, and is frozen while the generator's loss flows through it.
+    """
+    if not spec.adversarial:
+        raise GANConfigError("adversarial_step is for the nsgan, minimax and hybrid losses.")
+    n = real.shape[0]
+    fake = fake_fn(n)
+    d_opt.zero_grad(set_to_none=True)
+    real_logits, fake_logits_d = disc(real), disc(fake.detach())
+    d_loss = discriminator_loss(real_logits, fake_logits_d)
+    d_loss.backward()
+    d_grad = grad_norm(disc.parameters())
+    d_opt.step()
+
+    disc.requires_grad_(False)
+    try:
+        g_opt.zero_grad(set_to_none=True)
+        nll = nll_fn() if spec.uses_nll else None
+        fake_logits = disc(fake)
+        g_loss = spec.generator_objective(nll, fake_logits)
+        if not torch.isfinite(g_loss):
+            raise FloatingPointError(f"non-finite generator loss ({float(g_loss)})")
+        g_loss.backward()
+        params = [p for g in g_opt.param_groups for p in g["params"]]
+        g_grad = (float(nn.utils.clip_grad_norm_(params, clip)) if clip
+                  else grad_norm(params))
+        g_opt.step()
+    finally:
+        disc.requires_grad_(True)
+    d_loss, g_loss = d_loss.detach(), g_loss.detach()
+    return {"d_loss": float(d_loss), "g_loss": float(g_loss),
+            "d_real": float(torch.sigmoid(real_logits).mean()),
+            "d_fake": float(torch.sigmoid(fake_logits_d).mean()),
+            "d_grad_norm": d_grad, "g_grad_norm": g_grad,
+            **({"nll": float(nll.detach())} if nll is not None else {})}
