@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "flowlib.book",
     "flowlib.train",
     "flowlib.classifier",
+    "flowlib.experiments",
 ]
 
 

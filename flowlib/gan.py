@@ -148,6 +148,31 @@ def grad_norm(parameters) -> float:
     return float(torch.stack(norms).norm()) if norms else 0.0
 
 
+def discriminator_update(disc: nn.Module, d_opt: torch.optim.Optimizer, real: torch.Tensor,
+                         fake: torch.Tensor) -> dict:
+    """One step of the discriminator on a real and a (detached) fake batch; its metrics."""
+    d_opt.zero_grad(set_to_none=True)
+    real_logits, fake_logits = disc(real), disc(fake.detach())
+    d_loss = discriminator_loss(real_logits, fake_logits)
+    d_loss.backward()
+    d_grad = grad_norm(disc.parameters())
+    d_opt.step()
+    with torch.no_grad():
+        return {"d_loss": float(d_loss), "d_real": float(torch.sigmoid(real_logits).mean()),
+                "d_fake": float(torch.sigmoid(fake_logits).mean()), "d_grad_norm": d_grad}
+
+
+def generator_objective(disc: nn.Module, fake: torch.Tensor, spec: LossSpec,
+                        nll: torch.Tensor | None = None) -> torch.Tensor:
+    """The generator's loss through a *frozen* discriminator (its parameters get no gradient).
+
+    The caller calls ``backward`` on the result and then ``disc.requires_grad_(True)``
+    before the next discriminator update (:func:`adversarial_step` does both).
+    """
+    disc.requires_grad_(False)
+    return spec.generator_objective(nll, disc(fake))
+
+
 def adversarial_step(model: nn.Module, disc: nn.Module, g_opt: torch.optim.Optimizer,
                      d_opt: torch.optim.Optimizer, real: torch.Tensor, spec: LossSpec, *,
                      fake_fn, nll_fn=None, clip: float | None = None) -> dict:
@@ -161,21 +186,12 @@ def adversarial_step(model: nn.Module, disc: nn.Module, g_opt: torch.optim.Optim
     """
     if not spec.adversarial:
         raise GANConfigError("adversarial_step is for the nsgan, minimax and hybrid losses.")
-    n = real.shape[0]
-    fake = fake_fn(n)
-    d_opt.zero_grad(set_to_none=True)
-    real_logits, fake_logits_d = disc(real), disc(fake.detach())
-    d_loss = discriminator_loss(real_logits, fake_logits_d)
-    d_loss.backward()
-    d_grad = grad_norm(disc.parameters())
-    d_opt.step()
-
-    disc.requires_grad_(False)
+    fake = fake_fn(real.shape[0])
+    metrics = discriminator_update(disc, d_opt, real, fake)
     try:
         g_opt.zero_grad(set_to_none=True)
         nll = nll_fn() if spec.uses_nll else None
-        fake_logits = disc(fake)
-        g_loss = spec.generator_objective(nll, fake_logits)
+        g_loss = generator_objective(disc, fake, spec, nll)
         if not torch.isfinite(g_loss):
             raise FloatingPointError(f"non-finite generator loss ({float(g_loss)})")
         g_loss.backward()
@@ -185,9 +201,62 @@ def adversarial_step(model: nn.Module, disc: nn.Module, g_opt: torch.optim.Optim
         g_opt.step()
     finally:
         disc.requires_grad_(True)
-    d_loss, g_loss = d_loss.detach(), g_loss.detach()
-    return {"d_loss": float(d_loss), "g_loss": float(g_loss),
-            "d_real": float(torch.sigmoid(real_logits).mean()),
-            "d_fake": float(torch.sigmoid(fake_logits_d).mean()),
-            "d_grad_norm": d_grad, "g_grad_norm": g_grad,
-            **({"nll": float(nll.detach())} if nll is not None else {})}
+    metrics.update(g_loss=float(g_loss.detach()), g_grad_norm=g_grad)
+    if nll is not None:
+        metrics["nll"] = float(nll.detach())
+    return metrics
+
+
+class GANTrainLoss:
+    """The adversarial losses as a pluggable loss of :func:`flowlib.train.train`.
+
+    Each call makes one discriminator update (on the real batch, dequantised with the
+    same noise stream the NLL uses, and on fresh samples ``decode(z)``), then returns the
+    generator's objective through the frozen discriminator; the training loop does the
+    generator's backward, clipping and step. The discriminator and its optimizer live in
+    ``state_dict`` so checkpoints and ``--resume`` cover them. For ``hybrid``, the NLL
+    term is in nats per dimension, weighted by ``spec.hybrid_lambda``.
+    """
+
+    def __init__(self, spec: LossSpec, d_lr: float = 2e-4, d_width: int = 32,
+                 spectral_norm: bool = False):
+        if not spec.adversarial:
+            raise GANConfigError("GANTrainLoss is for nsgan, minimax and hybrid; use NLL for 'nll'.")
+        self.spec, self.name = spec, spec.kind
+        self.d_lr, self.d_width, self.spectral_norm = d_lr, d_width, spectral_norm
+        self.disc = self.d_opt = None
+
+    def setup(self, model, cfg) -> None:
+        self.disc = ConvDiscriminator(tuple(model.config.image_shape), self.d_width,
+                                      self.spectral_norm).to(model.device)
+        self.d_opt = torch.optim.Adam(self.disc.parameters(), lr=self.d_lr, betas=(0.5, 0.999))
+
+    def loss(self, model, batch, step, noise):
+        import math
+        self.disc.requires_grad_(True)
+        real = dequantize(batch, noise).to(model.dtype)
+        z = torch.randn(batch.shape[0], model.dim, generator=noise, dtype=model.dtype)
+        fake = model.decode(z)
+        logs = discriminator_update(self.disc, self.d_opt, real, fake)
+        nll = None
+        if self.spec.uses_nll:
+            nll = -model.log_prob(batch, generator=noise).mean() / model.dim
+            logs["train_bpd"] = float(nll.detach()) / math.log(2)
+        objective = generator_objective(self.disc, fake, self.spec, nll)
+        logs["g_loss"] = float(objective.detach())
+        return objective, logs
+
+    def state_dict(self) -> dict:
+        return {"disc": self.disc.state_dict(), "d_opt": self.d_opt.state_dict(),
+                "spec": {"kind": self.spec.kind, "hybrid_lambda": self.spec.hybrid_lambda}}
+
+    def load_state_dict(self, state: dict) -> None:
+        if not state:
+            return
+        saved = state.get("spec", {})
+        if saved and (saved.get("kind"), saved.get("hybrid_lambda")) != (self.spec.kind,
+                                                                         self.spec.hybrid_lambda):
+            raise GANConfigError(f"The checkpoint was trained with loss {saved}, not "
+                                 f"{self.spec}: resume with the same --loss and --hybrid-lambda.")
+        self.disc.load_state_dict(state["disc"])
+        self.d_opt.load_state_dict(state["d_opt"])

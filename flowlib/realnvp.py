@@ -125,13 +125,14 @@ class RealNVPConfig:
 # A ladder of capacities. Later chapters reuse them: a teacher and under-/over-parameterised
 # students. Parameter counts are printed by `python -m flowlib.realnvp` and in the chapter.
 SIZES: dict[str, RealNVPConfig] = {
-    "tiny": RealNVPConfig(checkerboard=2, channelwise=2, last=2, width=16, blocks=1, name="tiny"),
-    "small": RealNVPConfig(checkerboard=3, channelwise=3, last=3, width=32, blocks=1,
-                           width_growth=1.5, name="small"),
-    "base": RealNVPConfig(checkerboard=3, channelwise=3, last=4, width=48, blocks=2,
-                          width_growth=1.5, name="base"),
-    "large": RealNVPConfig(checkerboard=4, channelwise=4, last=4, width=96, blocks=4,
-                           width_growth=1.5, name="large"),
+    "tiny": RealNVPConfig(checkerboard=2, channelwise=2, last=2, width=16, width_growth=1.5,
+                          blocks=1, name="tiny"),
+    "small": RealNVPConfig(checkerboard=2, channelwise=2, last=3, width=24, width_growth=1.6,
+                           blocks=1, name="small"),
+    "base": RealNVPConfig(checkerboard=3, channelwise=3, last=4, width=32, width_growth=2.0,
+                          blocks=2, name="base"),
+    "large": RealNVPConfig(checkerboard=4, channelwise=4, last=4, width=64, width_growth=2.0,
+                           blocks=4, name="large"),
 }
 
 

@@ -176,11 +176,12 @@ def _train_toy(config: Toy2DConfig, progress: bool) -> Toy2DRun:
     torch.manual_seed(config.seed)
     g = torch.Generator().manual_seed(config.seed)
     flow = Flow2D(config.layers, config.hidden)
-    opt = torch.optim.Adam(flow.parameters(), lr=config.lr, betas=(0.5, 0.999) if spec.adversarial else (0.9, 0.999))
+    opt = torch.optim.Adam(flow.parameters(), lr=config.lr, fused=True,
+                           betas=(0.5, 0.999) if spec.adversarial else (0.9, 0.999))
     disc = d_opt = None
     if spec.adversarial:
         disc = MLPDiscriminator(2, 64, 3)
-        d_opt = torch.optim.Adam(disc.parameters(), lr=config.d_lr, betas=(0.5, 0.999))
+        d_opt = torch.optim.Adam(disc.parameters(), lr=config.d_lr, betas=(0.5, 0.999), fused=True)
     eval_x = sample_toy(config.dataset, 4000, torch.Generator().manual_seed(10_000 + config.seed))
     eval_z = torch.randn(1500, 2, generator=torch.Generator().manual_seed(20_000 + config.seed))
     snap_at = set(np.unique(np.linspace(0, config.steps, config.snapshots).astype(int)).tolist())

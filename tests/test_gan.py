@@ -124,3 +124,33 @@ def test_nll_training_in_2d_lowers_nll_and_covers_the_modes():
 def test_unknown_toy_data_set():
     with pytest.raises(toy2d.Toy2DError, match="two moons, rings, 8 gaussians"):
         toy2d.sample_toy("spiral", 10)
+
+
+def test_gan_losses_plug_into_the_one_training_loop_and_resume(tmp_path):
+    """NSGAN through flowlib.train: metrics of both players, exact val bpd, bit-identical resume."""
+    from flowlib import train as T
+    from flowlib.data import load_mnist
+    tr, va = load_mnist("train").images[:256], load_mnist("validation").images[:64]
+    cfg = T.preset_config("smoke", max_steps=8, eval_every=4, checkpoint_every=4, log_every=2,
+                          threads=1)
+    straight = T.train(cfg, tmp_path / "a", loss=T.make_loss("hybrid", 0.1), progress=False,
+                       train_images=tr, val_images=va)
+    rows = [r for r in straight.metrics if "d_loss" in r]
+    assert rows and {"d_real", "d_fake", "d_grad_norm", "g_loss", "grad_norm", "train_bpd"} <= set(rows[-1])
+    assert any("val_bpd" in r and math.isfinite(r["val_bpd"]) for r in straight.metrics)
+    T.train(cfg, tmp_path / "b", loss=T.make_loss("hybrid", 0.1), progress=False,
+            train_images=tr, val_images=va, stop_after_steps=4)
+    with pytest.raises(T.TrainError, match="resume with the same loss"):
+        T.train(cfg, tmp_path / "b", loss=T.make_loss("nsgan"), progress=False, resume=True,
+                train_images=tr, val_images=va)
+    resumed = T.train(cfg, tmp_path / "b", loss=T.make_loss("hybrid", 0.1), progress=False,
+                      resume=True, train_images=tr, val_images=va)
+    a = torch.load(tmp_path / "a" / T.CHECKPOINT, weights_only=False)
+    b = torch.load(tmp_path / "b" / T.CHECKPOINT, weights_only=False)
+    assert resumed.step == straight.step == 8
+    for k, v in a["model"].items():
+        assert torch.equal(v, b["model"][k]), k
+    for k, v in a["loss_state"]["disc"].items():
+        assert torch.equal(v, b["loss_state"]["disc"][k]), k
+    with pytest.raises(T.TrainError, match="only used by --loss hybrid"):
+        T.make_loss("nsgan", 0.5)
