@@ -22,8 +22,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .manifest import read_manifest
+from .manifest import read_manifest, write_manifest
 from .paths import REPO_ROOT
+
+
+DIVERGED_EXIT = 3  # `python -m flowlib train` exits 3 when its NaN/Inf guard stops a run
 
 
 class StudyError(RuntimeError):
@@ -89,8 +92,34 @@ def _run_one(job: Job, root: Path, threads: int | None) -> JobResult:
         log.flush()
         proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO_ROOT)
     seconds = time.perf_counter() - start
-    status = "done" if proc.returncode == 0 else f"failed (exit {proc.returncode})"
-    return JobResult(job.name, status, seconds, out)
+    if proc.returncode in (0, DIVERGED_EXIT):
+        # a diverged run is a result too: record it, so a rerun does not repeat it
+        outcome = "done" if proc.returncode == 0 else "diverged"
+        write_manifest(out, config={"argv": list(job.argv), **job.spec},
+                       seed=job.spec.get("seed"), wall_time_s=seconds, outcome=outcome,
+                       **_last_metrics(out))
+        return JobResult(job.name, outcome, seconds, out)
+    return JobResult(job.name, f"failed (exit {proc.returncode})", seconds, out)
+
+
+def _last_metrics(out: Path) -> dict:
+    """Headline numbers of a run from its metrics.jsonl: the last value of each key."""
+    path = out / "metrics.jsonl"
+    last: dict = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            for k, v in row.items():
+                if isinstance(v, (int, float)) and k != "step":
+                    last[f"final_{k}"] = v
+            if "step" in row:
+                last["steps"] = row["step"]
+            if row.get("event") == "diverged":
+                last["diverged_at_step"] = row.get("step")
+    return last
 
 
 def run_jobs(jobs: list[Job], root: Path, n_parallel: int = 1,
