@@ -16,6 +16,11 @@
 3. FID of MNIST train vs test with both feature networks (LeNet: 10k vs 10k;
    Inception: ``--inception-n`` vs the same number, default 2000, because the network
    runs at ~12 images/s on this CPU).
+
+The shipped run (results/fid-benchmarks/) used ``--inception-n 500 --throughput-n 30
+--batch-size 30 --rounds 2``: the shared 2-core machine ran Inception at only 2-4 images/s
+that evening, under load from other jobs. Its manifest records the arguments; rerun with
+the defaults when the machine is free.
 """
 from __future__ import annotations
 

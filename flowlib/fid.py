@@ -206,24 +206,57 @@ def as_float_images(x, what: str = "images") -> torch.Tensor:
 # ====================================================================== feature networks
 @dataclass
 class FeatureNet:
-    """A feature network: ``extract(x01) -> (B, dim)`` for float images in [0, 1]."""
+    """A feature network: ``extract(x01) -> (B, dim)`` for float images in [0, 1].
+
+    ``extract_and_classify(x01) -> (features, predicted classes)``, if given, does both in
+    one pass (the LeNet's classes come from the same forward pass as its features).
+    """
 
     name: str
     dim: int
     checksum: str
     batch_size: int
     extract: Callable[[torch.Tensor], torch.Tensor] = field(repr=False)
+    extract_and_classify: Callable | None = field(default=None, repr=False)
+
+    def features_and_classes(self, x01: torch.Tensor):
+        if self.extract_and_classify is not None:
+            return self.extract_and_classify(x01)
+        return self.extract(x01), classify(x01)
 
 
-def lenet_features() -> FeatureNet:
+def default_device() -> torch.device:
+    """Where feature networks run: the GPU when there is one (``full``), else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@lru_cache(maxsize=4)
+def _lenet_on(device: str, sha: str):
+    import copy
+
+    from .classifier import load_classifier
+    model, _ = load_classifier()
+    return model if device == "cpu" else copy.deepcopy(model).to(device)
+
+
+def lenet_features(device=None) -> FeatureNet:
     from .classifier import FEATURE_DIM, load_classifier
-    model, sha = load_classifier()
+    _, sha = load_classifier()  # checks the weights against the manifest
+    dev = torch.device(device) if device is not None else default_device()
+    model = _lenet_on(str(dev), sha)
 
     def extract(x):
         with torch.inference_mode():
-            return model.features(x.contiguous(memory_format=torch.channels_last)).float()
+            x = x.to(dev, non_blocking=True).contiguous(memory_format=torch.channels_last)
+            return model.features(x).float().cpu()
 
-    return FeatureNet("lenet", FEATURE_DIM, sha, 1000, extract)
+    def both(x):
+        with torch.inference_mode():
+            x = x.to(dev, non_blocking=True).contiguous(memory_format=torch.channels_last)
+            f = model.features(x).float()
+            return f.cpu(), model.logits_from_features(f).argmax(1).cpu()
+
+    return FeatureNet("lenet", FEATURE_DIM, sha, 1000, extract, both)
 
 
 def classify(x01: torch.Tensor) -> torch.Tensor:
@@ -271,10 +304,10 @@ def inception_path() -> Path:
     return path
 
 
-@lru_cache(maxsize=1)
-def load_inception(optimize: bool = True):
+@lru_cache(maxsize=2)
+def load_inception(device: str = "cpu", optimize: bool = True):
     """The TF-FID Inception as TorchScript, eval mode; input from :func:`inception_preprocess`."""
-    net = torch.jit.load(str(inception_path()), map_location="cpu").eval()
+    net = torch.jit.load(str(inception_path()), map_location=device).eval()
     if optimize:
         net = net.to(memory_format=torch.channels_last)
     return net
@@ -297,12 +330,13 @@ def inception_preprocess(x01: torch.Tensor, size: int = INCEPTION_SIZE) -> torch
     return u.expand(-1, 3, -1, -1).contiguous(memory_format=torch.channels_last)
 
 
-def inception_features(batch_size: int = 50) -> FeatureNet:
-    net = load_inception()
+def inception_features(batch_size: int = 50, device=None) -> FeatureNet:
+    dev = torch.device(device) if device is not None else default_device()
+    net = load_inception(str(dev))
 
     def extract(x):
         with torch.inference_mode():
-            out = net(inception_preprocess(x))
+            out = net(inception_preprocess(x.to(dev, non_blocking=True))).cpu()
             return out.reshape(out.shape[0], -1).float()
 
     return FeatureNet("inception", 2048, INCEPTION_SHA256, batch_size, extract)
@@ -410,13 +444,15 @@ def compute_statistics(source, features="lenet", n: int | None = None, *, pr_n: 
         bar = tqdm(total=(len(source) if n is None and hasattr(source, "__len__") else n or DEFAULT_N),
                    desc=f"{net.name} features", leave=False)
     for x in _batches(source, n, bs):
-        f = net.extract(x)
+        if coverage:
+            f, classes = net.features_and_classes(x)
+            counts += np.bincount(classes.numpy(), minlength=10)
+        else:
+            f = net.extract(x)
         stats.update(f)
         if kept_n < pr_n:
             kept.append(f[:pr_n - kept_n].numpy().astype(np.float32))
             kept_n += len(kept[-1])
-        if coverage:
-            counts += np.bincount(classify(x).numpy(), minlength=10)
         if bar is not None:
             bar.update(len(x))
     if bar is not None:

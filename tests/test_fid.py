@@ -109,7 +109,7 @@ def test_bad_shapes_dtypes_and_ranges_are_clear_errors(train):
         fid(x.long() * 2)
     with pytest.raises(FIDError, match="NaN"):
         fid(torch.full((10, 1, 28, 28), float("nan")))
-    with pytest.raises(FIDError, match="tensor or numpy"):
+    with pytest.raises(FIDError, match="Cannot draw images"):
         fid([1, 2, 3])
     with pytest.raises(FIDError, match="n=1"):
         fid(x, n=1)
@@ -183,9 +183,10 @@ def test_fid_of_a_set_with_itself_is_zero(curves):
 
 def test_fid_train_subset_vs_test_is_small(curves):
     noise = curves["noise"]["fid"]
-    # same distribution: far below what mild corruption does
+    # same distribution: far below what mild corruption does (LeNet-FID has no absolute
+    # scale: it is in squared units of the network's features)
     assert curves["train_vs_reference"] < 0.1 * noise[1]
-    assert curves["train_vs_reference"] < 2.0
+    assert curves["train_vs_reference"] < 0.05 * noise[-1]
 
 
 def test_fid_grows_monotonically_with_noise_and_blur(curves):
