@@ -6,7 +6,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 VENDOR := book/_static/vendor
-# embed-amd.js asks for its fonts beside its AMD module id, under _static/
+# embed-amd.js asks for its fonts beside its AMD module id, under _static/, and for the
+# icon font of buttons one level up, under _static/@jupyter-widgets/
 WIDGETS_DIST := book/_static/@jupyter-widgets/html-manager/dist
 HTML_MANAGER := @jupyter-widgets/html-manager@1.0.6
 REQUIREJS := requirejs@2.3.4
@@ -44,7 +45,7 @@ TYPESET_OLD := void 0!==window.MathJax&&MathJax.Hub.Queue(["Typeset",MathJax.Hub
 TYPESET_NEW := void 0!==window.MathJax\&\&(MathJax.Hub?MathJax.Hub.Queue(["Typeset",MathJax.Hub,e]):MathJax.typesetPromise\&\&MathJax.typesetPromise([e]))
 $(VENDOR)/.stamp: Makefile
 	@command -v npm >/dev/null || { echo "error: npm is needed once to fetch the book's JavaScript ($(HTML_MANAGER), $(REQUIREJS), $(MATHJAX)); install Node.js/npm and rerun." >&2; exit 2; }
-	rm -rf $(VENDOR) $(WIDGETS_DIST) && mkdir -p $(VENDOR)/.pack $(WIDGETS_DIST) $(VENDOR)/mathjax/output/chtml/fonts
+	rm -rf $(VENDOR) book/_static/@jupyter-widgets && mkdir -p $(VENDOR)/.pack $(WIDGETS_DIST) $(VENDOR)/mathjax/output/chtml/fonts
 	cd $(VENDOR)/.pack && npm pack --silent $(HTML_MANAGER) $(REQUIREJS) $(MATHJAX) >/dev/null
 	cd $(VENDOR)/.pack && for t in *.tgz; do mkdir -p "$${t%.tgz}" && tar xzf "$$t" -C "$${t%.tgz}"; done
 	cp $(VENDOR)/.pack/requirejs-*/package/require.js $(VENDOR)/require.js
@@ -56,6 +57,7 @@ $(VENDOR)/.stamp: Makefile
 	   $(VENDOR)/.pack/jupyter-widgets-html-manager-*/package/dist/*.ttf \
 	   $(VENDOR)/.pack/jupyter-widgets-html-manager-*/package/dist/*.eot \
 	   $(VENDOR)/.pack/jupyter-widgets-html-manager-*/package/dist/*.svg $(WIDGETS_DIST)/
+	cp $(WIDGETS_DIST)/* $(WIDGETS_DIST)/../..  # the icon font (Button icons) is asked for here
 	cp $(VENDOR)/.pack/mathjax-*/package/es5/tex-mml-chtml.js $(VENDOR)/mathjax/
 	cp -r $(VENDOR)/.pack/mathjax-*/package/es5/output/chtml/fonts/woff-v2 $(VENDOR)/mathjax/output/chtml/fonts/
 	rm -rf $(VENDOR)/.pack

@@ -12,7 +12,7 @@
 # ---
 
 # %%
-%matplotlib inline
+# %matplotlib inline
 
 # %% tags=["parameters"]
 preset = "quick"
