@@ -221,8 +221,8 @@ widgets.frame_choice(by_blur, "blur")
 # reference set, the same $n$ and the same preprocessing.
 #
 # The figures below come from `benchmarks/fid_bench.py` (its output is shipped in
-# `results/fid-benchmarks/`); the Inception network runs at about a dozen images per
-# second on a 2-core CPU, so it is not rerun here.
+# `results/fid-benchmarks/`); the Inception network runs at a few images per second on
+# a 2-core CPU (the measured rate is printed below), so it is not rerun here.
 
 # %%
 bench_path = RESULTS / "fid-benchmarks" / "fid_benchmarks.json"
