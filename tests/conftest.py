@@ -1,7 +1,6 @@
 """Shared fixtures: the real MNIST, and one smoke build of the real book per session."""
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -53,5 +52,4 @@ def smoke_book(tmp_path_factory):
     assert not failed, "\n\n".join(r.message for r in failed)
     index = book.build_html()
     assert index.exists()
-    os.environ.setdefault("FLOWLIB_TEST_BOOK", str(book.root))
     return book
