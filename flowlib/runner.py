@@ -112,13 +112,21 @@ def _last_metrics(out: Path) -> dict:
                 row = json.loads(line)
             except json.JSONDecodeError:
                 continue
+            if row.get("event") == "start" and "parameters" in row:
+                last["parameters"] = row["parameters"]
+            if row.get("event") == "diverged":
+                last["diverged_at_step"] = row.get("step")
+            if row.get("event") == "instability":
+                kinds = last.setdefault("instability_first_step", {})
+                kinds.setdefault(row["kind"], row.get("step"))
+                last["instability_events"] = last.get("instability_events", 0) + 1
+            if row.get("event"):
+                continue
             for k, v in row.items():
-                if isinstance(v, (int, float)) and k != "step":
+                if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "step":
                     last[f"final_{k}"] = v
             if "step" in row:
                 last["steps"] = row["step"]
-            if row.get("event") == "diverged":
-                last["diverged_at_step"] = row.get("step")
     return last
 
 

@@ -39,8 +39,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .monitor import InstabilityDetector, fixed_noise_grid, quality
 from .paths import atomic_write_bytes
 from .presets import PresetError, check_preset, pick
+from .widgets import image_grid, to_png
 from .realnvp import LOG2, RealNVP, RealNVPConfig, RealNVPError, SIZES, bits_per_dim, \
     load_checkpoint_file
 
@@ -82,6 +84,12 @@ class TrainConfig:
     checkpoint_every: int = 500    # steps between checkpoints
     checkpoint_seconds: float = 120.0  # ... or this much training time, whichever first
     snapshot_minutes: tuple = ()   # training-clock minutes at which to save model weights
+    quality_every: int | None = None  # steps between LeNet-FID/precision/recall/coverage checks
+    quality_images: int = 2000     # samples per quality check (against quality_reference)
+    quality_reference: str = "mnist-validation"
+    grid_images: int = 64          # fixed-noise samples saved as grids/step-NNNNNN.png per check
+    bpd_jump: float = 1.0          # instability: validation bits/dim this far above its best
+    min_classes: int = 8           # instability: coverage below this after having reached it
     threads: int | None = None     # torch threads (None: torch's default)
     channels_last: bool = True
 
@@ -92,13 +100,15 @@ class TrainConfig:
 PRESETS: dict[str, TrainConfig] = {
     "smoke": TrainConfig(size="tiny", batch_size=32, lr=2e-3, warmup_steps=5, max_steps=30,
                          ema=0.9, eval_every=15, val_images=200, test_images=500, log_every=5,
-                         checkpoint_every=15, threads=1),
+                         checkpoint_every=15, threads=1, quality_every=15, quality_images=200,
+                         grid_images=16),
     "quick": TrainConfig(size="small", batch_size=64, lr=2e-3, warmup_steps=200, minutes=15.0,
                          ema=0.999, eval_every=1000, val_images=2000, log_every=20,
-                         checkpoint_every=1000, snapshot_minutes=(2, 5, 10)),
+                         checkpoint_every=1000, snapshot_minutes=(2, 5, 10), quality_every=1000),
     "full": TrainConfig(size="large", batch_size=64, lr=1e-3, warmup_steps=1000,
                         max_steps=200_000, ema=0.9995, eval_every=2000, val_images=10000,
-                        log_every=100, checkpoint_every=2000, checkpoint_seconds=600.0),
+                        log_every=100, checkpoint_every=2000, checkpoint_seconds=600.0,
+                        quality_every=2000, quality_images=10000),
 }
 
 
@@ -320,6 +330,7 @@ def _train(cfg, out, loss_fn, seed, resume, progress, stop_after_steps, train_im
     perm = torch.randperm(len(train_images), generator=data_gen)
     snapshots_done: list = []
     val_bpd = None
+    detector = InstabilityDetector(cfg.bpd_jump, cfg.min_classes)
 
     if resume:
         ck = load_checkpoint_file(ckpt_path)
@@ -344,6 +355,7 @@ def _train(cfg, out, loss_fn, seed, resume, progress, stop_after_steps, train_im
         perm = ck["perm"]
         snapshots_done = list(ck.get("snapshots_done", []))
         val_bpd = ck.get("val_bpd")
+        detector.load_state_dict(ck.get("monitor", {}))
         _truncate_metrics(metrics_path, step)
     else:
         out.mkdir(parents=True, exist_ok=True)
@@ -364,13 +376,34 @@ def _train(cfg, out, loss_fn, seed, resume, progress, stop_after_steps, train_im
             "data_gen": data_gen.get_state(), "noise_gen": noise_gen.get_state(),
             "rng": _rng_state(), "step": step, "train_seconds": train_seconds,
             "epoch": epoch, "pos": pos, "perm": perm, "snapshots_done": snapshots_done,
-            "val_bpd": val_bpd})
+            "val_bpd": val_bpd, "monitor": detector.state_dict()})
 
     def weights():
         return ema.model if ema is not None else model
 
     def evaluate():
-        return bits_per_dim(weights(), val_images, batch_size=500, seed=0)
+        v = bits_per_dim(weights(), val_images, batch_size=500, seed=0)
+        return v if math.isfinite(v) else None  # JSON has no inf; the detector flags it
+
+    def watch(step_rows: list, with_bpd: bool) -> None:
+        """Quality check + fixed-noise grid + instability events, appended to ``step_rows``."""
+        row = {"step": step}
+        if with_bpd:
+            row["val_bpd"] = val_bpd
+        if cfg.quality_every and (step % cfg.quality_every == 0 or done()):
+            w = weights()
+            grid = fixed_noise_grid(w, cfg.grid_images, seed)
+            atomic_write_bytes(out / "grids" / f"step-{step:06d}.png",
+                               to_png(image_grid(grid, nrow=int(math.sqrt(cfg.grid_images)))))
+            row.update(quality(w, cfg.quality_images, seed, cfg.quality_reference))
+            if bar is not None:
+                bar.write(f"step {step}: LeNet-FID {row['fid']:.2f}, "
+                          f"{row['classes_covered']}/10 classes")
+        if len(row) > 1:
+            row.update(train_seconds=round(train_seconds, 3),
+                       wall_seconds=round(time.time() - wall0, 3))
+            step_rows.append(row)
+            step_rows.extend(detector.check(step, row))
 
     def done():
         if stop_after_steps is not None and step >= stop_after_steps:
@@ -386,6 +419,8 @@ def _train(cfg, out, loss_fn, seed, resume, progress, stop_after_steps, train_im
                    dynamic_ncols=True, mininterval=1.0, file=sys.stderr)
     rows, last_ckpt_time, window_imgs, window_t = [], train_seconds, 0, 0.0
     wall0 = time.time()
+    if step == 0 and cfg.quality_every:
+        watch(rows, with_bpd=False)  # the initialisation, the common start of every loss
     model.train()
     try:
         while not done():
@@ -439,13 +474,13 @@ def _train(cfg, out, loss_fn, seed, resume, progress, stop_after_steps, train_im
                 if bar is not None:
                     bar.set_postfix(bpd=f"{logs.get('train_bpd', float('nan')):.3f}",
                                     img_s=f"{row['img_per_s']:.0f}", refresh=False)
-            if step % cfg.eval_every == 0 or done():
+            bpd_due = step % cfg.eval_every == 0 or done()
+            if bpd_due:
                 val_bpd = evaluate()
-                rows.append({"step": step, "val_bpd": val_bpd,
-                             "train_seconds": round(train_seconds, 3),
-                             "wall_seconds": round(time.time() - wall0, 3)})
                 if bar is not None:
-                    bar.write(f"step {step}: validation {val_bpd:.4f} bits/dim")
+                    bar.write(f"step {step}: validation {val_bpd} bits/dim")
+            if bpd_due or (cfg.quality_every and step % cfg.quality_every == 0):
+                watch(rows, with_bpd=bpd_due)
             if bar is not None:
                 bar.update(1)
             if (step % cfg.checkpoint_every == 0 or done()
@@ -494,7 +529,8 @@ def _cmd_train(args) -> int:
         check_preset(args.preset)
         cfg = preset_config(args.preset, size=args.size, minutes=args.minutes,
                             max_steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-                            threads=args.threads)
+                            threads=args.threads, eval_every=args.eval_every,
+                            quality_every=args.quality_every, quality_images=args.quality_images)
         if args.steps is not None and args.minutes is None:
             cfg = dataclasses.replace(cfg, minutes=None)
         if args.no_ema:
@@ -529,6 +565,10 @@ def add_cli(subparsers) -> None:
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--eval-every", type=int, default=None, help="steps between validation bits/dim")
+    p.add_argument("--quality-every", type=int, default=None,
+                   help="steps between LeNet-FID/precision/recall/coverage checks and sample grids")
+    p.add_argument("--quality-images", type=int, default=None, help="samples per quality check")
     p.add_argument("--no-ema", action="store_true")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_train)
