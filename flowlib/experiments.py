@@ -8,7 +8,8 @@
 
 Results land in ``results/<study>-<preset>/<run>/`` (override with ``--out``), one run
 directory per job with its manifest; rerunning skips finished runs and resumes cut-off
-ones.
+ones. Each finished run then gets its final figures (:mod:`flowlib.evaluate`,
+``final.json``), also skipped when present.
 """
 from __future__ import annotations
 
@@ -69,6 +70,13 @@ def _cmd(args) -> int:
         return 0
     results = run_jobs(jobs, root, n_parallel=args.jobs)
     failed = [r for r in results if r.status.startswith("failed")]
+    if not args.no_final:
+        from .evaluate import final_evaluation
+        for r in results:
+            if (r.out / "model.pt").exists():  # finished; a diverged run has no final model
+                fin = final_evaluation(r.out, args.preset)
+                print(f"[study] {r.name}: test {fin['test_bpd']:.4f} bits/dim, LeNet-FID "
+                      f"{fin['lenet']['fid']:.2f} (n={fin['lenet']['n']})", flush=True)
     print(f"[study] {len(results) - len(failed)}/{len(results)} runs finished, "
           f"{len(collect(root))} manifests under {root}")
     if failed:
@@ -84,4 +92,6 @@ def add_cli(sub) -> None:
     p.add_argument("--jobs", type=int, default=1, help="runs in parallel on this machine")
     p.add_argument("--emit", default=None, help="write a cluster script instead: slurm")
     p.add_argument("--out", default=None, help="results folder (default results/<study>-<preset>)")
+    p.add_argument("--no-final", action="store_true",
+                   help="skip the final evaluation (test bits/dim, FID) of finished runs")
     p.set_defaults(func=_cmd)

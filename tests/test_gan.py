@@ -131,10 +131,16 @@ def test_gan_losses_plug_into_the_one_training_loop_and_resume(tmp_path):
     from flowlib import train as T
     from flowlib.data import load_mnist
     tr, va = load_mnist("train").images[:256], load_mnist("validation").images[:64]
+    # quality checks (sampling, FID, grids) every 4 steps must not disturb what resume recomputes
     cfg = T.preset_config("smoke", max_steps=8, eval_every=4, checkpoint_every=4, log_every=2,
-                          threads=1)
+                          threads=1, quality_every=4, quality_images=64, grid_images=4)
     straight = T.train(cfg, tmp_path / "a", loss=T.make_loss("hybrid", 0.1), progress=False,
                        train_images=tr, val_images=va)
+    checks = [r for r in straight.metrics if "fid" in r]
+    assert [r["step"] for r in checks] == [0, 4, 8]
+    assert all({"precision", "recall", "classes_covered", "class_histogram"} <= set(r) for r in checks)
+    assert sorted(p.name for p in (tmp_path / "a" / "grids").iterdir()) == [
+        "step-000000.png", "step-000004.png", "step-000008.png"]
     rows = [r for r in straight.metrics if "d_loss" in r]
     assert rows and {"d_real", "d_fake", "d_grad_norm", "g_loss", "grad_norm", "train_bpd"} <= set(rows[-1])
     assert any("val_bpd" in r and math.isfinite(r["val_bpd"]) for r in straight.metrics)
