@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "flowlib.train",
     "flowlib.classifier",
     "flowlib.experiments",
+    "flowlib.synthetic",
 ]
 
 

@@ -5,6 +5,9 @@
 
 - ``nll-vs-gan`` (Experiment 1): the same Real NVP, from the same initialisation for a
   given seed, trained by NLL, by NSGAN and by the hybrid λ·NLL + NSGAN.
+- ``nash``: students started at the synthetic-MNIST teacher's weights (the Nash
+  equilibrium), trained by NSGAN (fresh or pre-trained discriminator) or NLL, on a finite
+  synthetic set or on fresh teacher samples; the exact KL to the teacher is tracked.
 
 Results land in ``results/<study>-<preset>/<run>/`` (override with ``--out``), one run
 directory per job with its manifest; rerunning skips finished runs and resumes cut-off
@@ -48,14 +51,50 @@ def nll_vs_gan_jobs(preset: str, seeds) -> list[Job]:
     return jobs
 
 
-STUDIES = {"nll-vs-gan": ("exp1", nll_vs_gan_jobs)}
+# The Nash-equilibrium experiment: a student with the teacher's architecture *starts at the
+# teacher's weights* (the generator is the true distribution), then trains by NSGAN with a
+# fresh discriminator, by NSGAN after the discriminator alone was trained first, or by NLL;
+# on a finite synthetic training set or on fresh teacher samples every step. All at one
+# learning rate and without EMA (the raw weights are what moves away, or not).
+NASH = {"smoke": {"steps": 30, "every": 15, "train_size": 500, "pretrain": 20},
+        "quick": {"steps": 500, "every": 100, "train_size": 10_000, "pretrain": 500},
+        "full": {"steps": 10_000, "every": 500, "train_size": 50_000, "pretrain": 5000}}
+NASH_LR = 2e-4
+NASH_METHODS = ("nsgan", "nsgan-pretrained-d", "nll")
+NASH_DATA = ("finite", "stream")
+
+
+def nash_jobs(preset: str, seeds) -> list[Job]:
+    plan = NASH[preset]
+    jobs = []
+    for seed in seeds:
+        for data in NASH_DATA:
+            for method in NASH_METHODS:
+                loss = "nll" if method == "nll" else "nsgan"
+                argv = ["train", "--loss", loss, "--preset", preset, "--seed", str(seed),
+                        "--init", "teacher", "--steps", str(plan["steps"]),
+                        "--eval-every", str(plan["every"]), "--quality-every", str(plan["every"]),
+                        "--lr", str(NASH_LR), "--no-ema", "--no-progress"]
+                argv += (["--data", "synthetic", "--train-size", str(plan["train_size"])]
+                         if data == "finite" else ["--data", "teacher-stream"])
+                if method == "nsgan-pretrained-d":
+                    argv += ["--pretrain-disc", str(plan["pretrain"])]
+                jobs.append(Job(f"{method}-{data}-seed{seed}", tuple(argv),
+                                {"method": method, "loss": loss, "data": data, "seed": seed,
+                                 "preset": preset}))
+    return jobs
+
+
+# name -> (results prefix, job list, whether finished runs get flowlib.evaluate's final figures:
+# the Nash runs' final figures are their last exact-KL check, in metrics.jsonl)
+STUDIES = {"nll-vs-gan": ("exp1", nll_vs_gan_jobs, True), "nash": ("nash", nash_jobs, False)}
 
 
 def study_jobs(name: str, preset: str, seeds) -> tuple[Path, list[Job]]:
     if name not in STUDIES:
         raise StudyError(f"Unknown experiment {name!r}: use one of {', '.join(STUDIES)}.")
     check_preset(preset)
-    prefix, make = STUDIES[name]
+    prefix, make, _ = STUDIES[name]
     return RESULTS / f"{prefix}-{preset}", make(preset, seeds)
 
 
@@ -70,7 +109,7 @@ def _cmd(args) -> int:
         return 0
     results = run_jobs(jobs, root, n_parallel=args.jobs)
     failed = [r for r in results if r.status.startswith("failed")]
-    if not args.no_final:
+    if not args.no_final and STUDIES[args.name][2]:
         from .evaluate import final_evaluation
         for r in results:
             if (r.out / "model.pt").exists():  # finished; a diverged run has no final model

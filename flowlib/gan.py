@@ -219,10 +219,13 @@ class GANTrainLoss:
     """
 
     def __init__(self, spec: LossSpec, d_lr: float = 2e-4, d_width: int = 32,
-                 spectral_norm: bool = False):
+                 spectral_norm: bool = False, pretrain_steps: int = 0):
         if not spec.adversarial:
             raise GANConfigError("GANTrainLoss is for nsgan, minimax and hybrid; use NLL for 'nll'.")
+        if pretrain_steps < 0:
+            raise GANConfigError(f"pretrain_steps must be >= 0, got {pretrain_steps}.")
         self.spec, self.name = spec, spec.kind
+        self.pretrain_steps = pretrain_steps
         self.d_lr, self.d_width, self.spectral_norm = d_lr, d_width, spectral_norm
         self.disc = self.d_opt = None
 
@@ -234,17 +237,41 @@ class GANTrainLoss:
     def loss(self, model, batch, step, noise):
         import math
         self.disc.requires_grad_(True)
-        real = dequantize(batch, noise).to(model.dtype)
+        # uint8 MNIST is dequantised as the NLL sees it; float (synthetic) data is used as is
+        real = (dequantize(batch, noise) if batch.dtype == torch.uint8 else batch).to(model.dtype)
         z = torch.randn(batch.shape[0], model.dim, generator=noise, dtype=model.dtype)
-        fake = model.decode(z)
+        fake = model.decode(z * model.config.base_std)
         logs = discriminator_update(self.disc, self.d_opt, real, fake)
         nll = None
         if self.spec.uses_nll:
-            nll = -model.log_prob(batch, generator=noise).mean() / model.dim
-            logs["train_bpd"] = float(nll.detach()) / math.log(2)
+            lp = (model.log_prob(batch, generator=noise) if batch.dtype == torch.uint8
+                  else model.log_prob_exact(batch))
+            nll = -lp.mean() / model.dim
+            logs["train_bpd"] = (float(nll.detach()) / math.log(2)
+                                 + (0.0 if batch.dtype == torch.uint8 else 8.0))
         objective = generator_objective(self.disc, fake, self.spec, nll)
         logs["g_loss"] = float(objective.detach())
         return objective, logs
+
+    def _real(self, model, batch, noise):
+        return (dequantize(batch, noise) if batch.dtype == torch.uint8 else batch).to(model.dtype)
+
+    @torch.no_grad()
+    def _fake(self, model, n, noise):
+        z = torch.randn(n, model.dim, generator=noise, dtype=model.dtype)
+        return model.decode(z * model.config.base_std)
+
+    def pretrain(self, model, next_batch, noise) -> dict:
+        """Train the discriminator alone for ``pretrain_steps`` steps against the current
+        (frozen) generator; returns the last steps' mean metrics (nats, probabilities)."""
+        logs = []
+        for _ in range(self.pretrain_steps):
+            batch = next_batch()
+            logs.append(discriminator_update(self.disc, self.d_opt, self._real(model, batch, noise),
+                                             self._fake(model, batch.shape[0], noise)))
+        tail = logs[-max(1, len(logs) // 10):]
+        return {"steps": self.pretrain_steps,
+                **{k: sum(l[k] for l in tail) / len(tail) for k in tail[0]}} if logs else {"steps": 0}
 
     def state_dict(self) -> dict:
         return {"disc": self.disc.state_dict(), "d_opt": self.d_opt.state_dict(),

@@ -5,7 +5,8 @@ Direction convention (stated once, used everywhere in flowlib):
 **decode maps latent to data** (``z -> x``, the sampling direction). Every step below has an
 ``encode(x) -> (z, logdet)`` whose ``logdet`` is ``log|det dz/dx|`` of *that* step, computed
 beside the transform that causes it, and a ``decode(z) -> x`` that inverts it exactly. By the
-change of variables, ``log p(x) = log N(z; 0, I) + sum of the encode log-dets``.
+change of variables, ``log p(x) = log N(z; 0, s^2 I) + sum of the encode log-dets`` with the
+base standard deviation ``s = config.base_std`` (1 unless a teacher sets a temperature).
 
 The chain, data to latent:
 
@@ -74,6 +75,7 @@ class RealNVPConfig:
     alpha: float = 0.05        # logit pre-processing: logit(alpha + (1 - 2 alpha) y)
     actnorm: bool = True       # per-channel ActNorm after each coupling
     split_prior: bool = True   # learned conditional prior for factored-out halves
+    base_std: float = 1.0      # the base density is N(0, base_std^2 I): a teacher's temperature
     name: str = "custom"
 
     @staticmethod
@@ -100,6 +102,8 @@ class RealNVPConfig:
                 problems.append(f"{name} = {getattr(self, name)} is too small")
         if not 0.0 <= self.alpha < 0.5:
             problems.append(f"alpha = {self.alpha} must be in [0, 0.5)")
+        if not self.base_std > 0:
+            problems.append(f"base_std = {self.base_std} must be > 0")
         if problems:
             raise RealNVPError("Invalid RealNVPConfig: " + "; ".join(problems) + ".")
         return self
@@ -509,15 +513,43 @@ class RealNVP(nn.Module):
             x = scale.decode(x, z_out)
         return self._unlogit(x).reshape(n, *self.config.image_shape)
 
-    @staticmethod
-    def _log_normal(z):
-        return -0.5 * (z ** 2).sum(1) - 0.5 * z.shape[1] * LOG_2PI
+    def _log_normal(self, z):
+        """log N(z; 0, base_std^2 I) per row (base_std = 1 unless the config says otherwise)."""
+        sd = self.config.base_std
+        if sd == 1.0:
+            return -0.5 * (z ** 2).sum(1) - 0.5 * z.shape[1] * LOG_2PI
+        return -0.5 * ((z / sd) ** 2).sum(1) - z.shape[1] * (0.5 * LOG_2PI + math.log(sd))
+
+    def support(self) -> tuple[float, float]:
+        """The open interval ``(lo, hi)`` of each pixel of the continuous variable:
+        ``(-a, 1 + a)`` with ``a = alpha / (1 - 2 alpha)`` (``(0, 1)`` when alpha = 0)."""
+        a = self.config.alpha / (1 - 2 * self.config.alpha)
+        return -a, 1.0 + a
 
     def log_prob_continuous(self, y):
         """Exact log-density of the model's continuous variable at ``y`` (no range check:
         ``y`` may be anywhere in the support ``(-a, 1 + a)^D``, see the module docstring)."""
         z, ld = self._encode_continuous(y)
         return self._log_normal(z) + ld
+
+    def log_prob_exact(self, y):
+        """Exact log-density (nats per image, shape (N,)) of continuous images ``y`` anywhere
+        in the model's support (:meth:`support`), e.g. unclipped samples of a Real NVP teacher
+        (synthetic MNIST). ``log_prob`` accepts only [0, 1]; this accepts the whole support."""
+        if not isinstance(y, torch.Tensor) or not y.is_floating_point():
+            raise RealNVPError("log_prob_exact takes float images (continuous values); for uint8 "
+                               "pixels use log_prob, which dequantises them.")
+        shape = tuple(self.config.image_shape)
+        if y.dim() != 4 or tuple(y.shape[1:]) != shape:
+            raise RealNVPError(f"Expected images of shape (N, {', '.join(map(str, shape))}), got "
+                               f"{tuple(y.shape)}: a student must have the data's image shape.")
+        lo, hi = self.support()
+        if y.numel() and (not torch.isfinite(y).all() or y.min() <= lo or y.max() >= hi):
+            raise RealNVPError(f"Values in [{float(y.min()):.4g}, {float(y.max()):.4g}] lie outside "
+                               f"this model's support ({lo:.4g}, {hi:.4g}) (alpha = "
+                               f"{self.config.alpha}): its density is zero there. Use a model with "
+                               "the data's alpha (the teacher's).")
+        return self.log_prob_continuous(y.to(self.dtype))
 
     def log_prob(self, x, generator: torch.Generator | None = None):
         """Nats per image, shape (N,). uint8: dequantised bound on log P(pixels) (uses fresh
@@ -548,7 +580,7 @@ class RealNVP(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None,
                clamp: bool = True):
-        """``n`` images (n, C, H, W) float. Latents are ``temperature * N(0, I)``. With
+        """``n`` images (n, C, H, W) float. Latents are ``temperature * N(0, base_std^2 I)``. With
         ``clamp`` (default) images are clipped to [0, 1]; with ``alpha > 0`` exact model draws
         can lie slightly outside (support ``(-a, 1 + a)``), ``clamp=False`` returns them."""
         if int(n) < 1:
@@ -557,7 +589,7 @@ class RealNVP(nn.Module):
             raise RealNVPError(f"temperature must be >= 0, got {temperature}.")
         z = torch.randn(int(n), self.dim, generator=generator, dtype=self.dtype,
                         device="cpu" if generator is not None else self.device).to(self.device)
-        x = self._decode_continuous(z * temperature)
+        x = self._decode_continuous(z * (temperature * self.config.base_std))
         return x.clamp(0, 1) if clamp else x
 
     # ---------------------------------------------------------------- checkpoints
@@ -615,8 +647,9 @@ def bits_per_dim(model: RealNVP, images, batch_size: int = 500, seed: int = 0) -
 
     uint8 images: ``-(log p(y) - D log 256) / (D log 2)`` with uniform dequantisation noise
     drawn from a generator seeded with ``seed`` (so the number is reproducible): the bits/dim
-    of the discrete data that Real NVP and Glow report. Float images in [0, 1]: the continuous
-    density's ``-log p(x) / (D log 2)`` (can be negative).
+    of the discrete data that Real NVP and Glow report. Float images (anywhere in the model's
+    support, :meth:`RealNVP.log_prob_exact`): the continuous density's ``-log p(x) / (D log 2)``
+    (can be negative; :func:`flowlib.synthetic.bpd_256` puts it in the units of the first).
     """
     was_training = model.training
     model.eval()
@@ -624,7 +657,9 @@ def bits_per_dim(model: RealNVP, images, batch_size: int = 500, seed: int = 0) -
     total, count = 0.0, 0
     try:
         for i in range(0, len(images), batch_size):
-            lp = model.log_prob(images[i:i + batch_size], generator=gen)
+            batch = images[i:i + batch_size]
+            lp = (model.log_prob(batch, generator=gen) if batch.dtype == torch.uint8
+                  else model.log_prob_exact(batch))
             total += float(lp.double().sum())
             count += lp.shape[0]
     finally:

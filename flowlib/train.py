@@ -87,6 +87,7 @@ class TrainConfig:
     quality_every: int | None = None  # steps between LeNet-FID/precision/recall/coverage checks
     quality_images: int = 2000     # samples per quality check (against quality_reference)
     quality_reference: str = "mnist-validation"
+    kl_images: int = 1000          # held-out teacher samples for the exact KL (synthetic data)
     grid_images: int = 64          # fixed-noise samples saved as grids/step-NNNNNN.png per check
     bpd_jump: float = 1.0          # instability: validation bits/dim this far above its best
     min_classes: int = 8           # instability: coverage below this after having reached it
@@ -101,7 +102,7 @@ PRESETS: dict[str, TrainConfig] = {
     "smoke": TrainConfig(size="tiny", batch_size=32, lr=2e-3, warmup_steps=5, max_steps=30,
                          ema=0.9, eval_every=15, val_images=200, test_images=500, log_every=5,
                          checkpoint_every=15, threads=1, quality_every=15, quality_images=200,
-                         grid_images=16),
+                         grid_images=16, kl_images=200),
     "quick": TrainConfig(size="small", batch_size=64, lr=2e-3, warmup_steps=200, minutes=15.0,
                          ema=0.999, eval_every=1000, val_images=2000, log_every=20,
                          checkpoint_every=1000, snapshot_minutes=(2, 5, 10), quality_every=1000),
@@ -151,15 +152,18 @@ class NLLLoss(TrainLoss):
     name = "nll"
 
     def loss(self, model, batch, step, noise):
-        lp = model.log_prob(batch, generator=noise)
+        # uint8 MNIST: dequantised bound; float (synthetic MNIST): the exact continuous density
+        lp = (model.log_prob(batch, generator=noise) if batch.dtype == torch.uint8
+              else model.log_prob_exact(batch))
         nats_per_dim = -lp.mean() / model.dim
-        return nats_per_dim, {"train_bpd": float(nats_per_dim.detach()) / LOG2}
+        offset = 0.0 if batch.dtype == torch.uint8 else 8.0  # MNIST's units (see TrainData)
+        return nats_per_dim, {"train_bpd": float(nats_per_dim.detach()) / LOG2 + offset}
 
 
 def _gan_loss(kind: str):
-    def make(hybrid_lambda: float | None = None):
+    def make(hybrid_lambda: float | None = None, pretrain_disc: int = 0):
         from .gan import GANTrainLoss, LossSpec
-        return GANTrainLoss(LossSpec(kind, hybrid_lambda))
+        return GANTrainLoss(LossSpec(kind, hybrid_lambda), pretrain_steps=pretrain_disc)
     return make
 
 
@@ -169,14 +173,18 @@ LOSSES: dict = {"nll": NLLLoss, "nsgan": _gan_loss("nsgan"), "minimax": _gan_los
 GAN_LOSSES = ("nsgan", "minimax", "hybrid")
 
 
-def make_loss(name: str, hybrid_lambda: float | None = None) -> TrainLoss:
+def make_loss(name: str, hybrid_lambda: float | None = None, pretrain_disc: int = 0) -> TrainLoss:
     from .gan import GANConfigError
     if name not in LOSSES:
         raise TrainError(f"Unknown loss {name!r}: use one of {', '.join(LOSSES)}.")
     if hybrid_lambda is not None and name != "hybrid":
         raise TrainError(f"--hybrid-lambda is only used by --loss hybrid, not {name!r}.")
+    if pretrain_disc and name not in GAN_LOSSES:
+        raise TrainError(f"--pretrain-disc trains a discriminator: it needs a GAN loss "
+                         f"({', '.join(GAN_LOSSES)}), not {name!r}.")
     try:
-        return LOSSES[name](hybrid_lambda) if name in GAN_LOSSES else LOSSES[name]()
+        return (LOSSES[name](hybrid_lambda, pretrain_disc) if name in GAN_LOSSES
+                else LOSSES[name]())
     except GANConfigError as err:
         raise TrainError(str(err)) from None
 
@@ -272,38 +280,70 @@ def _truncate_metrics(path: Path, step: int) -> None:
     atomic_write_bytes(path, ("\n".join(keep) + ("\n" if keep else "")).encode())
 
 
+@dataclass
+class TrainData:
+    """What a run trains on and is watched with.
+
+    ``train``: a fixed training set, uint8 MNIST (dequantised by the losses) or float images
+    (synthetic MNIST, scored by their exact continuous density); or ``stream(n, generator)``
+    returning fresh batches (teacher samples) instead. ``val``: validation images for bits/dim
+    (always reported in MNIST's units: for float images the density of ``256 x``, see
+    :func:`flowlib.synthetic.bpd_256`). ``quality_reference``: what FID compares against (a
+    split name or images in [0, 1]). ``kl(model) -> dict``: extra exact quantities at each
+    check (the KL to the teacher). ``init``: a model file to start from (its config wins).
+    """
+    train: torch.Tensor | None
+    val: torch.Tensor
+    stream: object = None
+    quality_reference: object = None
+    kl: object = None
+    init: dict | None = None
+    description: dict = field(default_factory=lambda: {"data": "mnist"})
+
+
+def mnist_data(cfg: TrainConfig) -> TrainData:
+    from .data import load_mnist
+    return TrainData(load_mnist("train").images, load_mnist("validation").images[:cfg.val_images])
+
+
 def train(cfg: TrainConfig, out, *, loss: str | TrainLoss = "nll", seed: int = 0,
           resume: bool = False, progress: bool = True, stop_after_steps: int | None = None,
           train_images: torch.Tensor | None = None, val_images: torch.Tensor | None = None,
-          preset: str | None = None) -> RunResult:
+          preset: str | None = None, data: TrainData | None = None) -> RunResult:
     """Train a Real NVP; see the module docstring. Raises :class:`TrainingDiverged` on NaN/Inf.
 
     ``stop_after_steps`` ends the process-level run early (as a kill would) without changing
-    the schedule: used by the resume test. ``train_images``/``val_images`` default to MNIST.
+    the schedule: used by the resume test. ``data`` (a :class:`TrainData`) defaults to MNIST;
+    ``train_images``/``val_images`` replace its training/validation images.
     """
+    if data is None:
+        if train_images is None or val_images is None:
+            base = mnist_data(cfg)
+            train_images = base.train if train_images is None else train_images
+            val_images = base.val if val_images is None else val_images
+        data = TrainData(train_images, val_images)
     out = Path(out)
     loss_fn = make_loss(loss) if isinstance(loss, str) else loss
     threads_before = torch.get_num_threads()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     try:
-        return _train(cfg, out, loss_fn, seed, resume, progress, stop_after_steps, train_images,
-                      val_images, preset)
+        return _train(cfg, out, loss_fn, seed, resume, progress, stop_after_steps, data, preset)
     finally:
         torch.set_num_threads(threads_before)
 
 
-def _train(cfg, out, loss_fn, seed, resume, progress, stop_after_steps, train_images,
-           val_images, preset) -> RunResult:
-    model_cfg = RealNVPConfig.named(cfg.size)
+def _train(cfg, out, loss_fn, seed, resume, progress, stop_after_steps, data: TrainData,
+           preset) -> RunResult:
+    model_cfg = (RealNVPConfig.from_dict(data.init["config"]) if data.init
+                 else RealNVPConfig.named(cfg.size))
+    train_images, val_images = data.train, data.val
+    if train_images is None and data.stream is None:
+        raise TrainError("TrainData needs a training set or a stream of batches.")
+    # bits/dim in MNIST's units: continuous (float) data get + log2(256) = 8 (the density of 256 x)
+    bpd_offset = 0.0 if val_images.dtype == torch.uint8 else 8.0
     ckpt_path, metrics_path = out / CHECKPOINT, out / METRICS
 
-    if train_images is None or val_images is None:
-        from .data import load_mnist
-        if train_images is None:
-            train_images = load_mnist("train").images
-        if val_images is None:
-            val_images = load_mnist("validation").images[:cfg.val_images]
 
     # ---- state: fresh or resumed
     if resume and not ckpt_path.exists():
@@ -316,6 +356,8 @@ def _train(cfg, out, loss_fn, seed, resume, progress, stop_after_steps, train_im
     random.seed(seed)
     np.random.seed(seed)
     model = RealNVP(model_cfg)
+    if data.init:
+        model.load_state_dict_checked(data.init["state_dict"], "the --init model")
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -327,14 +369,15 @@ def _train(cfg, out, loss_fn, seed, resume, progress, stop_after_steps, train_im
     data_gen = torch.Generator().manual_seed(seed * 1000 + 1)
     noise_gen = torch.Generator().manual_seed(seed * 1000 + 2)
     step, train_seconds, epoch, pos = 0, 0.0, 0, 0
-    perm = torch.randperm(len(train_images), generator=data_gen)
+    perm = (torch.randperm(len(train_images), generator=data_gen) if train_images is not None
+            else torch.zeros(0, dtype=torch.long))
     snapshots_done: list = []
     val_bpd = None
     detector = InstabilityDetector(cfg.bpd_jump, cfg.min_classes)
 
     if resume:
         ck = load_checkpoint_file(ckpt_path)
-        if ck.get("config") != model_cfg.to_dict():
+        if RealNVPConfig.from_dict(ck.get("config") or {}) != model_cfg:
             raise TrainError(f"{ckpt_path} was trained with model config {ck.get('config')}, "
                              f"but this run asks for {model_cfg.to_dict()} (size {cfg.size!r}): "
                              "resume with the same --preset/--size, or use another --out.")
@@ -362,7 +405,7 @@ def _train(cfg, out, loss_fn, seed, resume, progress, stop_after_steps, train_im
         metrics_path.unlink(missing_ok=True)
         _append_metrics(metrics_path, [{"event": "start", "step": 0, "seed": seed,
                                         "preset": preset, "loss": loss_fn.name,
-                                        "config": model_cfg.to_dict(),
+                                        "config": model_cfg.to_dict(), **data.description,
                                         "train": dataclasses.asdict(cfg),
                                         "parameters": model.num_parameters()}])
 
@@ -382,7 +425,7 @@ def _train(cfg, out, loss_fn, seed, resume, progress, stop_after_steps, train_im
         return ema.model if ema is not None else model
 
     def evaluate():
-        v = bits_per_dim(weights(), val_images, batch_size=500, seed=0)
+        v = bits_per_dim(weights(), val_images, batch_size=500, seed=0) + bpd_offset
         return v if math.isfinite(v) else None  # JSON has no inf; the detector flags it
 
     def watch(step_rows: list, with_bpd: bool) -> None:
@@ -395,7 +438,11 @@ def _train(cfg, out, loss_fn, seed, resume, progress, stop_after_steps, train_im
             grid = fixed_noise_grid(w, cfg.grid_images, seed)
             atomic_write_bytes(out / "grids" / f"step-{step:06d}.png",
                                to_png(image_grid(grid, nrow=int(math.sqrt(cfg.grid_images)))))
-            row.update(quality(w, cfg.quality_images, seed, cfg.quality_reference))
+            row.update(quality(w, cfg.quality_images, seed,
+                               data.quality_reference if data.quality_reference is not None
+                               else cfg.quality_reference))
+            if data.kl is not None:
+                row.update(data.kl(w))
             if bar is not None:
                 bar.write(f"step {step}: LeNet-FID {row['fid']:.2f}, "
                           f"{row['classes_covered']}/10 classes")
@@ -417,19 +464,31 @@ def _train(cfg, out, loss_fn, seed, resume, progress, stop_after_steps, train_im
         from tqdm.auto import tqdm
         bar = tqdm(total=total_steps, initial=step, desc=f"train {loss_fn.name}",
                    dynamic_ncols=True, mininterval=1.0, file=sys.stderr)
+    def next_batch():
+        nonlocal epoch, pos, perm
+        if data.stream is not None:  # fresh samples every step: no epochs
+            return data.stream(cfg.batch_size, data_gen)
+        if pos + cfg.batch_size > len(perm):
+            epoch, pos = epoch + 1, 0
+            perm = torch.randperm(len(train_images), generator=data_gen)
+        batch = train_images[perm[pos:pos + cfg.batch_size]]
+        pos += cfg.batch_size
+        return batch
+
     rows, last_ckpt_time, window_imgs, window_t = [], train_seconds, 0, 0.0
     wall0 = time.time()
+    if step == 0 and getattr(loss_fn, "pretrain_steps", 0):
+        # the discriminator alone first (the generator frozen), e.g. to convergence at the
+        # Nash equilibrium; its state is in the first checkpoint
+        rows.append({"event": "disc_pretrain", "step": 0,
+                     **loss_fn.pretrain(model, next_batch, noise_gen)})
     if step == 0 and cfg.quality_every:
         watch(rows, with_bpd=False)  # the initialisation, the common start of every loss
     model.train()
     try:
         while not done():
             t0 = time.perf_counter()
-            if pos + cfg.batch_size > len(perm):
-                epoch, pos = epoch + 1, 0
-                perm = torch.randperm(len(train_images), generator=data_gen)
-            batch = train_images[perm[pos:pos + cfg.batch_size]]
-            pos += cfg.batch_size
+            batch = next_batch()
             lr = opt.param_groups[0]["lr"]
             value, logs = loss_fn.loss(model, batch, step, noise_gen)
             if not torch.isfinite(value):
@@ -535,9 +594,17 @@ def _cmd_train(args) -> int:
             cfg = dataclasses.replace(cfg, minutes=None)
         if args.no_ema:
             cfg = dataclasses.replace(cfg, ema=None)
-        result = train(cfg, args.out, loss=make_loss(args.loss, args.hybrid_lambda),
+        data = None
+        if args.data != "mnist" or args.init or args.train_size:
+            from .synthetic import SyntheticError, train_data
+            try:
+                data = train_data(cfg, args.data, train_size=args.train_size, init=args.init)
+            except SyntheticError as err:
+                raise TrainError(str(err)) from None
+        result = train(cfg, args.out, loss=make_loss(args.loss, args.hybrid_lambda,
+                                                     args.pretrain_disc),
                        seed=args.seed, resume=args.resume,
-                       progress=not args.no_progress, preset=args.preset)
+                       progress=not args.no_progress, preset=args.preset, data=data)
     except TrainingDiverged as err:
         print(f"error: {err}", file=sys.stderr)
         return 3
@@ -569,6 +636,15 @@ def add_cli(subparsers) -> None:
     p.add_argument("--quality-every", type=int, default=None,
                    help="steps between LeNet-FID/precision/recall/coverage checks and sample grids")
     p.add_argument("--quality-images", type=int, default=None, help="samples per quality check")
+    p.add_argument("--data", default="mnist", choices=["mnist", "synthetic", "teacher-stream"],
+                   help="MNIST; synthetic MNIST (a fixed set of teacher samples, see "
+                        "--train-size); or fresh teacher samples every step")
+    p.add_argument("--train-size", type=int, default=None,
+                   help="synthetic training-set size (a prefix of the 50k split)")
+    p.add_argument("--init", default=None,
+                   help="start from a model file ('teacher': the synthetic-MNIST teacher)")
+    p.add_argument("--pretrain-disc", type=int, default=0,
+                   help="GAN losses: discriminator-only steps before the generator moves")
     p.add_argument("--no-ema", action="store_true")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_train)
