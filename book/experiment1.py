@@ -158,7 +158,14 @@ display(Markdown("| finding | status | numbers |\n|---|---|---|\n" + "".join(
 # **What to keep in mind.** These are `quick` runs: a small Real NVP and a short
 # schedule on a 2-core CPU (sizes in the provenance line at the top), so absolute
 # numbers are far from the literature's; what the chapter tests is the *comparison* at
-# equal architecture, data and steps. The GAN runs' learning rate and discriminator were set once, not tuned — a
-# better-tuned GAN could do better, which is part of the thesis' point: the NLL run needed
-# no such care. The `full` preset runs the same code with the large model and 30 000
-# steps on a GPU.
+# equal architecture, data and steps.
+#
+# Two details of the adversarial setup matter for reading the GAN runs. The
+# discriminator sees the flow's samples *unclipped*: with the logit pre-processing a Real
+# NVP's images live in $(-0.056, 1.056)^{784}$, while dequantised real pixels lie in
+# $[0, 1)$, so pixels outside $[0, 1]$ give fakes away. And a generator pushed far into
+# the logit's flat tails (all-black or all-white images) gets an exactly zero gradient and
+# cannot come back: the *vanishing_gradient* events above. The GAN runs' learning rate and
+# discriminator were set once, not tuned — a better-tuned GAN could do better, which is
+# part of the thesis' point: the NLL run needed no such care. The `full` preset runs the
+# same code with the large model and more steps on a GPU.

@@ -45,6 +45,9 @@
 # | F5 | overfitting hurts validation NLL much more than FID |
 # | F6 | overparameterised students are slow, often unstable, overfit heavily and give poorer images |
 #
+# Where each stands in this book — supported, not supported or mixed, with the numbers —
+# is on the page {doc}`findings`, generated from the shipped runs in `results/`.
+#
 # **Our own additions** (not in the thesis): the exact KL divergence from the teacher to
 # each student, $\mathrm{KL}(p_\text{teacher}\,\|\,p_\text{student}) = \mathrm{NLL}_\text{student}
 # - H(p_\text{teacher})$, which the known teacher makes computable; the exact validation

@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "flowlib.classifier",
     "flowlib.experiments",
     "flowlib.synthetic",
+    "flowlib.findings",
 ]
 
 

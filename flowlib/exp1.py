@@ -37,6 +37,7 @@ class Run:
     rows: list
     final: dict | None
     grids: dict = field(default_factory=dict)   # step -> png path
+    spec: dict = field(default_factory=dict)    # what the job was (job.json): loss, seed, ...
 
     @property
     def outcome(self) -> str:
@@ -44,7 +45,10 @@ class Run:
 
     @property
     def events(self) -> list[dict]:
-        return [r for r in self.rows if r.get("event") in ("instability", "diverged")]
+        """Instability events by today's rules (:func:`flowlib.monitor.replay` of the record:
+        the same as the run logged, plus any rule added since), and a divergence if any."""
+        from .monitor import replay
+        return replay(self.rows) + [r for r in self.rows if r.get("event") == "diverged"]
 
     def series(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         """(steps, values) of the quality/validation rows holding ``key`` (None -> nan)."""
@@ -70,7 +74,7 @@ def load_study(root) -> list[Run]:
         grids = {int(p.stem.split("-")[1]): p for p in sorted((d / "grids").glob("step-*.png"))}
         runs.append(Run(d.name, spec.get("loss", man["config"].get("loss")),
                         int(spec.get("seed", man.get("seed") or 0)), d, man, read_metrics(d),
-                        final, grids))
+                        final, grids, spec))
     if not runs:
         raise StudyMissing(f"No finished run under {root}: run `python -m flowlib experiment "
                            "nll-vs-gan --preset quick` first (or build the book with the shipped "
@@ -79,38 +83,47 @@ def load_study(root) -> list[Run]:
     return sorted(runs, key=lambda r: (order.get(r.loss, 99), r.seed))
 
 
-def locate(preset: str, rerun: bool = False, seeds=(0,)) -> tuple[Path, str]:
+def locate(preset: str, rerun: bool = False, seeds=(0,), study: str = "nll-vs-gan",
+           prefix: str = "exp1", marker: str = "final.json") -> tuple[Path, str]:
     """The study to show and a sentence saying which it is.
 
-    Shipped ``results/exp1-<preset>`` unless ``rerun``; at ``smoke``, or when the preset's
-    results are absent, the shipped ``quick`` study; with ``rerun`` (or nothing shipped) the
-    study is run now at ``preset`` into ``runs/exp1-<preset>-book``.
+    Shipped ``results/<prefix>-<preset>`` unless ``rerun``; at ``smoke``, or when the
+    preset's results are absent, the shipped ``quick`` study. With ``rerun`` the study is run
+    now at ``preset`` into ``runs/<prefix>-<preset>-book``; when nothing is shipped, a
+    ``smoke``-size study is run now instead (a book build never starts hours of training
+    unasked), and the sentence says so.
     """
     from .presets import check_preset
 
     check_preset(preset)
     if not rerun:
         for p in dict.fromkeys((preset, "quick")):
-            root = RESULTS / f"exp1-{p}"
-            if any(root.glob("*/final.json")):
+            root = RESULTS / f"{prefix}-{p}"
+            if any(root.glob(f"*/{marker}")):
                 note = ("the shipped study" if p == preset else
                         f"the shipped `quick` study (none is shipped for `{preset}`; pass "
                         "`rerun=True` to run it)")
                 return root, f"Showing {note}: `{root.relative_to(REPO_ROOT)}`."
-    root = REPO_ROOT / "runs" / f"exp1-{preset}-book"
-    run_study(preset, seeds, root)
-    return root, f"Showing a study run just now at `{preset}` (seeds {list(seeds)}) in `{root}`."
+    run_preset = preset if rerun else "smoke"
+    looked = "quick" if preset == "smoke" else preset
+    root = REPO_ROOT / "runs" / f"{prefix}-{run_preset}-book"
+    run_study(run_preset, seeds, root, study)
+    why = ("" if rerun else f" **No `{looked}` results are shipped yet** (`results/{prefix}-"
+           f"{looked}`), so this page shows a smoke-size run: it exercises the code, its numbers "
+           "mean nothing. Run the study (command above) to fill it.")
+    return root, (f"Showing a study run just now at `{run_preset}` (seeds {list(seeds)}) in "
+                  f"`{root.relative_to(REPO_ROOT)}`.{why}")
 
 
-def run_study(preset: str, seeds, root: Path) -> None:
-    """Run (or finish) Experiment 1 at ``preset`` into ``root``: the command line's code path."""
+def run_study(preset: str, seeds, root: Path, study: str = "nll-vs-gan") -> None:
+    """Run (or finish) a study at ``preset`` into ``root``: the command line's code path."""
     from .evaluate import final_evaluation
-    from .experiments import study_jobs
+    from .experiments import STUDIES, study_jobs
     from .runner import run_jobs
 
-    _, jobs = study_jobs("nll-vs-gan", preset, seeds)
+    _, jobs = study_jobs(study, preset, seeds)
     for r in run_jobs(jobs, root):
-        if (r.out / "model.pt").exists():
+        if STUDIES[study][2] and (r.out / "model.pt").exists():
             final_evaluation(r.out, preset)
 
 
@@ -238,6 +251,26 @@ CURVES = (("val_bpd", "validation bits/dim (exact)", True),
           ("classes_covered", "classes covered (of 10)", False))
 
 
+def plot_band(ax, runs: list[Run], key: str, *, color: str, label: str, ls: str = "-",
+              alpha: float = 0.2) -> None:
+    """``key`` over steps for a group of runs (seeds): their mean as a line, min–max as a band."""
+    import warnings
+    series = [s for s in (r.series(key) for r in runs) if len(s[0])]
+    if not series:
+        return
+    steps = sorted(set().union(*[set(s[0].tolist()) for s in series]))
+    mat = np.full((len(series), len(steps)), np.nan)
+    for i, (s, v) in enumerate(series):
+        mat[i, [steps.index(x) for x in s]] = v
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a step where every seed is nan
+        mean, lo, hi = np.nanmean(mat, 0), np.nanmin(mat, 0), np.nanmax(mat, 0)
+    ax.plot(steps, mean, ls, marker="o", ms=3, color=color,
+            label=f"{label} ({len(series)} seed{'s' if len(series) > 1 else ''})")
+    if len(series) > 1:
+        ax.fill_between(steps, lo, hi, color=color, alpha=alpha)
+
+
 def curves_figure(runs: list[Run], keys=CURVES):
     """Each quantity over training steps: per loss, the mean over seeds and the min–max band."""
     import matplotlib.pyplot as plt
@@ -245,24 +278,8 @@ def curves_figure(runs: list[Run], keys=CURVES):
     fig, axes = plt.subplots(1, len(keys), figsize=(3.6 * len(keys), 3.4))
     for ax, (key, title, log) in zip(np.atleast_1d(axes), keys):
         for loss in LOSS_ORDER:
-            series = [r.series(key) for r in runs if r.loss == loss]
-            series = [s for s in series if len(s[0])]
-            if not series:
-                continue
-            steps = sorted(set().union(*[set(s[0].tolist()) for s in series]))
-            mat = np.full((len(series), len(steps)), np.nan)
-            for i, (s, v) in enumerate(series):
-                idx = [steps.index(x) for x in s]
-                mat[i, idx] = v
-            with np.errstate(all="ignore"):
-                import warnings
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    mean, lo, hi = np.nanmean(mat, 0), np.nanmin(mat, 0), np.nanmax(mat, 0)
-            ax.plot(steps, mean, "o-", ms=3, color=LOSS_COLOR[loss],
-                    label=f"{LOSS_LABEL[loss]} ({len(series)} seed{'s' if len(series) > 1 else ''})")
-            if len(series) > 1:
-                ax.fill_between(steps, lo, hi, color=LOSS_COLOR[loss], alpha=0.2)
+            plot_band(ax, [r for r in runs if r.loss == loss], key, color=LOSS_COLOR[loss],
+                      label=LOSS_LABEL[loss])
         if log:
             ax.set_yscale("log")
         ax.set_title(title, fontsize=9)
@@ -272,21 +289,21 @@ def curves_figure(runs: list[Run], keys=CURVES):
     return fig
 
 
-def grid_frames(runs: list[Run], seed: int):
-    """Slider frames for one seed: at each checked step, the three losses' fixed-noise grids."""
+def side_by_side_frames(runs: list[Run], title) -> tuple[list, list[str]]:
+    """Slider frames: at each checked step, the runs' fixed-noise grids side by side, each
+    titled ``title(run)``."""
     import matplotlib.pyplot as plt
     from PIL import Image
 
     from .widgets import to_png
 
-    mine = [r for r in runs if r.seed == seed]
-    steps = sorted(set().union(*[set(r.grids) for r in mine])) if mine else []
+    steps = sorted(set().union(*[set(r.grids) for r in runs])) if runs else []
     frames, labels = [], []
     for step in steps:
-        fig, axes = plt.subplots(1, len(mine), figsize=(3.2 * len(mine), 3.4))
-        for ax, r in zip(np.atleast_1d(axes), mine):
+        fig, axes = plt.subplots(1, len(runs), figsize=(3.2 * len(runs), 3.4))
+        for ax, r in zip(np.atleast_1d(axes), runs):
             ax.axis("off")
-            ax.set_title(LOSS_LABEL[r.loss], fontsize=10)
+            ax.set_title(title(r), fontsize=10)
             if step in r.grids:
                 ax.imshow(np.asarray(Image.open(r.grids[step])), cmap="gray", vmin=0, vmax=255)
             else:
@@ -296,6 +313,11 @@ def grid_frames(runs: list[Run], seed: int):
         plt.close(fig)
         labels.append(f"step {step}")
     return frames, labels
+
+
+def grid_frames(runs: list[Run], seed: int):
+    """Slider frames for one seed: at each checked step, the three losses' fixed-noise grids."""
+    return side_by_side_frames([r for r in runs if r.seed == seed], lambda r: LOSS_LABEL[r.loss])
 
 
 def provenance(runs: list[Run]) -> str:

@@ -8,6 +8,9 @@
 - ``nash``: students started at the synthetic-MNIST teacher's weights (the Nash
   equilibrium), trained by NSGAN (fresh or pre-trained discriminator) or NLL, on a finite
   synthetic set or on fresh teacher samples; the exact KL to the teacher is tracked.
+- ``misspecification`` (Experiment 2): students smaller than, equal to and larger than the
+  teacher, trained by NLL on synthetic training sets of several sizes; train and
+  validation NLL, exact KL, FID over training.
 
 Results land in ``results/<study>-<preset>/<run>/`` (override with ``--out``), one run
 directory per job with its manifest; rerunning skips finished runs and resumes cut-off
@@ -85,9 +88,37 @@ def nash_jobs(preset: str, seeds) -> list[Job]:
     return jobs
 
 
+# Experiment 2: students of the teacher, smaller, equal and larger (named sizes; the teacher
+# is "small"), trained by NLL from random initialisation on synthetic training sets of
+# several sizes, all for the same number of steps with the preset's optimiser settings.
+TEACHER_SIZE = "small"
+EXP2 = {"smoke": {"students": ("micro", "tiny"), "train_sizes": (500,), "steps": 30, "every": 15},
+        "quick": {"students": ("micro", "tiny", "small", "medium", "base"),
+                  "train_sizes": (1000, 10_000), "steps": 800, "every": 100},
+        "full": {"students": ("micro", "tiny", "small", "medium", "base", "large"),
+                 "train_sizes": (1000, 5000, 50_000), "steps": 20_000, "every": 1000}}
+
+
+def misspecification_jobs(preset: str, seeds) -> list[Job]:
+    plan = EXP2[preset]
+    jobs = []
+    for seed in seeds:
+        for n in plan["train_sizes"]:
+            for student in plan["students"]:
+                argv = ["train", "--loss", "nll", "--preset", preset, "--seed", str(seed),
+                        "--size", student, "--data", "synthetic", "--train-size", str(n),
+                        "--steps", str(plan["steps"]), "--eval-every", str(plan["every"]),
+                        "--quality-every", str(plan["every"]), "--no-progress"]
+                jobs.append(Job(f"{student}-n{n}-seed{seed}", tuple(argv),
+                                {"student": student, "train_size": n, "seed": seed,
+                                 "loss": "nll", "preset": preset}))
+    return jobs
+
+
 # name -> (results prefix, job list, whether finished runs get flowlib.evaluate's final figures:
 # the Nash runs' final figures are their last exact-KL check, in metrics.jsonl)
-STUDIES = {"nll-vs-gan": ("exp1", nll_vs_gan_jobs, True), "nash": ("nash", nash_jobs, False)}
+STUDIES = {"nll-vs-gan": ("exp1", nll_vs_gan_jobs, True), "nash": ("nash", nash_jobs, False),
+           "misspecification": ("exp2", misspecification_jobs, False)}
 
 
 def study_jobs(name: str, preset: str, seeds) -> tuple[Path, list[Job]]:

@@ -61,7 +61,12 @@ class InstabilityDetector:
     - ``coverage_collapse``: fewer than ``min_classes`` of the 10 digit classes hold at least a
       quarter of their share of samples, after the run had reached ``min_classes``
       (a generator that never covered the classes has not *collapsed*; its coverage is
-      reported anyway).
+      reported anyway);
+    - ``vanishing_gradient``: the model's gradient norm is exactly 0 on a logged step (e.g. a
+      generator whose outputs saturated the logit pre-processing: it can no longer learn);
+      flagged once per run.
+
+    :func:`replay` applies the same rules to a recorded ``metrics.jsonl``.
     """
 
     bpd_jump: float = 1.0
@@ -69,9 +74,15 @@ class InstabilityDetector:
     best_bpd: float | None = None
     best_classes: int = 0
     seen: list = field(default_factory=list)
+    flagged: list = field(default_factory=list)
 
     def check(self, step: int, row: dict) -> list[dict]:
         events = []
+        g = row.get("grad_norm")
+        if g is not None and g == 0.0 and "vanishing_gradient" not in self.flagged:
+            self.flagged.append("vanishing_gradient")
+            events.append({"kind": "vanishing_gradient",
+                           "detail": "gradient norm exactly 0: the model no longer learns"})
         bpd = row.get("val_bpd", "absent")
         if bpd != "absent":
             if bpd is None or not math.isfinite(bpd):
@@ -96,9 +107,24 @@ class InstabilityDetector:
     def state_dict(self) -> dict:
         return {"bpd_jump": self.bpd_jump, "min_classes": self.min_classes,
                 "best_bpd": self.best_bpd, "best_classes": self.best_classes,
-                "seen": list(self.seen)}
+                "seen": list(self.seen), "flagged": list(self.flagged)}
 
     def load_state_dict(self, state: dict) -> None:
-        for k in ("best_bpd", "best_classes", "seen"):
+        for k in ("best_bpd", "best_classes", "seen", "flagged"):
             if k in state:
                 setattr(self, k, state[k])
+
+
+def replay(rows: list[dict], bpd_jump: float = 1.0, min_classes: int = 8) -> list[dict]:
+    """The events :class:`InstabilityDetector` finds in recorded metrics rows (in order).
+
+    Lets an analysis apply today's rules to runs recorded before a rule existed; for runs
+    recorded with the same rules it returns the events they logged themselves.
+    """
+    det = InstabilityDetector(bpd_jump, min_classes)
+    out = []
+    for r in rows:
+        if r.get("event") or "step" not in r:
+            continue
+        out.extend(det.check(r["step"], r))
+    return out

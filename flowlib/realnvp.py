@@ -129,10 +129,14 @@ class RealNVPConfig:
 # A ladder of capacities. Later chapters reuse them: a teacher and under-/over-parameterised
 # students. Parameter counts are printed by `python -m flowlib.realnvp` and in the chapter.
 SIZES: dict[str, RealNVPConfig] = {
+    "micro": RealNVPConfig(checkerboard=1, channelwise=1, last=1, width=8, width_growth=1.5,
+                           blocks=1, name="micro"),
     "tiny": RealNVPConfig(checkerboard=2, channelwise=2, last=2, width=16, width_growth=1.5,
                           blocks=1, name="tiny"),
     "small": RealNVPConfig(checkerboard=2, channelwise=2, last=3, width=24, width_growth=1.6,
                            blocks=1, name="small"),
+    "medium": RealNVPConfig(checkerboard=3, channelwise=3, last=3, width=32, width_growth=1.6,
+                            blocks=1, name="medium"),
     "base": RealNVPConfig(checkerboard=3, channelwise=3, last=4, width=32, width_growth=2.0,
                           blocks=2, name="base"),
     "large": RealNVPConfig(checkerboard=4, channelwise=4, last=4, width=64, width_growth=2.0,

@@ -388,7 +388,11 @@ def train_data(cfg, kind: str = "synthetic", *, train_size: int | None = None,
         n = train_size or SPLIT_MAX["train"]
         train = synthetic_mnist("train", n, teacher).images
         desc["train_size"] = n
-        return TrainData(train, val.images, None, ref, kl, init_state, desc)
+        # students share the teacher's base temperature: the teacher's size is then exactly
+        # the teacher's family (well-specified), smaller sizes are not
+        return TrainData(train, val.images, None, ref, kl, init_state, desc,
+                         train_eval=train[:cfg.val_images],
+                         model_overrides={"base_std": teacher.temperature})
     if train_size:
         raise SyntheticError("--train-size does not apply to --data teacher-stream (every "
                              "batch is fresh).")
@@ -397,4 +401,5 @@ def train_data(cfg, kind: str = "synthetic", *, train_size: int | None = None,
     def stream(n, generator):
         return tm.sample(n, generator=generator, clamp=False).contiguous()
 
-    return TrainData(None, val.images, stream, ref, kl, init_state, desc)
+    return TrainData(None, val.images, stream, ref, kl, init_state, desc,
+                     model_overrides={"base_std": teacher.temperature})

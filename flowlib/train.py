@@ -113,6 +113,10 @@ PRESETS: dict[str, TrainConfig] = {
 }
 
 
+# fields a resumed run may change: they do not alter what is computed
+RESUME_MAY_CHANGE = {"threads"}
+
+
 def preset_config(preset: str, **overrides) -> TrainConfig:
     cfg = pick(preset, PRESETS)
     overrides = {k: v for k, v in overrides.items() if v is not None}
@@ -290,7 +294,9 @@ class TrainData:
     (always reported in MNIST's units: for float images the density of ``256 x``, see
     :func:`flowlib.synthetic.bpd_256`). ``quality_reference``: what FID compares against (a
     split name or images in [0, 1]). ``kl(model) -> dict``: extra exact quantities at each
-    check (the KL to the teacher). ``init``: a model file to start from (its config wins).
+    check (the KL to the teacher). ``init``: a model file to start from (its config wins). ``train_eval``: training images
+    whose bits/dim is logged beside the validation bits/dim (``train_eval_bpd``): the
+    overfitting gap.
     """
     train: torch.Tensor | None
     val: torch.Tensor
@@ -299,6 +305,8 @@ class TrainData:
     kl: object = None
     init: dict | None = None
     description: dict = field(default_factory=lambda: {"data": "mnist"})
+    train_eval: torch.Tensor | None = None  # a fixed subset of ``train``: its bits/dim at each check
+    model_overrides: dict = field(default_factory=dict)  # RealNVPConfig fields, e.g. base_std
 
 
 def mnist_data(cfg: TrainConfig) -> TrainData:
@@ -336,7 +344,7 @@ def train(cfg: TrainConfig, out, *, loss: str | TrainLoss = "nll", seed: int = 0
 def _train(cfg, out, loss_fn, seed, resume, progress, stop_after_steps, data: TrainData,
            preset) -> RunResult:
     model_cfg = (RealNVPConfig.from_dict(data.init["config"]) if data.init
-                 else RealNVPConfig.named(cfg.size))
+                 else dataclasses.replace(RealNVPConfig.named(cfg.size), **data.model_overrides))
     train_images, val_images = data.train, data.val
     if train_images is None and data.stream is None:
         raise TrainError("TrainData needs a training set or a stream of batches.")
@@ -384,6 +392,16 @@ def _train(cfg, out, loss_fn, seed, resume, progress, stop_after_steps, data: Tr
         if ck.get("loss") != loss_fn.name:
             raise TrainError(f"{ckpt_path} was trained with --loss {ck.get('loss')}, not "
                              f"{loss_fn.name}: resume with the same loss.")
+        stored, now = ck.get("train") or {}, dataclasses.asdict(cfg)
+        changed = sorted(k for k in now if k not in RESUME_MAY_CHANGE and k in stored
+                         and stored[k] != now[k])
+        if changed:
+            raise TrainError(f"{ckpt_path} was trained with another configuration: "
+                             + ", ".join(f"{k} = {stored[k]!r} there, {now[k]!r} now" for k in changed)
+                             + ". Resume with the same options (or start a new run in another --out).")
+        if "data" in ck and ck["data"] != data.description:
+            raise TrainError(f"{ckpt_path} was trained on {ck['data']}, this run asks for "
+                             f"{data.description}: resume with the same --data/--train-size/--init.")
         model.load_state_dict_checked(ck["model"], str(ckpt_path))
         opt.load_state_dict(ck["optimizer"])
         total_steps = ck["total_steps"]
@@ -413,6 +431,7 @@ def _train(cfg, out, loss_fn, seed, resume, progress, stop_after_steps, data: Tr
         _save(ckpt_path, {
             "format": "flowlib.train/1", "config": model_cfg.to_dict(),
             "train": dataclasses.asdict(cfg), "loss": loss_fn.name, "seed": seed,
+            "data": data.description,
             "model": model.state_dict(), "ema": ema.model.state_dict() if ema else None,
             "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
             "loss_state": loss_fn.state_dict(), "total_steps": total_steps,
@@ -433,6 +452,9 @@ def _train(cfg, out, loss_fn, seed, resume, progress, stop_after_steps, data: Tr
         row = {"step": step}
         if with_bpd:
             row["val_bpd"] = val_bpd
+            if data.train_eval is not None:
+                v = bits_per_dim(weights(), data.train_eval, batch_size=500, seed=0) + bpd_offset
+                row["train_eval_bpd"] = v if math.isfinite(v) else None
         if cfg.quality_every and (step % cfg.quality_every == 0 or done()):
             w = weights()
             grid = fixed_noise_grid(w, cfg.grid_images, seed)
@@ -483,7 +505,8 @@ def _train(cfg, out, loss_fn, seed, resume, progress, stop_after_steps, data: Tr
         rows.append({"event": "disc_pretrain", "step": 0,
                      **loss_fn.pretrain(model, next_batch, noise_gen)})
     if step == 0 and cfg.quality_every:
-        watch(rows, with_bpd=False)  # the initialisation, the common start of every loss
+        val_bpd = evaluate()  # the initialisation, the common start of every loss
+        watch(rows, with_bpd=True)
     model.train()
     try:
         while not done():
@@ -530,6 +553,7 @@ def _train(cfg, out, loss_fn, seed, resume, progress, stop_after_steps, data: Tr
                        "wall_seconds": round(time.time() - wall0, 3)}
                 window_imgs, window_t = 0, 0.0
                 rows.append(row)
+                rows.extend(detector.check(step, row))
                 if bar is not None:
                     bar.set_postfix(bpd=f"{logs.get('train_bpd', float('nan')):.3f}",
                                     img_s=f"{row['img_per_s']:.0f}", refresh=False)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from flowlib.monitor import InstabilityDetector
+from flowlib.monitor import InstabilityDetector, replay
 
 
 def test_bpd_jump_and_non_finite_are_flagged_relative_to_the_best():
@@ -29,3 +29,13 @@ def test_coverage_collapse_needs_coverage_first_and_survives_a_resume():
     again.load_state_dict(d.state_dict())
     assert again.check(3, {"classes_covered": 6})[0]["kind"] == "coverage_collapse"
     assert len(again.seen) == 2
+
+
+def test_vanishing_gradient_is_flagged_once_and_replay_finds_the_same_events():
+    rows = [{"step": 20, "grad_norm": 3.0}, {"step": 40, "grad_norm": 0.0},
+            {"step": 50, "val_bpd": 2.0}, {"step": 60, "grad_norm": 0.0},
+            {"step": 100, "val_bpd": 5.0}, {"event": "start", "step": 0}]
+    d = InstabilityDetector()
+    live = [e for r in rows if not r.get("event") for e in d.check(r["step"], r)]
+    assert [(e["step"], e["kind"]) for e in live] == [(40, "vanishing_gradient"), (100, "bpd_exploded")]
+    assert replay(rows) == live

@@ -52,7 +52,7 @@ def _perturbed(cfg, scale=0.05, dtype=torch.float64, seed=0):
 # ------------------------------------------------------------------ sizes
 def test_named_sizes_form_a_ladder():
     counts = realnvp.parameter_table()
-    assert list(counts) == ["tiny", "small", "base", "large"]
+    assert list(counts) == ["micro", "tiny", "small", "medium", "base", "large"]
     values = list(counts.values())
     assert values == sorted(values) and values[0] * 4 < values[-1]
     assert RealNVP().config == RealNVPConfig.named("base")
@@ -240,10 +240,10 @@ def test_cli_smoke_run_and_unknown_loss(tmp_path, capsys):
     assert cli.main(["train", "--loss", "l2", "--preset", "smoke", "--out",
                      str(tmp_path / "a")]) == 2
     assert cli.main(["train", "--preset", "huge", "--out", str(tmp_path / "a")]) == 2
-    assert cli.main(["train", "--preset", "smoke", "--size", "medium", "--out",
+    assert cli.main(["train", "--preset", "smoke", "--size", "gigantic", "--out",
                      str(tmp_path / "a")]) == 2
     err = capsys.readouterr().err
-    assert "huge" in err and "medium" in err
+    assert "huge" in err and "gigantic" in err
     run = tmp_path / "smoke"
     assert cli.main(["train", "--preset", "smoke", "--steps", "6", "--out", str(run),
                      "--no-progress"]) == 0
@@ -261,7 +261,8 @@ def test_full_preset_runs_a_few_steps_on_cpu(tmp_path, small_data):
     """No GPU here: the `full` preset's model and loop, for a few steps."""
     tr, va = small_data
     cfg = dataclasses.replace(T.PRESETS["full"], max_steps=2, warmup_steps=1, eval_every=2,
-                              batch_size=4, val_images=8, log_every=1)
+                              batch_size=4, val_images=8, log_every=1, quality_every=2,
+                              quality_images=16, grid_images=4)
     res = T.train(cfg, tmp_path, progress=False, train_images=tr[:16], val_images=va[:8])
     assert res.step == 2 and math.isfinite(res.val_bpd)
 
@@ -281,8 +282,12 @@ def test_bad_inputs_have_clear_errors(trained_tiny, tmp_path):
         m.log_prob([[0.0]])
     with pytest.raises(RealNVPError, match="latents of shape"):
         m.decode(torch.zeros(2, 10))
-    with pytest.raises(RealNVPError, match="Unknown Real NVP size 'medium'"):
-        RealNVP("medium")
+    with pytest.raises(RealNVPError, match="Unknown Real NVP size 'gigantic'"):
+        RealNVP("gigantic")
+    with pytest.raises(RealNVPError, match="outside this model's support"):
+        m.log_prob_exact(torch.full((2, 1, 28, 28), 1.2))
+    with pytest.raises(RealNVPError, match="uint8 pixels use log_prob"):
+        m.log_prob_exact(torch.zeros(2, 1, 28, 28, dtype=torch.uint8))
     with pytest.raises(RealNVPError, match="divisible"):
         RealNVP(RealNVPConfig(scales=4))
     # a checkpoint of another config
@@ -313,6 +318,9 @@ def test_resume_errors(tmp_path, small_data):
     with pytest.raises(T.TrainError, match="model config"):
         T.train(_tiny_train_cfg(size="small"), tmp_path / "r", resume=True, progress=False,
                 train_images=tr, val_images=va)
+    with pytest.raises(T.TrainError, match=r"another configuration: lr = .*Resume with the same"):
+        T.train(_tiny_train_cfg(max_steps=2, lr=1e-5), tmp_path / "r", resume=True,
+                progress=False, train_images=tr, val_images=va)
     (tmp_path / "r" / T.CHECKPOINT).write_bytes(b"not a checkpoint")
     with pytest.raises(RealNVPError, match="corrupt"):
         T.train(_tiny_train_cfg(), tmp_path / "r", resume=True, progress=False,
@@ -326,7 +334,8 @@ def test_shipped_checkpoint_reproduces_manifest():
     manifest = json.loads((CANONICAL / "manifest.json").read_text())
     res = manifest["results"]
     model = RealNVP.load(CANONICAL / "model.pt")
-    assert model.config.to_dict() == manifest["config"]["model"]
+    # a config recorded before a field existed reads back with that field's default
+    assert model.config == RealNVPConfig.from_dict(manifest["config"]["model"])
     assert model.num_parameters() == res["parameters"]
     x = load_mnist("test").images[:res["test_subset_images"]]
     bpd = bits_per_dim(model, x, seed=res["test_subset_seed"])

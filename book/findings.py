@@ -1,0 +1,38 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Findings
+#
+# The six findings of the thesis' abstract, as this book's runs have them. The table is
+# generated from the shipped results in `results/` by `flowlib.findings` (the same code as
+# `python -m flowlib findings --preset quick`, which also writes
+# `results/findings-quick.json`; a test regenerates that file and checks it is identical).
+# Each verdict applies a rule fixed before the runs, stated in the chapter it comes from;
+# a study not yet run shows as *not run yet*, never as a verdict. The statuses describe
+# these `quick`-size runs only: small models, short schedules, a 2-core CPU.
+
+# %% tags=["parameters"]
+preset = "quick"
+
+# %%
+from IPython.display import Markdown, display
+
+from flowlib import findings
+
+shown = preset if preset != "smoke" else "quick"   # smoke builds show the shipped quick results
+rows = findings.findings_table(shown)
+display(Markdown(f"Preset of the runs: `{shown}`.\n\n" + findings.markdown(rows)))
+
+# %% [markdown]
+# Chapters: F1 and F2 (from a random start) in *Experiment 1*; F2 at the equilibrium in
+# *The Nash equilibrium is not a resting place*; F3 and F4 in *Experiment 2:
+# misspecification*; F5 in *What NLL and FID say about each other*; F6 in
+# *Overparameterised models*.

@@ -1,0 +1,108 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # The Nash equilibrium is not a resting place
+#
+# GAN theory promises a fixed point: when the generator's distribution equals the data's,
+# the best discriminator outputs $D = 1/2$ everywhere and the generator's gradient vanishes —
+# a Nash equilibrium of the game (chapter *Likelihood versus adversaries*). In practice,
+# nobody can *start* there, because nobody knows the data's distribution. With synthetic
+# MNIST we do: the data *are* samples of the teacher. So start the generator **at the
+# teacher's weights** and watch what training does to it (thesis finding **F2**: NSGAN
+# training stays unstable even there).
+#
+# **The design.** A student with the teacher's architecture, base temperature and weights,
+# trained for the same number of steps, at one learning rate ($2\cdot10^{-4}$) and without
+# weight averaging (the raw weights are what moves), by
+#
+# * **NSGAN with a freshly initialised discriminator** — the usual start of a GAN;
+# * **NSGAN after the discriminator alone was trained first** (the generator frozen at the
+#   teacher): the best discriminator the finite samples allow, which at the equilibrium
+#   should be useless (output 1/2);
+# * **NLL**, maximum likelihood on the same data;
+#
+# each on a **finite synthetic training set** and on **fresh teacher samples every step**
+# (infinite data: no overfitting possible). Every $k$ steps the exact
+# $\mathrm{KL}(T\,\|\,S)$ is measured on held-out teacher samples (nats per image, with its
+# standard error), with LeNet-FID against teacher samples and validation bits/dim. At step 0
+# the KL is 0: the student *is* the teacher.
+#
+# ```
+# python -m flowlib experiment nash --preset quick --seeds 0 1 2
+# ```
+
+# %%
+# %matplotlib inline
+
+# %% tags=["parameters"]
+preset = "quick"
+rerun = False
+seeds = [0]          # used only when the study is run here (rerun, or nothing shipped)
+
+# %%
+import matplotlib.pyplot as plt
+from IPython.display import Markdown, display
+
+from flowlib import exp1, nash, widgets
+
+root, note = exp1.locate(preset, rerun=rerun, seeds=tuple(seeds), study="nash", prefix="nash",
+                         marker="manifest.json")
+runs = nash.load(root)
+display(Markdown(note + " " + exp1.provenance(runs).replace("final evaluation at —; ", "")))
+
+# %% [markdown]
+# ## The exact KL over training
+#
+# Per method (colour) and data regime (solid: finite set; dashed: fresh samples), the mean
+# over seeds and the seeds' range. The KL axis is linear below 1 nat and logarithmic above.
+
+# %%
+fig = nash.curves_figure(runs)
+plt.show()
+
+# %% [markdown]
+# ## After $k$ steps
+#
+# Exact KL (nats per image; divide by $784 \ln 2 \approx 543$ for bits/dim), mean ± sd over
+# seeds, and the final FID against teacher samples.
+
+# %%
+display(Markdown(nash.table(runs)))
+
+# %% [markdown]
+# ## Samples from the same noise
+#
+# Each frame shows, for the three methods, samples decoded from the same latent vectors at
+# one step; at step 0 all three are the teacher. Pick a seed and data regime.
+
+# %%
+choices = {}
+for s in sorted({r.seed for r in runs}):
+    for d in ("finite", "stream"):
+        frames, labels = nash.grid_frames(runs, s, d)
+        if frames:
+            choices[f"seed {s}, {nash.DATA_LABEL[d]}"] = widgets.frame_slider(frames, labels, "step")
+widgets.frame_choice(choices, "run") if choices else print("no sample grids in this study")
+
+# %% [markdown]
+# ## The finding, as these numbers have it
+#
+# The rule, fixed before the runs: F2 is *supported* at the equilibrium when every NSGAN run
+# ends farther from the teacher (larger exact KL) than the NLL run of the same seed and data,
+# *not supported* when none does, *mixed* otherwise.
+
+# %%
+v = nash.findings(runs)
+display(Markdown("| finding | status | numbers |\n|---|---|---|\n" + "".join(
+    f"| {k} | **{x['status']}** | {x['numbers']} |\n" for k, x in v.items())))
+ev = [(r.name, e) for r in runs for e in r.events]
+print(f"{len(ev)} instability events recorded" + (": " + "; ".join(
+    f"{n} step {e.get('step')} {e.get('kind', e.get('event'))}" for n, e in ev[:10]) if ev else ""))

@@ -1,0 +1,275 @@
+"""Experiment 2's analysis: students of the synthetic-MNIST teacher (chapters "Experiment 2:
+misspecification" and "Overparameterised models").
+
+Runs (``results/exp2-<preset>/<student>-n<size>-seed<s>/``, :func:`flowlib.experiments.
+misspecification_jobs`) log at every check: validation bits/dim (``val_bpd``) and bits/dim
+of a fixed subset of their training set (``train_eval_bpd``), both in MNIST's units; the exact
+KL to the teacher on held-out samples (``kl``, ``kl_se``, nats per image); LeNet-FID against
+teacher samples. Everything here reads those files.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from .exp1 import Run, fmt, load_study
+from .experiments import TEACHER_SIZE
+from .realnvp import SIZES, RealNVP
+
+LADDER = tuple(SIZES)  # smallest to largest
+
+
+def load(root) -> list[Run]:
+    runs = load_study(root)
+    order = {s: i for i, s in enumerate(LADDER)}
+    return sorted(runs, key=lambda r: (r.spec.get("train_size", 0),
+                                       order.get(r.spec.get("student"), 99), r.seed))
+
+
+def student(r: Run) -> str:
+    return r.spec.get("student", "?")
+
+
+def train_size(r: Run) -> int:
+    return int(r.spec.get("train_size", 0))
+
+
+def relation(name: str) -> str:
+    """'smaller' / 'teacher size' / 'larger' than the teacher."""
+    i, t = LADDER.index(name), LADDER.index(TEACHER_SIZE)
+    return "smaller" if i < t else "larger" if i > t else "teacher size"
+
+
+def _last(r: Run, key: str):
+    s, v = r.series(key)
+    return float(v[-1]) if len(v) else None
+
+
+def early_stop(r: Run) -> tuple[int | None, float | None]:
+    """(step, value) of the lowest validation bits/dim: where early stopping would stop."""
+    s, v = r.series("val_bpd")
+    ok = np.isfinite(v)
+    if not ok.any():
+        return None, None
+    i = int(np.nanargmin(np.where(ok, v, np.nan)))
+    return int(s[i]), float(v[i])
+
+
+def at_step(r: Run, key: str, step: int):
+    s, v = r.series(key)
+    hit = np.nonzero(s == step)[0]
+    return float(v[hit[0]]) if len(hit) else None
+
+
+def speed(r: Run) -> float | None:
+    """Median training images per second over the run's log rows."""
+    v = [x["img_per_s"] for x in r.rows if "img_per_s" in x and not x.get("event")]
+    return float(np.median(v)) if v else None
+
+
+def max_grad(r: Run) -> float | None:
+    v = [x["grad_norm"] for x in r.rows if "grad_norm" in x and not x.get("event")]
+    return float(np.max(v)) if v else None
+
+
+def run_rows(runs: list[Run]) -> list[dict]:
+    out = []
+    for r in runs:
+        es_step, es_val = early_stop(r)
+        out.append({
+            "run": r.name, "student": student(r), "relation": relation(student(r)),
+            "train_size": train_size(r), "seed": r.seed,
+            "parameters": r.manifest.get("results", {}).get("parameters"),
+            "train_bpd": _last(r, "train_eval_bpd"), "val_bpd": _last(r, "val_bpd"),
+            "gap": (None if _last(r, "val_bpd") is None or _last(r, "train_eval_bpd") is None
+                    else _last(r, "val_bpd") - _last(r, "train_eval_bpd")),
+            "kl": _last(r, "kl"), "kl_se": _last(r, "kl_se"), "fid": _last(r, "fid"),
+            "best_val_step": es_step, "best_val_bpd": es_val,
+            "kl_at_best": at_step(r, "kl", es_step) if es_step is not None else None,
+            "fid_at_best": at_step(r, "fid", es_step) if es_step is not None else None,
+            "img_per_s": speed(r), "max_grad_norm": max_grad(r),
+            "events": len([e for e in r.events if e.get("event") == "instability"]),
+            "diverged": r.outcome == "diverged", "minutes": r.manifest.get("wall_time_s", 0) / 60})
+    return out
+
+
+def grouped(rows: list[dict]) -> dict[tuple[str, int], list[dict]]:
+    g: dict = {}
+    for x in rows:
+        g.setdefault((x["student"], x["train_size"]), []).append(x)
+    return g
+
+
+def students_table(runs: list[Run]) -> str:
+    """The closing note's table: per student and training-set size, mean ± sd over seeds."""
+    rows = run_rows(runs)
+    head = ("| student | vs teacher | parameters | train size | seeds | train bits/dim | val bits/dim "
+            "| gap | KL (nats/image) | KL s.e. | LeNet-FID vs teacher | best-val step | img/s "
+            "| events | wall min |\n|" + "---|" * 15 + "\n")
+    body = ""
+    for (st, n), xs in grouped(rows).items():
+        p = xs[0]["parameters"]
+        body += (f"| {st} | {xs[0]['relation']} | {p:,} | {n:,} | {len(xs)} | "
+                 f"{fmt([x['train_bpd'] for x in xs], 3)} | {fmt([x['val_bpd'] for x in xs], 3)} | "
+                 f"{fmt([x['gap'] for x in xs], 3)} | {fmt([x['kl'] for x in xs], 1)} | "
+                 f"{fmt([x['kl_se'] for x in xs], 1)} | {fmt([x['fid'] for x in xs], 1)} | "
+                 f"{fmt([x['best_val_step'] for x in xs], 0)} | {fmt([x['img_per_s'] for x in xs], 0)} | "
+                 f"{sum(x['events'] for x in xs)} | {fmt([x['minutes'] for x in xs], 1)} |\n")
+    return head + body
+
+
+def parameter_table() -> str:
+    lines = ["| size | vs teacher | parameters | couplings (checkerboard/channel/last) | width | blocks |",
+             "|---|---|---|---|---|---|"]
+    for name, cfg in SIZES.items():
+        lines.append(f"| {name} | {relation(name)} | {RealNVP(cfg).num_parameters():,} | "
+                     f"{cfg.checkerboard}/{cfg.channelwise}/{cfg.last} | {cfg.width} | {cfg.blocks} |")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ figures
+def curves_figure(runs: list[Run], n: int):
+    """Train (dashed) and validation (solid) bits/dim over steps per student, one training size."""
+    import matplotlib.pyplot as plt
+    mine = [r for r in runs if train_size(r) == n]
+    names = [s for s in LADDER if any(student(r) == s for r in mine)]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
+    for i, s in enumerate(names):
+        c = f"C{i}"
+        for j, r in enumerate([r for r in mine if student(r) == s]):
+            for key, ls in (("val_bpd", "-"), ("train_eval_bpd", "--")):
+                st, v = r.series(key)
+                axes[0].plot(st, v, ls, color=c, alpha=0.8,
+                             label=f"{s} ({relation(s)})" if (j == 0 and key == "val_bpd") else None)
+            st, v = r.series("kl")
+            axes[1].plot(st, v, "-", color=c, alpha=0.8, label=s if j == 0 else None)
+    axes[0].set(xlabel="step", ylabel="bits/dim (MNIST units)",
+                title=f"n = {n:,}: validation (solid) and training (dashed)")
+    axes[1].set(xlabel="step", ylabel="nats/image", yscale="log",
+                title="exact KL(teacher ‖ student), held-out samples")
+    for ax in axes:
+        ax.legend(fontsize=7)
+    lo = [np.nanmin(r.series("val_bpd")[1]) for r in mine if len(r.series("val_bpd")[1])]
+    if lo:
+        axes[0].set_ylim(min(lo) - 0.1, min(lo) + 1.5)
+    fig.tight_layout()
+    return fig
+
+
+def capacity_figure(runs: list[Run]):
+    """Final exact KL (and FID) against parameter count, one line per training-set size."""
+    import matplotlib.pyplot as plt
+    rows = run_rows(runs)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    for i, n in enumerate(sorted({x["train_size"] for x in rows})):
+        g = grouped([x for x in rows if x["train_size"] == n])
+        xs = sorted(g.items(), key=lambda kv: kv[1][0]["parameters"] or 0)
+        p = [v[0]["parameters"] for _, v in xs]
+        for ax, key in zip(axes, ("kl", "fid")):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                m = [np.nanmean([np.nan if x[key] is None else x[key] for x in v]) for _, v in xs]
+            ax.plot(p, m, "o-", color=f"C{i}", label=f"n = {n:,}")
+            for (st, _), pp, mm in zip(xs, p, m):
+                ax.annotate(st[0], (pp, mm), fontsize=7, textcoords="offset points", xytext=(3, 3))
+    teacher_p = RealNVP(SIZES[TEACHER_SIZE]).num_parameters()
+    for ax, title in zip(axes, ("final exact KL (nats/image)", "final LeNet-FID vs teacher")):
+        ax.axvline(teacher_p, color="k", ls=":", label="teacher's size")
+        ax.set(xscale="log", yscale="log", xlabel="student parameters", title=title)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+# ------------------------------------------------------------------ findings
+def findings(runs: list[Run]) -> dict[str, dict]:
+    """F3, F4, F5, F6 by rules fixed in advance (documented in the chapter)."""
+    rows = run_rows(runs)
+    out = {}
+    if not rows:
+        return out
+    n_max, n_min = max(x["train_size"] for x in rows), min(x["train_size"] for x in rows)
+    g = grouped(rows)
+
+    def mean(xs, key):
+        v = [x[key] for x in xs if x[key] is not None and math.isfinite(x[key])]
+        return float(np.mean(v)) if v else float("nan")
+
+    def nanmean(v):
+        v = [x for x in v if x is not None and math.isfinite(x)]
+        return float(np.mean(v)) if v else float("nan")
+
+    # F3: different final training NLL, but alike convergence (steps to 90% of own improvement)
+    big = {s: xs for (s, n), xs in g.items() if n == n_max}
+    finals = {s: mean(xs, "train_bpd") for s, xs in big.items()}
+    sds = [float(np.std([x["train_bpd"] for x in xs if x["train_bpd"] is not None], ddof=1))
+           for xs in big.values() if len(xs) > 1]
+    seed_sd = float(np.mean(sds)) if sds else float("nan")
+    spread = max(finals.values()) - min(finals.values()) if finals else float("nan")
+
+    def t90(r: Run):
+        s, v = r.series("val_bpd")
+        ok = np.isfinite(v)
+        if ok.sum() < 2:
+            return None
+        s, v = s[ok], v[ok]
+        target = v[0] - 0.9 * (v[0] - np.min(v))
+        return int(s[np.argmax(v <= target)])
+    t = {s: nanmean([t90(r) for r in runs if student(r) == s and train_size(r) == n_max])
+         for s in big}
+    tv = [v for v in t.values() if math.isfinite(v) and v > 0]
+    alike = bool(tv) and max(tv) / min(tv) <= 2.0
+    different = math.isfinite(spread) and math.isfinite(seed_sd) and spread > 2 * seed_sd
+    out["F3"] = {"status": "undetermined (needs ≥ 2 seeds)" if not math.isfinite(seed_sd) else
+                 "supported" if (alike and different) else
+                 "mixed" if (alike or different) else "not supported",
+                 "numbers": (f"n = {n_max:,}: final training bits/dim range {spread:.3f} across students "
+                             f"(seed sd {seed_sd:.3f}); steps to 90% of own validation improvement: "
+                             + ", ".join(f"{s} {v:.0f}" for s, v in t.items()))}
+    # F4: overfitting visible in validation NLL; a well-specified student validating worse
+    small = {s: xs for (s, n), xs in g.items() if n == n_min}
+    rising = [s for s, xs in small.items()
+              if mean(xs, "val_bpd") > mean(xs, "best_val_bpd") + 0.01 and mean(xs, "gap") > 0]
+    teach = mean(small.get(TEACHER_SIZE, []), "val_bpd")
+    worse_than = [s for s, xs in small.items() if relation(s) == "smaller" and mean(xs, "val_bpd") < teach]
+    a, b = bool(rising), bool(worse_than)
+    better = [f"{s} ({mean(small[s], 'val_bpd'):.3f})" for s in worse_than]
+    teach_text = (f"the teacher-size student validates at {teach:.3f} bits/dim, worse than smaller "
+                  f"{', '.join(better) or 'none'}" if math.isfinite(teach)
+                  else "no teacher-size student in this study")
+    out["F4"] = {"status": "supported" if a and b else "mixed" if a or b else "not supported",
+                 "numbers": (f"n = {n_min:,}: validation bits/dim rose after its minimum (with train < val) "
+                             f"for {', '.join(rising) or 'no student'}; {teach_text}")}
+    # F5: from the early-stopping point to the end, relative KL increase vs relative FID increase
+    over = [x for x in rows if x["best_val_step"] is not None and x["kl_at_best"] and x["fid_at_best"]
+            and x["kl"] is not None and x["fid"] is not None and x["val_bpd"] is not None
+            and x["best_val_bpd"] is not None and x["val_bpd"] > x["best_val_bpd"] + 0.01]
+    rel = [((x["kl"] / x["kl_at_best"] - 1), (x["fid"] / x["fid_at_best"] - 1)) for x in over]
+    more = sum(k > f for k, f in rel)
+    out["F5"] = {"status": "no overfitting runs" if not rel else
+                 "supported" if more == len(rel) else "not supported" if more == 0 else "mixed",
+                 "numbers": (f"{len(rel)} runs overfit (validation rose > 0.01 bits/dim after its "
+                             f"minimum); the exact KL grew relatively more than FID in {more}/{len(rel)}"
+                             + (f"; median relative increase KL {np.median([k for k, _ in rel]):+.1%}, "
+                                f"FID {np.median([f for _, f in rel]):+.1%}" if rel else ""))}
+    # F6: larger students vs the teacher-size student
+    parts = {}
+    for n in sorted({x["train_size"] for x in rows}):
+        ref = g.get((TEACHER_SIZE, n), [])
+        for (s, nn), xs in g.items():
+            if nn != n or relation(s) != "larger" or not ref:
+                continue
+            parts.setdefault("slower", []).append(mean(xs, "img_per_s") < mean(ref, "img_per_s"))
+            parts.setdefault("unstable", []).append(sum(x["events"] + x["diverged"] for x in xs) >
+                                                    sum(x["events"] + x["diverged"] for x in ref))
+            parts.setdefault("overfit more", []).append(mean(xs, "gap") > mean(ref, "gap"))
+            parts.setdefault("poorer images", []).append(mean(xs, "fid") > mean(ref, "fid"))
+    held = {k: f"{sum(v)}/{len(v)}" for k, v in parts.items()}
+    full = sum(all(v) for v in parts.values())
+    out["F6"] = {"status": "no data" if not parts else "supported" if full == len(parts)
+                 else "not supported" if not any(any(v) for v in parts.values()) else "mixed",
+                 "numbers": "larger students vs the teacher-size student, (size, n) pairs where it holds: "
+                            + ", ".join(f"{k} {v}" for k, v in held.items())}
+    return out
