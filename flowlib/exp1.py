@@ -271,17 +271,29 @@ def plot_band(ax, runs: list[Run], key: str, *, color: str, label: str, ls: str 
         ax.fill_between(steps, lo, hi, color=color, alpha=alpha)
 
 
+def log_axis(ax, which: str = "y") -> None:
+    """A log scale labelled with plain numbers (2, 5, 10, 20 ...), not 2x10^0."""
+    from matplotlib.ticker import FuncFormatter
+    fmt_ = FuncFormatter(lambda v, _: f"{v:g}")
+    axis = ax.yaxis if which == "y" else ax.xaxis
+    (ax.set_yscale if which == "y" else ax.set_xscale)("log")
+    axis.set_major_formatter(fmt_)
+    axis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}"[0] in "25" else ""))
+
+
 def curves_figure(runs: list[Run], keys=CURVES):
     """Each quantity over training steps: per loss, the mean over seeds and the min–max band."""
     import matplotlib.pyplot as plt
 
+    n = ((runs[0].rows[0].get("train") or {}).get("quality_images") if runs and runs[0].rows else None)
     fig, axes = plt.subplots(1, len(keys), figsize=(3.6 * len(keys), 3.4))
     for ax, (key, title, log) in zip(np.atleast_1d(axes), keys):
+        title = title.replace("2 000", f"{n:,}".replace(",", " ") if n else "?")
         for loss in LOSS_ORDER:
             plot_band(ax, [r for r in runs if r.loss == loss], key, color=LOSS_COLOR[loss],
                       label=LOSS_LABEL[loss])
         if log:
-            ax.set_yscale("log")
+            log_axis(ax)
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("step")
     np.atleast_1d(axes)[0].legend(fontsize=8)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .exp1 import Run, fmt, load_study, plot_band, side_by_side_frames
+from .exp1 import Run, fmt, load_study, log_axis, plot_band, side_by_side_frames
 
 METHODS = ("nsgan", "nsgan-pretrained-d", "nll")
 METHOD_LABEL = {"nsgan": "NSGAN, fresh D", "nsgan-pretrained-d": "NSGAN, D trained first",
@@ -80,7 +80,7 @@ def curves_figure(runs: list[Run]):
         if key == "kl":
             ax.set_yscale("symlog", linthresh=1.0)
         elif key == "fid":
-            ax.set_yscale("log")
+            log_axis(ax)
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("step")
     axes[0].legend(fontsize=7)

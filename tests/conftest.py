@@ -35,6 +35,11 @@ def copy_book_tree(dest: Path) -> Path:
         shutil.copy(REPO_ROOT / name, dest / name)
     shutil.copytree(REPO_ROOT / "book", dest / "book",
                     ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints", "__pycache__"))
+    # what a working checkout also holds: stray Markdown the build must ignore (pytest's cache
+    # README once broke `make test && make book`)
+    for stray in (".pytest_cache/README.md", "runs/notes.md", "logs/README.md"):
+        (dest / stray).parent.mkdir(parents=True, exist_ok=True)
+        (dest / stray).write_text("# not part of the book\n")
     return dest
 
 
