@@ -112,3 +112,22 @@ def test_nash_study_end_to_end_at_smoke(tmp_path, capsys):
         assert m["results"]["outcome"] == "done"
     assert main(args) == 0
     assert capsys.readouterr().out.count("skipped (finished)") == 6
+
+
+def test_shipped_nash_runs_are_study_jobs_that_start_at_the_teacher():
+    from flowlib import nash
+    from flowlib.experiments import study_jobs
+    from flowlib.paths import RESULTS
+    root = RESULTS / "nash-quick"
+    if not any(root.glob("*/manifest.json")):
+        pytest.skip("no run of the quick Nash study is shipped yet (results/nash-quick)")
+    _, jobs = study_jobs("nash", "quick", (0, 1, 2))
+    argv = {j.name: list(j.argv) for j in jobs}
+    runs = nash.load(root)
+    seeds = {r.seed for r in runs}
+    assert sorted(r.name for r in runs) == sorted(n for n in argv if int(n.rsplit("seed", 1)[1]) in seeds)
+    for r in runs:
+        assert json.loads((r.directory / "job.json").read_text())["argv"] == argv[r.name]
+        assert r.manifest["commit"] and r.manifest["results"]["outcome"] == "done"
+        assert abs(nash.value_at(r, "kl", 0)) < 0.01          # the student starts as the teacher
+        assert r.rows[0]["teacher_sha256"] == S.Teacher.load().sha256
