@@ -79,7 +79,7 @@ def curves_figure(runs: list[Run]):
                       alpha=0.12)
         if key == "kl":
             ax.set_yscale("symlog", linthresh=1.0)
-        elif key == "fid":
+        else:  # FID and bits/dim span orders of magnitude once NSGAN leaves the teacher
             log_axis(ax)
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("step")
