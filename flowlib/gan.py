@@ -237,29 +237,32 @@ class GANTrainLoss:
     def loss(self, model, batch, step, noise):
         import math
         self.disc.requires_grad_(True)
-        # uint8 MNIST is dequantised as the NLL sees it; float (synthetic) data is used as is
-        real = (dequantize(batch, noise) if batch.dtype == torch.uint8 else batch).to(model.dtype)
-        z = torch.randn(batch.shape[0], model.dim, generator=noise, dtype=model.dtype)
-        fake = model.decode(z * model.config.base_std)
+        real = self._real(model, batch, noise)
+        fake = model.decode(self._latent(model, batch.shape[0], noise))
         logs = discriminator_update(self.disc, self.d_opt, real, fake)
         nll = None
         if self.spec.uses_nll:
-            lp = (model.log_prob(batch, generator=noise) if batch.dtype == torch.uint8
-                  else model.log_prob_exact(batch))
-            nll = -lp.mean() / model.dim
-            logs["train_bpd"] = (float(nll.detach()) / math.log(2)
-                                 + (0.0 if batch.dtype == torch.uint8 else 8.0))
+            from .realnvp import mnist_units_offset
+            nll = -model.log_prob_data(batch, generator=noise).mean() / model.dim
+            logs["train_bpd"] = float(nll.detach()) / math.log(2) + mnist_units_offset(batch)
         objective = generator_objective(self.disc, fake, self.spec, nll)
         logs["g_loss"] = float(objective.detach())
         return objective, logs
 
-    def _real(self, model, batch, noise):
+    @staticmethod
+    def _real(model, batch, noise):
+        """uint8 MNIST dequantised as the NLL sees it; float (synthetic) data used as is."""
         return (dequantize(batch, noise) if batch.dtype == torch.uint8 else batch).to(model.dtype)
+
+    @staticmethod
+    def _latent(model, n, noise):
+        """Base-distribution draws N(0, base_std^2 I), shape (n, D)."""
+        z = torch.randn(n, model.dim, generator=noise, dtype=model.dtype)
+        return z * model.config.base_std
 
     @torch.no_grad()
     def _fake(self, model, n, noise):
-        z = torch.randn(n, model.dim, generator=noise, dtype=model.dtype)
-        return model.decode(z * model.config.base_std)
+        return model.decode(self._latent(model, n, noise))
 
     def pretrain(self, model, next_batch, noise) -> dict:
         """Train the discriminator alone for ``pretrain_steps`` steps against the current

@@ -44,7 +44,7 @@ from .paths import atomic_write_bytes
 from .presets import PresetError, check_preset, pick
 from .widgets import image_grid, to_png
 from .realnvp import LOG2, RealNVP, RealNVPConfig, RealNVPError, SIZES, bits_per_dim, \
-    load_checkpoint_file
+    load_checkpoint_file, mnist_units_offset
 
 CHECKPOINT = "checkpoint.pt"
 MODEL = "model.pt"
@@ -157,11 +157,9 @@ class NLLLoss(TrainLoss):
 
     def loss(self, model, batch, step, noise):
         # uint8 MNIST: dequantised bound; float (synthetic MNIST): the exact continuous density
-        lp = (model.log_prob(batch, generator=noise) if batch.dtype == torch.uint8
-              else model.log_prob_exact(batch))
-        nats_per_dim = -lp.mean() / model.dim
-        offset = 0.0 if batch.dtype == torch.uint8 else 8.0  # MNIST's units (see TrainData)
-        return nats_per_dim, {"train_bpd": float(nats_per_dim.detach()) / LOG2 + offset}
+        nats_per_dim = -model.log_prob_data(batch, generator=noise).mean() / model.dim
+        return nats_per_dim, {"train_bpd": float(nats_per_dim.detach()) / LOG2
+                              + mnist_units_offset(batch)}
 
 
 def _gan_loss(kind: str):
@@ -349,7 +347,7 @@ def _train(cfg, out, loss_fn, seed, resume, progress, stop_after_steps, data: Tr
     if train_images is None and data.stream is None:
         raise TrainError("TrainData needs a training set or a stream of batches.")
     # bits/dim in MNIST's units: continuous (float) data get + log2(256) = 8 (the density of 256 x)
-    bpd_offset = 0.0 if val_images.dtype == torch.uint8 else 8.0
+    bpd_offset = mnist_units_offset(val_images)
     ckpt_path, metrics_path = out / CHECKPOINT, out / METRICS
 
 
