@@ -138,7 +138,7 @@ def _cmd(args) -> int:
         script = emit_slurm(jobs, root, root.with_name(root.name + ".slurm.sh"))
         print(f"wrote {script} ({len(jobs)} array tasks; submit with `sbatch {script}`)")
         return 0
-    results = run_jobs(jobs, root, n_parallel=args.jobs)
+    results = run_jobs(jobs, root, n_parallel=args.jobs, device=args.device)
     failed = [r for r in results if r.status.startswith("failed")]
     if not args.no_final and STUDIES[args.name][2]:
         from .evaluate import final_evaluation
@@ -160,6 +160,8 @@ def add_cli(sub) -> None:
     p.add_argument("--preset", default="quick", help="smoke | quick | full")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--jobs", type=int, default=1, help="runs in parallel on this machine")
+    p.add_argument("--device", default=None,
+                   help="passed to every run: cpu (default), cuda or auto; jobs may share a GPU")
     p.add_argument("--emit", default=None, help="write a cluster script instead: slurm")
     p.add_argument("--out", default=None, help="results folder (default results/<study>-<preset>)")
     p.add_argument("--no-final", action="store_true",

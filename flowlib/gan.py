@@ -138,7 +138,10 @@ def dequantize(images: torch.Tensor, generator: torch.Generator | None = None) -
     """uint8 images -> (x + u) / 256 with u ~ U[0, 1): what the NLL sees, so D cannot spot the grid."""
     if images.dtype != torch.uint8:
         raise GANConfigError(f"dequantize takes uint8 images, got {images.dtype}.")
-    u = torch.rand(images.shape, generator=generator, dtype=torch.float32, device=images.device)
+    # the noise comes from the generator's device (a CPU generator on a GPU run), then moves
+    on = generator.device if generator is not None else images.device
+    u = torch.rand(images.shape, generator=generator, dtype=torch.float32, device=on)
+    u = u.to(images.device)
     return (images.float() + u) / 256.0
 
 
@@ -252,13 +255,14 @@ class GANTrainLoss:
     @staticmethod
     def _real(model, batch, noise):
         """uint8 MNIST dequantised as the NLL sees it; float (synthetic) data used as is."""
-        return (dequantize(batch, noise) if batch.dtype == torch.uint8 else batch).to(model.dtype)
+        real = dequantize(batch, noise) if batch.dtype == torch.uint8 else batch
+        return real.to(model.device, model.dtype)
 
     @staticmethod
     def _latent(model, n, noise):
         """Base-distribution draws N(0, base_std^2 I), shape (n, D)."""
         z = torch.randn(n, model.dim, generator=noise, dtype=model.dtype)
-        return z * model.config.base_std
+        return z.to(model.device) * model.config.base_std
 
     @torch.no_grad()
     def _fake(self, model, n, noise):

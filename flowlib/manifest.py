@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import platform
 import subprocess
 import time
@@ -23,14 +24,18 @@ def git_commit() -> dict:
     def _git(*args):
         return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True,
                               timeout=10)
+    # a copy of the tree without .git (e.g. shipped to a GPU machine) names its commit here
+    copied = os.environ.get("FLOWLIB_SOURCE_COMMIT")
+    unknown = ({"commit": copied, "dirty": None, "commit_source": "FLOWLIB_SOURCE_COMMIT"}
+               if copied else {"commit": None, "dirty": None})
     try:
         head = _git("rev-parse", "HEAD")
         if head.returncode != 0:
-            return {"commit": None, "dirty": None}
+            return unknown
         dirty = _git("status", "--porcelain", "--untracked-files=no", "--", "flowlib")
         return {"commit": head.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
     except (OSError, subprocess.TimeoutExpired):
-        return {"commit": None, "dirty": None}
+        return unknown
 
 
 def device_description(device: "torch.device | str | None" = None) -> str:

@@ -553,16 +553,16 @@ class RealNVP(nn.Module):
                                f"this model's support ({lo:.4g}, {hi:.4g}) (alpha = "
                                f"{self.config.alpha}): its density is zero there. Use a model with "
                                "the data's alpha (the teacher's).")
-        return self.log_prob_continuous(y.to(self.dtype))
+        return self.log_prob_continuous(y.to(self.device, self.dtype))
 
     def log_prob(self, x, generator: torch.Generator | None = None):
         """Nats per image, shape (N,). uint8: dequantised bound on log P(pixels) (uses fresh
         uniform noise, or ``generator``); float in [0, 1]: exact continuous log-density."""
         x = self._check_images(x)
         if x.dtype == torch.uint8:
-            y, ld_pre = self._dequantize(x, generator)
+            y, ld_pre = self._dequantize(x.to(self.device), generator)
             return self.log_prob_continuous(y) + ld_pre
-        return self.log_prob_continuous(x.to(self.dtype))
+        return self.log_prob_continuous(x.to(self.device, self.dtype))
 
     def log_prob_data(self, x, generator: torch.Generator | None = None):
         """Nats per image of a *data* batch: uint8 MNIST dequantised (:meth:`log_prob`), float
@@ -578,6 +578,7 @@ class RealNVP(nn.Module):
     def encode(self, x):
         """Images -> flat latents (N, D). uint8 pixels are placed at bin centres (k + 0.5)/256."""
         x = self._check_images(x)
+        x = x.to(self.device)
         y = (x.to(self.dtype) + 0.5) / 256.0 if x.dtype == torch.uint8 else x.to(self.dtype)
         return self._encode_continuous(y)[0]
 
@@ -587,7 +588,7 @@ class RealNVP(nn.Module):
             got = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
             raise RealNVPError(f"decode expects latents of shape (N, {self.dim}) as returned by "
                                f"encode, got {got}.")
-        return self._decode_continuous(z.to(self.dtype))
+        return self._decode_continuous(z.to(self.device, self.dtype))
 
     @torch.no_grad()
     def sample(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None,

@@ -73,7 +73,7 @@ def job_state(out: Path, job: Job) -> str:
     return "new"
 
 
-def _run_one(job: Job, root: Path, threads: int | None) -> JobResult:
+def _run_one(job: Job, root: Path, threads: int | None, device: str | None = None) -> JobResult:
     out = root / job.name
     state = job_state(out, job)
     if state == "finished":
@@ -86,6 +86,8 @@ def _run_one(job: Job, root: Path, threads: int | None) -> JobResult:
     if threads:
         cmd += ["--threads", str(threads)]
         env["OMP_NUM_THREADS"] = str(threads)
+    if device:  # where it runs, not what it computes: not part of the job's identity
+        cmd += ["--device", device]
     start = time.perf_counter()
     with open(out / "log.txt", "a") as log:
         log.write(f"$ {shlex.join(cmd)}\n")
@@ -97,9 +99,19 @@ def _run_one(job: Job, root: Path, threads: int | None) -> JobResult:
         outcome = "done" if proc.returncode == 0 else "diverged"
         write_manifest(out, config={"argv": list(job.argv), **job.spec},
                        seed=job.spec.get("seed"), wall_time_s=seconds, outcome=outcome,
+                       device=_manifest_device(device),
                        **_last_metrics(out))
         return JobResult(job.name, outcome, seconds, out)
     return JobResult(job.name, f"failed (exit {proc.returncode})", seconds, out)
+
+
+def _manifest_device(device: str | None):
+    if not device or device == "cpu":
+        return None  # the CPU description (processor, threads)
+    import torch
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else None
+    return device
 
 
 def _last_metrics(out: Path) -> dict:
@@ -131,8 +143,10 @@ def _last_metrics(out: Path) -> dict:
 
 
 def run_jobs(jobs: list[Job], root: Path, n_parallel: int = 1,
-             threads_total: int | None = None) -> list[JobResult]:
-    """Run ``jobs`` under ``root``, ``n_parallel`` at a time; print one line per job."""
+             threads_total: int | None = None, device: str | None = None) -> list[JobResult]:
+    """Run ``jobs`` under ``root``, ``n_parallel`` at a time; print one line per job.
+    ``device`` (e.g. ``"cuda"``) is passed to every job as ``--device``; several jobs may
+    share one GPU."""
     names = [j.name for j in jobs]
     if len(set(names)) != len(names):
         raise StudyError("two jobs of the study share a name: " + ", ".join(
@@ -144,7 +158,7 @@ def run_jobs(jobs: list[Job], root: Path, n_parallel: int = 1,
     threads = max(1, cores // max(1, n_parallel)) if n_parallel > 1 else None
     results = []
     with ThreadPoolExecutor(max_workers=max(1, n_parallel)) as pool:
-        for r in pool.map(lambda j: _run_one(j, root, threads), jobs):
+        for r in pool.map(lambda j: _run_one(j, root, threads, device), jobs):
             print(f"[study] {r.name}: {r.status}" + (f" in {r.seconds:.0f} s" if r.seconds else ""),
                   flush=True)
             results.append(r)

@@ -239,7 +239,7 @@ def student_log_prob(student: RealNVP, data: SyntheticData, batch_size: int = CH
                                  f"the synthetic data are {tuple(data.images.shape[1:])}: build the "
                                  "student with the teacher's image_shape.")
         try:
-            return torch.cat([student.log_prob_exact(data.images[i:i + batch_size]).double()
+            return torch.cat([student.log_prob_exact(data.images[i:i + batch_size]).double().cpu()
                               for i in range(0, len(data), batch_size)])
         except RealNVPError as err:
             raise SyntheticError(f"The student cannot score these data: {err}") from None

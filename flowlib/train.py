@@ -113,6 +113,24 @@ PRESETS: dict[str, TrainConfig] = {
 }
 
 
+def resolve_device(device) -> torch.device:
+    """``"cpu"``, ``"cuda"`` (``"cuda:N"``) or ``"auto"`` (CUDA when present) as a device,
+    with a clear error when CUDA is asked for and absent."""
+    name = str(device)
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise TrainError(f"Unknown device {device!r}: use cpu, cuda, cuda:N or auto.") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise TrainError(f"--device {device} asks for a GPU, but this torch ({torch.__version__}) "
+                         "sees no CUDA device: use --device cpu (or auto).")
+    if dev.type not in ("cpu", "cuda"):
+        raise TrainError(f"Device {device!r} is not supported: use cpu, cuda or auto.")
+    return dev
+
+
 # fields a resumed run may change: they do not alter what is computed
 RESUME_MAY_CHANGE = {"threads"}
 
@@ -245,7 +263,7 @@ def _save(path: Path, obj) -> None:
 
 
 def _model_file(model: RealNVP, weights: RealNVP, extra: dict | None = None) -> dict:
-    sd = {k: v.detach().to(torch.float32).clone() if v.is_floating_point() else v.clone()
+    sd = {k: v.detach().cpu().to(torch.float32).clone() if v.is_floating_point() else v.cpu().clone()
           for k, v in weights.state_dict().items()}
     return {"format": "flowlib.realnvp/1", "config": model.config.to_dict(), "state_dict": sd,
             **(extra or {})}
@@ -315,13 +333,18 @@ def mnist_data(cfg: TrainConfig) -> TrainData:
 def train(cfg: TrainConfig, out, *, loss: str | TrainLoss = "nll", seed: int = 0,
           resume: bool = False, progress: bool = True, stop_after_steps: int | None = None,
           train_images: torch.Tensor | None = None, val_images: torch.Tensor | None = None,
-          preset: str | None = None, data: TrainData | None = None) -> RunResult:
+          preset: str | None = None, data: TrainData | None = None,
+          device: str | torch.device = "cpu") -> RunResult:
     """Train a Real NVP; see the module docstring. Raises :class:`TrainingDiverged` on NaN/Inf.
 
     ``stop_after_steps`` ends the process-level run early (as a kill would) without changing
     the schedule: used by the resume test. ``data`` (a :class:`TrainData`) defaults to MNIST;
-    ``train_images``/``val_images`` replace its training/validation images.
+    ``train_images``/``val_images`` replace its training/validation images. ``device``: where
+    the model trains (``"cuda"`` for a GPU); data, noise and every evaluation's random draws
+    stay on CPU generators, so a run's random streams do not depend on the device (its
+    arithmetic does: a CUDA run matches a CPU run closely, not bit for bit).
     """
+    device = resolve_device(device)
     if data is None:
         if train_images is None or val_images is None:
             base = mnist_data(cfg)
@@ -334,13 +357,14 @@ def train(cfg: TrainConfig, out, *, loss: str | TrainLoss = "nll", seed: int = 0
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     try:
-        return _train(cfg, out, loss_fn, seed, resume, progress, stop_after_steps, data, preset)
+        return _train(cfg, out, loss_fn, seed, resume, progress, stop_after_steps, data, preset,
+                      device)
     finally:
         torch.set_num_threads(threads_before)
 
 
 def _train(cfg, out, loss_fn, seed, resume, progress, stop_after_steps, data: TrainData,
-           preset) -> RunResult:
+           preset, device) -> RunResult:
     model_cfg = (RealNVPConfig.from_dict(data.init["config"]) if data.init
                  else dataclasses.replace(RealNVPConfig.named(cfg.size), **data.model_overrides))
     train_images, val_images = data.train, data.val
@@ -364,6 +388,7 @@ def _train(cfg, out, loss_fn, seed, resume, progress, stop_after_steps, data: Tr
     model = RealNVP(model_cfg)
     if data.init:
         model.load_state_dict_checked(data.init["state_dict"], "the --init model")
+    model = model.to(device)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -423,7 +448,8 @@ def _train(cfg, out, loss_fn, seed, resume, progress, stop_after_steps, data: Tr
                                         "preset": preset, "loss": loss_fn.name,
                                         "config": model_cfg.to_dict(), **data.description,
                                         "train": dataclasses.asdict(cfg),
-                                        "parameters": model.num_parameters()}])
+                                        "parameters": model.num_parameters(),
+                                        "device": str(device)}])
 
     def checkpoint():
         _save(ckpt_path, {
@@ -509,7 +535,7 @@ def _train(cfg, out, loss_fn, seed, resume, progress, stop_after_steps, data: Tr
     try:
         while not done():
             t0 = time.perf_counter()
-            batch = next_batch()
+            batch = next_batch().to(device)
             lr = opt.param_groups[0]["lr"]
             value, logs = loss_fn.loss(model, batch, step, noise_gen)
             if not torch.isfinite(value):
@@ -626,7 +652,8 @@ def _cmd_train(args) -> int:
         result = train(cfg, args.out, loss=make_loss(args.loss, args.hybrid_lambda,
                                                      args.pretrain_disc),
                        seed=args.seed, resume=args.resume,
-                       progress=not args.no_progress, preset=args.preset, data=data)
+                       progress=not args.no_progress, preset=args.preset, data=data,
+                       device=args.device)
     except TrainingDiverged as err:
         print(f"error: {err}", file=sys.stderr)
         return 3
@@ -654,6 +681,8 @@ def add_cli(subparsers) -> None:
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--device", default="cpu",
+                   help="cpu (default: bit-reproducible), cuda, cuda:N or auto")
     p.add_argument("--eval-every", type=int, default=None, help="steps between validation bits/dim")
     p.add_argument("--quality-every", type=int, default=None,
                    help="steps between LeNet-FID/precision/recall/coverage checks and sample grids")
