@@ -522,6 +522,7 @@ def _train(cfg, out, loss_fn, seed, resume, progress, stop_after_steps, data: Tr
         return batch
 
     rows, last_ckpt_time, window_imgs, window_t = [], train_seconds, 0, 0.0
+    warm_step, warm_mark = cfg.calibrate_steps // 5, None
     wall0 = time.time()
     if step == 0 and getattr(loss_fn, "pretrain_steps", 0):
         # the discriminator alone first (the generator frozen), e.g. to convergence at the
@@ -556,8 +557,14 @@ def _train(cfg, out, loss_fn, seed, resume, progress, stop_after_steps, data: Tr
             window_imgs += len(batch)
             window_t += dt
 
+            if total_steps is None and cfg.minutes is not None and step == warm_step:
+                warm_mark = (step, train_seconds)
             if total_steps is None and cfg.minutes is not None and step == cfg.calibrate_steps:
-                rate = step / train_seconds
+                # the speed after the first steps (allocator, cuDNN and cache warm-up make
+                # them slow, on a GPU many times slower): a schedule from the raw mean ended
+                # GPU runs at half their clock
+                s0, t0 = warm_mark if warm_mark and train_seconds > warm_mark[1] else (0, 0.0)
+                rate = (step - s0) / (train_seconds - t0)
                 total_steps = int(step + rate * (cfg.minutes * 60 - train_seconds))
                 sched.lr_lambdas[0] = lambda s: lr_factor(s, cfg.warmup_steps, total_steps,
                                                           cfg.final_lr_frac)
