@@ -17,9 +17,12 @@
 # and looks at the larger students against the teacher-size one, on four counts:
 #
 # * **speed**: training images per second, and seconds per 10 000 images (an epoch of the
-#   largest quick training set);
+#   largest quick training set). Compare students with each other only: where the runs were
+#   made (the provenance line below says) decides the absolute numbers — the shipped `quick`
+#   runs shared one GPU seven at a time;
 # * **stability**: instability events and divergences, and the largest gradient norm seen;
-# * **overfitting**: the gap between validation and training bits/dim;
+# * **overfitting**: the gap between validation and training bits/dim, each above the
+#   teacher's own bits/dim on the same images (chapter *Experiment 2*);
 # * **images**: LeNet-FID against teacher samples, and samples side by side.
 
 # %%
@@ -42,7 +45,7 @@ root, note = exp1.locate(preset, rerun=rerun, seeds=tuple(seeds), study="misspec
                          prefix="exp2", marker="manifest.json")
 runs = exp2.load(root)
 rows = exp2.run_rows(runs)
-display(Markdown(note))
+display(Markdown(note + " " + exp1.provenance(runs).replace("final evaluation at —; ", "")))
 
 # %% [markdown]
 # ## Speed, stability, overfitting, images

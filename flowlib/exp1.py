@@ -345,4 +345,16 @@ def provenance(runs: list[Run]) -> str:
             f"({f'{params:,}' if isinstance(params, int) else '?'} parameters), {res.get('steps', '?')} steps each, batch "
             f"{(runs[0].rows[0].get('train') or {}).get('batch_size', '?')}; training code at commit {', '.join(commits)}; final evaluation "
             f"at {', '.join(fcommits) or '—'}; device {', '.join(devices)}; "
-            f"total training wall time {total:.0f} min.")
+            f"total training wall time {total:.0f} min." + "".join(
+                f" {note}" for note in _source_notes(runs)))
+
+
+def _source_notes(runs: list[Run]) -> list[str]:
+    """Notes of ``source.json`` beside a study's runs: which commit's tree made runs whose
+    manifests could not name it (e.g. made on a lent GPU machine from a copied tree)."""
+    notes = []
+    for root in sorted({r.directory.parent for r in runs}):
+        f = root / "source.json"
+        if f.exists():
+            notes.append(json.loads(f.read_text())["note"])
+    return notes

@@ -24,10 +24,12 @@ def git_commit() -> dict:
     def _git(*args):
         return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True,
                               timeout=10)
-    # a copy of the tree without .git (e.g. shipped to a GPU machine) names its commit here
+    # a copy of the tree shipped elsewhere (a GPU machine) names the commit it was copied
+    # from here; it wins over the copy's own .git, which may be an older checkout
     copied = os.environ.get("FLOWLIB_SOURCE_COMMIT")
-    unknown = ({"commit": copied, "dirty": None, "commit_source": "FLOWLIB_SOURCE_COMMIT"}
-               if copied else {"commit": None, "dirty": None})
+    if copied:
+        return {"commit": copied, "dirty": None, "commit_source": "FLOWLIB_SOURCE_COMMIT"}
+    unknown = {"commit": None, "dirty": None}
     try:
         head = _git("rev-parse", "HEAD")
         if head.returncode != 0:

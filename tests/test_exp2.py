@@ -6,6 +6,7 @@ import math
 import pytest
 
 from flowlib import exp2
+from flowlib.paths import RESULTS
 
 
 @pytest.mark.slow
@@ -53,3 +54,26 @@ def test_unknown_student_size_and_oversized_training_set_are_clear_errors(tmp_pa
     assert main(["train", "--preset", "smoke", "--data", "synthetic", "--train-size", "60000",
                  "--out", str(tmp_path / "b")]) == 2
     assert "holds 50,000 samples" in capsys.readouterr().err
+
+
+SHIPPED = RESULTS / "exp2-quick"
+
+
+@pytest.mark.skipif(not (SHIPPED / "source.json").exists(), reason="no shipped Experiment 2")
+def test_shipped_students_reproduce_their_kl():
+    """The shipped model files (made on a GPU) give, on this CPU, the exact KL to the teacher
+    that their run recorded at its last check, within the recorded standard error."""
+    from flowlib.realnvp import RealNVP
+    from flowlib.synthetic import kl_to_teacher, synthetic_mnist
+    from flowlib.train import read_metrics
+
+    models = sorted(SHIPPED.glob("*/model.pt"))
+    assert len(models) >= 3, models
+    for path in models:
+        rows = read_metrics(path.parent)
+        start = next(r for r in rows if r.get("event") == "start")
+        last = [r for r in rows if r.get("kl") is not None][-1]
+        assert last["step"] == max(r.get("step", 0) for r in rows)
+        est = kl_to_teacher(RealNVP.load(path), synthetic_mnist("test", start["kl_images"]))
+        assert abs(est.value - last["kl"]) <= last["kl_se"], (path.parent.name, est, last["kl"])
+        assert abs(est.se - last["kl_se"]) <= 0.05 * last["kl_se"]
