@@ -47,7 +47,8 @@ rn, _ = exp1.locate(preset, rerun=rerun, seeds=tuple(seeds), study="nash", prefi
 r2, _ = exp1.locate(preset, rerun=rerun, seeds=tuple(seeds), study="misspecification",
                     prefix="exp2", marker="manifest.json")
 ts = NF.tracks(exp1.load_study(r1), nash.load(rn), exp2.load(r2))
-display(Markdown("Studies shown: " + ", ".join(f"`{p}`" for p in (r1, rn, r2)) + f"; {len(ts)} runs."))
+display(Markdown("Studies shown: " + ", ".join(f"`{exp1.shown(p)}`" for p in (r1, rn, r2))
+                 + f"; {len(ts)} runs."))
 
 # %% [markdown]
 # ## One picture

@@ -332,6 +332,14 @@ def grid_frames(runs: list[Run], seed: int):
     return side_by_side_frames([r for r in runs if r.seed == seed], lambda r: LOSS_LABEL[r.loss])
 
 
+def shown(path) -> str:
+    """``path`` relative to the repository when inside it (what a reader can find)."""
+    try:
+        return str(Path(path).resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
 def provenance(runs: list[Run]) -> str:
     commits = sorted({r.manifest.get("commit", "?")[:10] + (" (dirty)" if r.manifest.get("dirty") else "")
                       for r in runs})
@@ -339,10 +347,16 @@ def provenance(runs: list[Run]) -> str:
     total = sum(r.manifest.get("wall_time_s", 0) for r in runs) / 60
     fcommits = sorted({(r.final or {}).get("commit", "?")[:10] for r in runs if r.final})
     res = runs[0].manifest.get("results", {})
-    size = (runs[0].rows[0].get("config") or {}).get("name", "?") if runs[0].rows else "?"
-    params = res.get("parameters")
-    return (f"{len(runs)} runs of the `{size}` Real NVP "
-            f"({f'{params:,}' if isinstance(params, int) else '?'} parameters), {res.get('steps', '?')} steps each, batch "
+    sizes = {(r.rows[0].get("config") or {}).get("name", "?") if r.rows else "?": 
+             r.manifest.get("results", {}).get("parameters") for r in runs}
+    if len(sizes) == 1:
+        [(size, params)] = sizes.items()
+        what = (f"the `{size}` Real NVP ({f'{params:,}' if isinstance(params, int) else '?'} "
+                "parameters)")
+    else:
+        what = f"{len(sizes)} Real NVP sizes (" + ", ".join(
+            f"`{s}`" for s, _ in sorted(sizes.items(), key=lambda kv: kv[1] or 0)) + ")"
+    return (f"{len(runs)} runs of {what}, {res.get('steps', '?')} steps each, batch "
             f"{(runs[0].rows[0].get('train') or {}).get('batch_size', '?')}; training code at commit {', '.join(commits)}; final evaluation "
             f"at {', '.join(fcommits) or '—'}; device {', '.join(devices)}; "
             f"total training wall time {total:.0f} min." + "".join(
