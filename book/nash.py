@@ -103,6 +103,4 @@ widgets.frame_choice(choices, "run") if choices else print("no sample grids in t
 v = nash.findings(runs)
 display(Markdown("| finding | status | numbers |\n|---|---|---|\n" + "".join(
     f"| {k} | **{x['status']}** | {x['numbers']} |\n" for k, x in v.items())))
-ev = [(r.name, e) for r in runs for e in r.events]
-print(f"{len(ev)} instability events recorded" + (": " + "; ".join(
-    f"{n} step {e.get('step')} {e.get('kind', e.get('event'))}" for n, e in ev[:10]) if ev else ""))
+display(Markdown(nash.instability_summary(runs)))

@@ -54,15 +54,36 @@ def table(runs: list[Run]) -> str:
     steps = check_steps(runs)
     shown = [s for s in steps if s > 0]
     head = ("| method | data | seeds | " + " | ".join(f"KL @ {s}" for s in shown)
-            + " | final LeNet-FID vs teacher | events |\n|" + "---|" * (len(shown) + 5) + "\n")
+            + " | final LeNet-FID vs teacher | runs with instability (first step) |\n|"
+            + "---|" * (len(shown) + 5) + "\n")
     body = ""
     for (method, data), rs in groups(runs).items():
         cells = [fmt([value_at(r, "kl", s) for r in rs], 2) for s in shown]
-        events = sum(len([e for e in r.events if e.get("event") == "instability"]) for r in rs)
+        # a run flags at every check while it stays unstable: count runs, not flags
+        firsts = [min(e["step"] for e in flagged) for r in rs
+                  if (flagged := [e for e in r.events if e.get("event") == "instability"])]
+        events = f"{len(firsts)}/{len(rs)}" + (f" ({', '.join(map(str, sorted(firsts)))})" if firsts else "")
         body += (f"| {METHOD_LABEL.get(method, method)} | {DATA_LABEL.get(data, data)} | {len(rs)} | "
                  + " | ".join(cells)
                  + f" | {fmt([value_at(r, 'fid') for r in rs], 1)} | {events} |\n")
     return head + body
+
+
+def instability_summary(runs: list[Run]) -> str:
+    """One line per run that raised instability flags: each kind with the step it first
+    appeared and how many checks flagged it (a run flags at every check while unstable)."""
+    lines = []
+    for r in runs:
+        kinds: dict = {}
+        for e in r.events:
+            if e.get("event") == "instability":
+                first, n = kinds.get(e["kind"], (e["step"], 0))
+                kinds[e["kind"]] = (min(first, e["step"]), n + 1)
+        if kinds:
+            lines.append(f"* `{r.name}`: " + ", ".join(
+                f"{k} from step {f} ({n} check{'s' * (n != 1)})" for k, (f, n) in kinds.items()))
+    return ("Instability flags: none." if not lines else
+            f"Instability flags in {len(lines)} of {len(runs)} runs:\n\n" + "\n".join(lines))
 
 
 def curves_figure(runs: list[Run]):
