@@ -40,11 +40,14 @@ def git_commit() -> dict:
         return unknown
 
 
-def device_description(device: "torch.device | str | None" = None) -> str:
+def device_description(device: "torch.device | str | None" = None, threads: int | None = None) -> str:
+    """The GPU's name, or the CPU and its thread count (``threads``: those a job was given,
+    default this process's)."""
     device = torch.device(device or "cpu")
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    n = threads or torch.get_num_threads()
+    return f"CPU {platform.processor() or platform.machine()}, {n} thread{'s' * (n != 1)}"
 
 
 def _jsonable(obj):
@@ -58,13 +61,13 @@ def _jsonable(obj):
 
 
 def write_manifest(directory: Path, *, config, seed: int | None, wall_time_s: float,
-                   device=None, **results) -> dict:
+                   device=None, threads: int | None = None, **results) -> dict:
     """Write ``directory/manifest.json`` atomically and return its content."""
     manifest = {
         "config": config,
         "seed": seed,
         **git_commit(),
-        "device": device_description(device),
+        "device": device_description(device, threads),
         "torch": torch.__version__,
         "python": platform.python_version(),
         "wall_time_s": round(float(wall_time_s), 2),

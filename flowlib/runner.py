@@ -99,7 +99,7 @@ def _run_one(job: Job, root: Path, threads: int | None, device: str | None = Non
         outcome = "done" if proc.returncode == 0 else "diverged"
         write_manifest(out, config={"argv": list(job.argv), **job.spec},
                        seed=job.spec.get("seed"), wall_time_s=seconds, outcome=outcome,
-                       device=_manifest_device(device),
+                       device=_manifest_device(device), threads=threads,
                        **_last_metrics(out))
         return JobResult(job.name, outcome, seconds, out)
     return JobResult(job.name, f"failed (exit {proc.returncode})", seconds, out)

@@ -19,6 +19,8 @@ def test_misspecification_study_two_jobs_in_parallel_then_skipped(tmp_path, caps
     assert [(exp2.student(r), exp2.train_size(r)) for r in runs] == [("micro", 500), ("tiny", 500)]
     for r in runs:
         assert r.outcome == "done"
+        assert r.manifest["device"].endswith(", 1 thread")  # each of 2 jobs on 2 cores: 1 thread
+        assert r.manifest["results"]["parameters"] == r.rows[0]["parameters"]
         assert r.rows[0]["config"]["base_std"] == r.rows[0]["teacher_temperature"]  # teacher's family
         for key in ("val_bpd", "train_eval_bpd", "kl", "kl_se", "fid"):
             steps, values = r.series(key)
