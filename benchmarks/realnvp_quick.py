@@ -229,7 +229,7 @@ def main(argv=None):
             model.load_state_dict(sd)
             nf_curve[m] = nf_bpd(model, test)
         best = min(v for v in nf_curve.values() if math.isfinite(v))
-        log(f"normflows: test bpd " + ", ".join(f"{m * scale:g} min {v:.4f}"
+        log("normflows: test bpd " + ", ".join(f"{m * scale:g} min {v:.4f}"
                                                for m, v in nf_curve.items())
             + (f"; DIVERGED (NaN) at step {diverged}" if diverged else "")
             + f"; {steps} steps in {t_train / 60:.1f} min")

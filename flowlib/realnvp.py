@@ -44,12 +44,11 @@ from __future__ import annotations
 import dataclasses
 import io
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 LOG2 = math.log(2.0)
 LOG_2PI = math.log(2 * math.pi)

@@ -24,7 +24,6 @@ ends at the budget and a resumed run follows the same schedule.
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import dataclasses
 import io
@@ -716,7 +715,6 @@ def publish_run(run_dir, dest, *, preset: str, seed: int, extra: dict | None = N
     """Copy a finished run's small artifacts to ``dest`` (e.g. ``results/realnvp-nll-quick``):
     ``model.pt``, ``metrics.jsonl``, ``samples.png`` and a manifest with the final test
     bits/dim (all 10k test images) and the bits/dim of a fixed subset that tests recompute."""
-    import shutil
 
     from .data import load_mnist
     from .manifest import write_manifest

@@ -1,7 +1,6 @@
 """The real book pipeline: chapters executed by papermill at smoke, built with warnings as errors."""
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
