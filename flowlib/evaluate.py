@@ -49,7 +49,7 @@ PLANS = {"smoke": FinalPlan(500, 500, 0, 200),
 
 def _sampler(model: RealNVP, seed: int):
     g = torch.Generator().manual_seed(seed)
-    return lambda b: model.sample(b, generator=g).cpu()
+    return lambda b: model.sample(b, generator=g)
 
 
 def subset_figures(model: RealNVP, n: int) -> dict:

@@ -59,6 +59,17 @@ class Run:
         return np.asarray(s), np.array([np.nan if x is None else x for x in v], dtype=float)
 
 
+def value_at(run: Run, key: str, step: int | None = None):
+    """``key`` at ``step`` (None: the last check); None when the run never recorded it."""
+    s, v = run.series(key)
+    if not len(s):
+        return None
+    if step is None:
+        return float(v[-1])
+    hit = np.nonzero(s == step)[0]
+    return float(v[hit[0]]) if len(hit) else None
+
+
 def load_study(root) -> list[Run]:
     """Every finished run under ``root``, in loss then seed order."""
     from .manifest import read_manifest

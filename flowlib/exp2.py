@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .exp1 import Run, fmt, load_study
+from .exp1 import Run, fmt, load_study, value_at
 from .experiments import TEACHER_SIZE
 from .realnvp import SIZES, RealNVP
 
@@ -43,11 +43,6 @@ def relation(name: str) -> str:
     return "smaller" if i < t else "larger" if i > t else "teacher size"
 
 
-def _last(r: Run, key: str):
-    s, v = r.series(key)
-    return float(v[-1]) if len(v) else None
-
-
 def early_stop(r: Run) -> tuple[int | None, float | None]:
     """(step, value) of the lowest validation bits/dim: where early stopping would stop."""
     s, v = r.series("val_bpd")
@@ -56,12 +51,6 @@ def early_stop(r: Run) -> tuple[int | None, float | None]:
         return None, None
     i = int(np.nanargmin(np.where(ok, v, np.nan)))
     return int(s[i]), float(v[i])
-
-
-def at_step(r: Run, key: str, step: int):
-    s, v = r.series(key)
-    hit = np.nonzero(s == step)[0]
-    return float(v[hit[0]]) if len(hit) else None
 
 
 def speed(r: Run) -> float | None:
@@ -90,7 +79,7 @@ def overfitting_gap(r: Run) -> tuple[float | None, float | None]:
     """(raw, excess) gap at the run's end, bits/dim. raw = validation − training bits/dim;
     excess = the same with each term measured above the teacher's own bits/dim on those
     images (validation KL-like excess minus training excess): 0 for a perfect student."""
-    v, t = _last(r, "val_bpd"), _last(r, "train_eval_bpd")
+    v, t = value_at(r, "val_bpd"), value_at(r, "train_eval_bpd")
     if v is None or t is None:
         return None, None
     k = int(((r.rows[0] if r.rows else {}).get("train") or {}).get("val_images") or 0)
@@ -110,12 +99,12 @@ def run_rows(runs: list[Run]) -> list[dict]:
             "run": r.name, "student": student(r), "relation": relation(student(r)),
             "train_size": train_size(r), "seed": r.seed,
             "parameters": r.manifest.get("results", {}).get("parameters"),
-            "train_bpd": _last(r, "train_eval_bpd"), "val_bpd": _last(r, "val_bpd"),
+            "train_bpd": value_at(r, "train_eval_bpd"), "val_bpd": value_at(r, "val_bpd"),
             "gap": gap, "raw_gap": raw_gap,
-            "kl": _last(r, "kl"), "kl_se": _last(r, "kl_se"), "fid": _last(r, "fid"),
+            "kl": value_at(r, "kl"), "kl_se": value_at(r, "kl_se"), "fid": value_at(r, "fid"),
             "best_val_step": es_step, "best_val_bpd": es_val,
-            "kl_at_best": at_step(r, "kl", es_step) if es_step is not None else None,
-            "fid_at_best": at_step(r, "fid", es_step) if es_step is not None else None,
+            "kl_at_best": value_at(r, "kl", es_step) if es_step is not None else None,
+            "fid_at_best": value_at(r, "fid", es_step) if es_step is not None else None,
             "img_per_s": speed(r), "max_grad_norm": max_grad(r),
             "events": len([e for e in r.events if e.get("event") == "instability"]),
             "diverged": r.outcome == "diverged", "minutes": r.manifest.get("wall_time_s", 0) / 60})

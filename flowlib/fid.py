@@ -410,6 +410,8 @@ def _batches(source, n: int | None, batch_size: int):
         if isinstance(x, (tuple, list)):
             raise FIDError(f"{what}({b}) returned a {type(x).__name__}; it must return one "
                            "tensor of images (B, 1, 28, 28).")
+        if isinstance(x, torch.Tensor):
+            x = x.cpu()  # a model on a GPU samples there; the feature networks run on CPU
         x = as_float_images(x, f"images from {what}({b})")
         if len(x) != b:
             raise FIDError(f"{what}({b}) returned {len(x)} images instead of {b}.")

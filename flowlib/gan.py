@@ -14,11 +14,14 @@ All losses are means over the batch, in nats.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .realnvp import draw, mnist_units_offset
 
 GENERATOR_LOSSES = ("nll", "nsgan", "minimax", "hybrid")
 
@@ -138,10 +141,7 @@ def dequantize(images: torch.Tensor, generator: torch.Generator | None = None) -
     """uint8 images -> (x + u) / 256 with u ~ U[0, 1): what the NLL sees, so D cannot spot the grid."""
     if images.dtype != torch.uint8:
         raise GANConfigError(f"dequantize takes uint8 images, got {images.dtype}.")
-    # the noise comes from the generator's device (a CPU generator on a GPU run), then moves
-    on = generator.device if generator is not None else images.device
-    u = torch.rand(images.shape, generator=generator, dtype=torch.float32, device=on)
-    u = u.to(images.device)
+    u = draw(torch.rand, images.shape, generator, images.device, torch.float32)
     return (images.float() + u) / 256.0
 
 
@@ -238,14 +238,12 @@ class GANTrainLoss:
         self.d_opt = torch.optim.Adam(self.disc.parameters(), lr=self.d_lr, betas=(0.5, 0.999))
 
     def loss(self, model, batch, step, noise):
-        import math
         self.disc.requires_grad_(True)
         real = self._real(model, batch, noise)
         fake = model.decode(self._latent(model, batch.shape[0], noise))
         logs = discriminator_update(self.disc, self.d_opt, real, fake)
         nll = None
         if self.spec.uses_nll:
-            from .realnvp import mnist_units_offset
             nll = -model.log_prob_data(batch, generator=noise).mean() / model.dim
             logs["train_bpd"] = float(nll.detach()) / math.log(2) + mnist_units_offset(batch)
         objective = generator_objective(self.disc, fake, self.spec, nll)
@@ -261,8 +259,7 @@ class GANTrainLoss:
     @staticmethod
     def _latent(model, n, noise):
         """Base-distribution draws N(0, base_std^2 I), shape (n, D)."""
-        z = torch.randn(n, model.dim, generator=noise, dtype=model.dtype)
-        return z.to(model.device) * model.config.base_std
+        return draw(torch.randn, (n, model.dim), noise, model.device, model.dtype) * model.config.base_std
 
     @torch.no_grad()
     def _fake(self, model, n, noise):

@@ -42,7 +42,7 @@ def quality(model, n: int, seed: int, reference="mnist-validation", features: st
     was = model.training
     model.eval()
     try:
-        r = fid(lambda b: model.sample(b, generator=g).cpu(), reference=reference, features=features,
+        r = fid(lambda b: model.sample(b, generator=g), reference=reference, features=features,
                 n=n, pr_n=n)
     finally:
         model.train(was)

@@ -7,10 +7,7 @@ per image), LeNet-FID against teacher samples, and validation bits/dim (MNIST un
 """
 from __future__ import annotations
 
-
-import numpy as np
-
-from .exp1 import Run, fmt, load_study, log_axis, plot_band, side_by_side_frames
+from .exp1 import Run, fmt, load_study, log_axis, plot_band, side_by_side_frames, value_at
 
 METHODS = ("nsgan", "nsgan-pretrained-d", "nll")
 METHOD_LABEL = {"nsgan": "NSGAN, fresh D", "nsgan-pretrained-d": "NSGAN, D trained first",
@@ -32,17 +29,6 @@ def groups(runs: list[Run]) -> dict[tuple[str, str], list[Run]]:
     for r in runs:
         out.setdefault((r.spec.get("method"), r.spec.get("data")), []).append(r)
     return out
-
-
-def value_at(run: Run, key: str, step: int | None = None):
-    """``key`` at ``step`` (None: the last check)."""
-    s, v = run.series(key)
-    if not len(s):
-        return None
-    if step is None:
-        return float(v[-1])
-    hit = np.nonzero(s == step)[0]
-    return float(v[hit[0]]) if len(hit) else None
 
 
 def check_steps(runs: list[Run]) -> list[int]:

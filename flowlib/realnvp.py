@@ -54,6 +54,14 @@ LOG2 = math.log(2.0)
 LOG_2PI = math.log(2 * math.pi)
 
 
+def draw(sampler, shape, generator: torch.Generator | None, device, dtype) -> torch.Tensor:
+    """``sampler`` (``torch.rand``/``torch.randn``) of ``shape`` on ``device``, drawn on the
+    generator's own device and then moved: a CPU generator gives the same numbers to a CPU and
+    a GPU run, so random streams do not depend on where the model lives."""
+    on = generator.device if generator is not None else device
+    return sampler(shape, generator=generator, dtype=dtype, device=on).to(device)
+
+
 class RealNVPError(ValueError):
     """Bad input to the Real NVP model: wrong shape, dtype, range, size name or checkpoint."""
 
@@ -457,7 +465,7 @@ class RealNVP(nn.Module):
                                f"{tuple(x.shape)}. Add the channel axis with x[:, None] or "
                                "reshape to (N, 1, 28, 28).")
         if x.dtype == torch.uint8:
-            return x
+            return x.to(self.device)
         if not x.is_floating_point():
             raise RealNVPError(f"Expected uint8 pixels (0..255) or float pixels in [0, 1], got "
                                f"dtype {x.dtype}. Convert with x.to(torch.uint8) or x.float() / 255.")
@@ -466,7 +474,7 @@ class RealNVP(nn.Module):
             raise RealNVPError(f"Continuous images must lie in [0, 1]; got values in [{lo:.4g}, "
                                f"{hi:.4g}]. Divide uint8 pixels by 255 (or pass the uint8 tensor "
                                "itself to get the dequantised discrete likelihood).")
-        return x
+        return x.to(self.device)
 
     # ---------------------------------------------------------------- pre-processing
     def _logit(self, y):
@@ -483,9 +491,7 @@ class RealNVP(nn.Module):
 
     def _dequantize(self, x_uint8, generator=None):
         """uint8 -> y = (k + u) / 256, u ~ U[0,1); log-det of the 1/256 scaling: -D log 256."""
-        u = torch.rand(x_uint8.shape, generator=generator, dtype=self.dtype,
-                       device="cpu" if generator is not None and generator.device.type == "cpu"
-                       else x_uint8.device).to(x_uint8.device)
+        u = draw(torch.rand, x_uint8.shape, generator, x_uint8.device, self.dtype)
         y = (x_uint8.to(self.dtype) + u) / 256.0
         if self.config.alpha == 0:  # logit(0) is -inf: keep y strictly inside (0, 1)
             y = y.clamp(1e-6, 1 - 1e-6)
@@ -559,9 +565,9 @@ class RealNVP(nn.Module):
         uniform noise, or ``generator``); float in [0, 1]: exact continuous log-density."""
         x = self._check_images(x)
         if x.dtype == torch.uint8:
-            y, ld_pre = self._dequantize(x.to(self.device), generator)
+            y, ld_pre = self._dequantize(x, generator)
             return self.log_prob_continuous(y) + ld_pre
-        return self.log_prob_continuous(x.to(self.device, self.dtype))
+        return self.log_prob_continuous(x.to(self.dtype))
 
     def log_prob_data(self, x, generator: torch.Generator | None = None):
         """Nats per image of a *data* batch: uint8 MNIST dequantised (:meth:`log_prob`), float
@@ -577,7 +583,6 @@ class RealNVP(nn.Module):
     def encode(self, x):
         """Images -> flat latents (N, D). uint8 pixels are placed at bin centres (k + 0.5)/256."""
         x = self._check_images(x)
-        x = x.to(self.device)
         y = (x.to(self.dtype) + 0.5) / 256.0 if x.dtype == torch.uint8 else x.to(self.dtype)
         return self._encode_continuous(y)[0]
 
@@ -599,8 +604,7 @@ class RealNVP(nn.Module):
             raise RealNVPError(f"sample(n) needs n >= 1, got {n}.")
         if not temperature >= 0:
             raise RealNVPError(f"temperature must be >= 0, got {temperature}.")
-        z = torch.randn(int(n), self.dim, generator=generator, dtype=self.dtype,
-                        device="cpu" if generator is not None else self.device).to(self.device)
+        z = draw(torch.randn, (int(n), self.dim), generator, self.device, self.dtype)
         x = self._decode_continuous(z * (temperature * self.config.base_std))
         return x.clamp(0, 1) if clamp else x
 

@@ -99,19 +99,16 @@ def _run_one(job: Job, root: Path, threads: int | None, device: str | None = Non
         outcome = "done" if proc.returncode == 0 else "diverged"
         write_manifest(out, config={"argv": list(job.argv), **job.spec},
                        seed=job.spec.get("seed"), wall_time_s=seconds, outcome=outcome,
-                       device=_manifest_device(device), threads=threads,
+                       device=_resolved(device), threads=threads,
                        **_last_metrics(out))
         return JobResult(job.name, outcome, seconds, out)
     return JobResult(job.name, f"failed (exit {proc.returncode})", seconds, out)
 
 
-def _manifest_device(device: str | None):
-    if not device or device == "cpu":
-        return None  # the CPU description (processor, threads)
-    import torch
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else None
-    return device
+def _resolved(device: str | None):
+    """The device a finished job ran on, as ``train --device`` resolved it (None: CPU)."""
+    from .train import resolve_device
+    return resolve_device(device) if device else None
 
 
 def _last_metrics(out: Path) -> dict:

@@ -558,12 +558,13 @@ def _train(cfg, out, loss_fn, seed, resume, progress, stop_after_steps, data: Tr
 
             if total_steps is None and cfg.minutes is not None and step == warm_step:
                 warm_mark = (step, train_seconds)
-            if total_steps is None and cfg.minutes is not None and step == cfg.calibrate_steps:
+            elif total_steps is None and cfg.minutes is not None and step == cfg.calibrate_steps:
                 # the speed after the first steps (allocator, cuDNN and cache warm-up make
                 # them slow, on a GPU many times slower): a schedule from the raw mean ended
                 # GPU runs at half their clock
-                s0, t0 = warm_mark if warm_mark and train_seconds > warm_mark[1] else (0, 0.0)
-                rate = (step - s0) / (train_seconds - t0)
+                s_warm, t_warm = (warm_mark if warm_mark and train_seconds > warm_mark[1]
+                                  else (0, 0.0))
+                rate = (step - s_warm) / (train_seconds - t_warm)
                 total_steps = int(step + rate * (cfg.minutes * 60 - train_seconds))
                 sched.lr_lambdas[0] = lambda s: lr_factor(s, cfg.warmup_steps, total_steps,
                                                           cfg.final_lr_frac)
