@@ -156,16 +156,20 @@ display(Markdown("| finding | status | numbers |\n|---|---|---|\n" + "".join(
 
 # %% [markdown]
 # **What to keep in mind.** These are `quick` runs: a small Real NVP and a short
-# schedule on a 2-core CPU (sizes in the provenance line at the top), so absolute
+# schedule (sizes, steps and devices in the provenance line at the top), so absolute
 # numbers are far from the literature's; what the chapter tests is the *comparison* at
-# equal architecture, data and steps.
+# equal architecture, data and steps. Training ran on a CPU for one seed and on a lent GPU
+# for the others where the provenance line says so; every final figure was measured on
+# the CPU from the saved model.
 #
 # Two details of the adversarial setup matter for reading the GAN runs. The
 # discriminator sees the flow's samples *unclipped*: with the logit pre-processing a Real
 # NVP's images live in $(-0.056, 1.056)^{784}$, while dequantised real pixels lie in
 # $[0, 1)$, so pixels outside $[0, 1]$ give fakes away. And a generator pushed far into
 # the logit's flat tails (all-black or all-white images) gets an exactly zero gradient and
-# cannot come back: the *vanishing_gradient* events above. The GAN runs' learning rate and
+# cannot come back: the *vanishing_gradient* events above. Where the F1 line counts NSGAN
+# runs that ended on a single class, *supported* says only that NLL training worked where
+# this adversarial set-up failed; it is not a comparison with a working GAN. The GAN runs' learning rate and
 # discriminator were set once, not tuned — a better-tuned GAN could do better, which is
 # part of the thesis' point: the NLL run needed no such care. The `full` preset runs the
 # same code with the large model and more steps on a GPU.

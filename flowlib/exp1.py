@@ -225,6 +225,10 @@ def findings(runs: list[Run]) -> dict[str, dict]:
     by = {(r["loss"], r["seed"]): r for r in rows}
     seeds = sorted({r["seed"] for r in rows if ("nll", r["seed"]) in by and ("nsgan", r["seed"]) in by})
     out = {}
+    # A verdict against a generator that collapsed to one class says little about a working
+    # GAN: count those runs so the reader sees it beside the verdict.
+    collapsed = sum(by["nsgan", s]["classes"] is not None and by["nsgan", s]["classes"] <= 1
+                    for s in seeds)
     for key, label in (("lenet_fid", "LeNet-FID"), ("inception_fid", "Inception-FID")):
         pairs = [(by["nll", s][key], by["nsgan", s][key]) for s in seeds
                  if by["nll", s][key] is not None and by["nsgan", s][key] is not None]
@@ -234,7 +238,9 @@ def findings(runs: list[Run]) -> dict[str, dict]:
         out[f"F1 ({label})"] = {
             "status": status,
             "numbers": (f"NLL lower {label} than NSGAN in {wins}/{len(pairs)} seeds; "
-                        f"NLL {fmt([a for a, _ in pairs], 1)} vs NSGAN {fmt([b for _, b in pairs], 1)}")}
+                        f"NLL {fmt([a for a, _ in pairs], 1)} vs NSGAN {fmt([b for _, b in pairs], 1)}"
+                        + (f"; {collapsed}/{len(seeds)} NSGAN runs ended on a single class "
+                           "(collapsed)" if collapsed else ""))}
     ns = [r for r in rows if r["loss"] == "nsgan"]
     nl = [r for r in rows if r["loss"] == "nll"]
 
