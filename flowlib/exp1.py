@@ -174,8 +174,17 @@ def final_rows(runs: list[Run]) -> list[dict]:
                      "events": len([e for e in r.events if e.get("event") == "instability"]),
                      "diverged_at": res.get("diverged_at_step"),
                      "steps": res.get("steps"),
-                     "minutes": r.manifest.get("wall_time_s", 0) / 60})
+                     "minutes": r.manifest.get("wall_time_s", 0) / 60,
+                     "device": r.manifest.get("device", "?")})
     return rows
+
+
+def minutes_by_device(rows: list[dict]) -> str:
+    """Wall minutes per run, 'mean ± sd (device)' for each device: a CPU run's minutes and
+    a GPU run's are not one population."""
+    devices = sorted({r["device"] for r in rows})
+    return "; ".join(f"{fmt([r['minutes'] for r in rows if r['device'] == d], 1)}"
+                     + (f" ({d})" if len(devices) > 1 else "") for d in devices)
 
 
 def summary(runs: list[Run]) -> dict[str, dict]:
@@ -192,7 +201,7 @@ def summary(runs: list[Run]) -> dict[str, dict]:
                      "classes": fmt(col["classes"], 1),
                      "events": sum(col["events"]),
                      "diverged": sum(d is not None for d in col["diverged_at"]),
-                     "minutes": fmt(col["minutes"], 1)}
+                     "minutes": minutes_by_device(rs)}
     return out
 
 
