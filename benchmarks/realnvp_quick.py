@@ -176,6 +176,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--minutes", type=float, default=15.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--size", default=None,
+                    help="flowlib model size (default: the quick preset's); with --skip-normflows, "
+                         "a size sweep at the same clock")
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "runs" / "bench-realnvp-quick")
     ap.add_argument("--publish", action="store_true", help="write results/realnvp-nll-quick")
     ap.add_argument("--skip-normflows", action="store_true")
@@ -189,6 +192,8 @@ def main(argv=None):
     scale = args.minutes / 15
     cfg = dataclasses.replace(T.PRESETS["quick"], minutes=args.minutes,
                               snapshot_minutes=tuple(m * scale for m in MARKS))
+    if args.size:
+        cfg = dataclasses.replace(cfg, size=args.size)
     test = load_mnist("test").images[:args.test_images]
     train_images = load_mnist("train").images
     args.out.mkdir(parents=True, exist_ok=True)

@@ -169,7 +169,7 @@ display(Markdown("| finding | status | numbers |\n|---|---|---|\n" + "".join(
 # the logit's flat tails (all-black or all-white images) gets an exactly zero gradient and
 # cannot come back: the *vanishing_gradient* events above. Where the F1 line counts NSGAN
 # runs that ended on a single class, *supported* says only that NLL training worked where
-# this adversarial set-up failed; it is not a comparison with a working GAN. The GAN runs' learning rate and
-# discriminator were set once, not tuned — a better-tuned GAN could do better, which is
-# part of the thesis' point: the NLL run needed no such care. The `full` preset runs the
-# same code with the large model and more steps on a GPU.
+# this adversarial set-up failed; it is not a comparison with a working GAN. The GAN runs'
+# learning rate and discriminator were set once, not tuned — a better-tuned GAN could do
+# better, which is part of the thesis' point: the NLL run needed no such care. The `full`
+# preset runs the same code with the large model and more steps on a GPU.

@@ -183,7 +183,7 @@ def minutes_by_device(rows: list[dict]) -> str:
     """Wall minutes per run, 'mean ± sd (device)' for each device: a CPU run's minutes and
     a GPU run's are not one population."""
     devices = sorted({r["device"] for r in rows})
-    return "; ".join(f"{fmt([r['minutes'] for r in rows if r['device'] == d], 1)}"
+    return "; ".join(fmt([r["minutes"] for r in rows if r["device"] == d], 1)
                      + (f" ({d})" if len(devices) > 1 else "") for d in devices)
 
 
