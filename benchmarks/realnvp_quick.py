@@ -183,6 +183,9 @@ def main(argv=None):
     ap.add_argument("--publish", action="store_true", help="write results/realnvp-nll-quick")
     ap.add_argument("--skip-normflows", action="store_true")
     ap.add_argument("--test-images", type=int, default=10000, help="test images evaluated")
+    ap.add_argument("--batch-size", type=int, default=None,
+                    help="flowlib batch (default: the quick preset's)")
+    ap.add_argument("--lr", type=float, default=None, help="flowlib lr (default: the quick preset's)")
     ap.add_argument("--nf-lr", type=float, default=None, help="normflows lr (default: ours)")
     args = ap.parse_args(argv)
 
@@ -194,6 +197,10 @@ def main(argv=None):
                               snapshot_minutes=tuple(m * scale for m in MARKS))
     if args.size:
         cfg = dataclasses.replace(cfg, size=args.size)
+    if args.lr:
+        cfg = dataclasses.replace(cfg, lr=args.lr)
+    if args.batch_size:
+        cfg = dataclasses.replace(cfg, batch_size=args.batch_size)
     test = load_mnist("test").images[:args.test_images]
     train_images = load_mnist("train").images
     args.out.mkdir(parents=True, exist_ok=True)
@@ -218,6 +225,7 @@ def main(argv=None):
         + f"; median {sorted(ips)[len(ips) // 2]:.0f} img/s during training")
     report = {"minutes": args.minutes, "batch": cfg.batch_size, "threads": torch.get_num_threads(),
               "flowlib": {"parameters": final.num_parameters(), "size": cfg.size,
+                          "lr": cfg.lr,
                           "test_bpd": {f"{m * scale:g}": v for m, v in ours_curve.items()},
                           "train_img_per_s_median": sorted(ips)[len(ips) // 2],
                           "wall_seconds": wall}}
