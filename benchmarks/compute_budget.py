@@ -10,15 +10,17 @@
    products, the elementwise work is not counted), and the training throughput measured here
    (Adam steps at batch 64), hence the FLOP rate reached and its fraction of the ceiling.
 3. The compute frontier of the shipped runs: for each test bits/dim snapshot of
-   ``results/realnvp-size-sweep``, ``results/realnvp-quick-benchmark`` and
-   ``results/realnvp-full-gpu``, the images seen by then (from the run's own metrics) times the
-   size's FLOPs per image, against the 15-CPU-minute budget.
+   ``results/realnvp-size-sweep``, ``results/realnvp-quick-benchmark``,
+   ``results/realnvp-lr-sweep`` and ``results/realnvp-full-gpu``, the images seen by then
+   (from the run's own metrics) times the size's FLOPs per image, against the 15-CPU-minute
+   budget.
 4. With normflows installed (``requirements-bench.txt``), the same FLOP count for its Real NVP
    at the issue's best stable setting (~60k parameters) and at flowlib's quick parameter count.
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import platform
 import sys
@@ -87,20 +89,29 @@ def images_seen(metrics: Path, minutes: float, batch: int = BATCH) -> float:
 
 
 def shipped_curves():
-    """(run, size, device, {minute: test bpd}, metrics path) of the shipped NLL runs."""
+    """(run, size, device, {minute: test bpd}, metrics path, batch) of the shipped NLL runs."""
     sweep = RESULTS / "realnvp-size-sweep"
     summary = json.loads((sweep / "summary.json").read_text())
     for size in ("tiny", "medium"):
         yield (f"size sweep ({size})", size, "CPU", summary[size]["test_bpd"],
-               sweep / f"{size}-metrics.jsonl")
+               sweep / f"{size}-metrics.jsonl", BATCH)
     q = RESULTS / "realnvp-quick-benchmark"
-    bench = json.loads((q / "benchmark.json").read_text())["flowlib"]
-    yield ("quick benchmark (small)", bench["size"], "CPU", bench["test_bpd"],
-           q / "flowlib-metrics.jsonl")
+    bench = json.loads((q / "benchmark.json").read_text())
+    yield ("quick benchmark (small)", bench["flowlib"]["size"], "CPU",
+           bench["flowlib"]["test_bpd"], q / "flowlib-metrics.jsonl", bench["batch"])
+    lrs = RESULTS / "realnvp-lr-sweep"
+    for path in sorted(lrs.glob("*-benchmark.json")):
+        bench = json.loads(path.read_text())
+        f = bench["flowlib"]
+        label = f"lr sweep ({f['size']}, lr {f['lr']:g}" + (
+            f", batch {bench['batch']})" if bench["batch"] != BATCH else ")")
+        yield (label, f["size"], "CPU", f["test_bpd"],
+               path.with_name(path.name.replace("-benchmark.json", "-metrics.jsonl")),
+               bench["batch"])
     g = RESULTS / "realnvp-full-gpu"
     bench = json.loads((g / "benchmark.json").read_text())
     yield ("full preset (large)", bench["size"], bench["device"], bench["test_bpd"],
-           g / "metrics.jsonl")
+           g / "metrics.jsonl", bench["batch"])
 
 
 def main(argv=None):
@@ -145,18 +156,18 @@ def main(argv=None):
         f"{ceiling:.0f} TFLOP at the matmul rate.")
 
     say()
-    say(f"{'shipped run':26} {'device':14} {'min':>5} {'images':>9} {'TFLOP':>8} "
+    say(f"{'shipped run':32} {'device':14} {'min':>5} {'images':>9} {'TFLOP':>8} "
         f"{'x budget':>8} {'test bpd':>8}")
     frontier = []
-    for run, size, device, curve, metrics in shipped_curves():
+    for run, size, device, curve, metrics, batch in shipped_curves():
         f = sizes[size]["train_gflop_per_image"]
         for minute, bpd in curve.items():
-            n = images_seen(metrics, float(minute))
+            n = images_seen(metrics, float(minute), batch)
             tflop = n * f / 1e3
             frontier.append(dict(run=run, size=size, device=device, minutes=float(minute),
                                  images=n, tflop=tflop, budget_multiple=tflop / budget,
                                  test_bpd=bpd))
-            say(f"{run:26} {device:14} {float(minute):>5.1f} {n:>9,.0f} {tflop:>8.1f} "
+            say(f"{run:32} {device:14} {float(minute):>5.1f} {n:>9,.0f} {tflop:>8.1f} "
                 f"{tflop / budget:>8.2f} {bpd:>8.3f}")
     within = [p for p in frontier if p["tflop"] <= budget * 1.05]
     best_within = min(within, key=lambda p: p["test_bpd"])
@@ -170,16 +181,14 @@ def main(argv=None):
             "matmul rate).")
 
     nf = {}
-    try:
-        import normflows  # noqa: F401
-        import benchmarks.realnvp_quick as rq
-    except ImportError:
+    if importlib.util.find_spec("normflows") is None:
         say("\nnormflows not installed: its FLOP count is skipped.")
     else:
+        import benchmarks.realnvp_quick as rq
         say()
-        for label, hidden in (("best stable (~60k params)", None), ("flowlib quick params", 152)):
-            if hidden is None:
-                hidden = rq.matched_normflows(60_000)[0]
+        for label, target in (("best stable (~60k params)", 60_000),
+                              ("flowlib quick params", sizes["small"]["parameters"])):
+            hidden = rq.matched_normflows(target)[0]
             m = rq.normflows_model(hidden)
             g = torch.Generator().manual_seed(0)
             f = train_flops_per_image(lambda b: -rq.nf_log_prob_uint8(m, b, g).mean(), x)

@@ -156,6 +156,41 @@ else:
     display(Markdown("No `full`-preset GPU run is shipped (`results/realnvp-full-gpu/`)."))
 
 # %% [markdown]
+# ### How far do 15 CPU-minutes go?
+#
+# Minutes depend on the machine; compute does not. `benchmarks/compute_budget.py` counts the
+# training FLOPs per image of every named size and measures the rate this 2-core CPU reaches,
+# then places every shipped run's test bits/dim against the compute it had spent by then. A
+# bigger model learns more per image but costs more per image, and the learning rate moves
+# the end point as much as the size does. The figure shows how far the 15-CPU-minute budget
+# (grey) is from the 31M-parameter `large` model's curve on a GPU.
+
+# %%
+budget_path = RESULTS / "realnvp-compute-budget" / "budget.json"
+if budget_path.exists():
+    budget = json.loads(budget_path.read_text())
+    RB.compute_frontier_figure(budget)
+    plt.show()
+    rates = ", ".join(f"`{k}` {v['train_gflop_per_image']:.3f} GFLOP/image at "
+                      f"{v['gflop_per_s']:.0f} GFLOP/s" for k, v in budget["sizes"].items())
+    ends = {}
+    for p in budget["frontier"]:
+        if p["device"] == "CPU" and p["minutes"] >= ends.get(p["run"], {}).get("minutes", 0):
+            ends[p["run"]] = p
+    n_train = len(load_mnist("train").images)
+    rows = "\n".join(f"| {run} | {p['images'] / n_train:.1f} | {p['tflop']:.0f} | "
+                     f"{p['test_bpd']:.3f} |" for run, p in sorted(
+                         ends.items(), key=lambda kv: kv[1]["test_bpd"]))
+    display(Markdown(
+        f"Training cost and rate on the benchmark CPU: {rates}; its float32 matrix multiply "
+        f"runs at {budget['matmul_gflop_per_s']:.0f} GFLOP/s, so 15 minutes hold about "
+        f"{budget['budget_tflop']:.0f} TFLOP.\n\n"
+        "| run (15 CPU-minutes) | epochs | TFLOP | test bits/dim |\n|---|---|---|---|\n"
+        + rows))
+else:
+    display(Markdown("No compute-budget benchmark is shipped (`results/realnvp-compute-budget/`)."))
+
+# %% [markdown]
 # ## Samples and temperature
 #
 # Sampling decodes $z \sim \mathcal N(0, T^2 I)$. At temperature $T = 1$ we see the model's

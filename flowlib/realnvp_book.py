@@ -133,6 +133,33 @@ def training_curve_figure(metrics: list, title: str = ""):
     return fig
 
 
+def compute_frontier_figure(budget: dict):
+    """Test bits/dim of the shipped NLL runs against the training FLOPs spent so far (log
+    scale), with the 15-CPU-minute budget as a band: ``budget`` is
+    ``results/realnvp-compute-budget/budget.json`` (``benchmarks/compute_budget.py``)."""
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(9.5, 4))
+    runs: dict[str, list] = {}
+    for p in budget["frontier"]:
+        runs.setdefault(p["run"], []).append(p)
+    for run, pts in runs.items():
+        pts = sorted(pts, key=lambda p: p["tflop"])
+        ax.plot([p["tflop"] for p in pts], [p["test_bpd"] for p in pts], "o-",
+                label=f"{run}, {pts[0]['device']}")
+    ax.axvspan(0, budget["budget_tflop"], color="0.85", zorder=0,
+               label=f"15 CPU-minutes ({budget['budget_tflop']:.0f} TFLOP)")
+    ax.axhline(1.40, ls="--", color="k", lw=0.8, label="1.40: the quick target")
+    ax.set_xscale("log")
+    ax.set_xlim(2, None)
+    ax.set_ylim(1.35, 2.4)
+    ax.set_xlabel("training compute so far (TFLOP, forward + backward)")
+    ax.set_ylabel("test bits / dim")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    return fig
+
+
 def grid(images, nrow=8) -> np.ndarray:
     from .widgets import image_grid
     return image_grid(images.clamp(0, 1), nrow=nrow)

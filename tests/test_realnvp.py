@@ -349,3 +349,39 @@ def test_shipped_checkpoint_reproduces_manifest():
     for name in ("metrics.jsonl", "samples.png"):
         assert (CANONICAL / name).exists()
     assert (CANONICAL / "model.pt").stat().st_size < 8e6
+
+
+def test_shipped_compute_budget_matches_current_model():
+    """The compute-budget benchmark's FLOPs per image and parameter counts must still be those
+    of today's model code (else the shipped frontier is stale: rerun
+    benchmarks/compute_budget.py), and its frontier must be read from the shipped curves."""
+    from torch.utils.flop_counter import FlopCounterMode
+    budget = json.loads((RESULTS / "realnvp-compute-budget" / "budget.json").read_text())
+    x = load_mnist("train").images[:budget["batch"]]
+    for name in ("tiny", "small"):
+        model = RealNVP(realnvp.SIZES[name])
+        with torch.no_grad():
+            model.log_prob(x[:16])
+        with FlopCounterMode(display=False) as fc:
+            (-model.log_prob(x).mean()).backward()
+        rec = budget["sizes"][name]
+        assert rec["parameters"] == model.num_parameters()
+        assert fc.get_total_flops() / len(x) / 1e9 == pytest.approx(
+            rec["train_gflop_per_image"], rel=1e-6)
+    sweep = json.loads((RESULTS / "realnvp-size-sweep" / "summary.json").read_text())
+    tiny = {p["minutes"]: p["test_bpd"] for p in budget["frontier"]
+            if p["run"] == "size sweep (tiny)"}
+    assert tiny == {float(m): v for m, v in sweep["tiny"]["test_bpd"].items()}
+    assert all(p["tflop"] > 0 for p in budget["frontier"])
+
+
+def test_shipped_lr_sweep_model_reproduces_its_test_bpd():
+    """The best 15-CPU-minute run shipped (tiny, lr 5e-3, batch 32) recomputes its recorded
+    test bits/dim on all 10 000 test digits from its shipped model."""
+    d = RESULTS / "realnvp-lr-sweep"
+    bench = json.loads((d / "tiny-lr0.005-b32-benchmark.json").read_text())
+    model = RealNVP.load(d / "tiny-lr0.005-b32-model.pt")
+    assert model.num_parameters() == bench["flowlib"]["parameters"]
+    assert (bench["batch"], bench["flowlib"]["lr"]) == (32, 0.005)
+    bpd = bits_per_dim(model, load_mnist("test").images)
+    assert abs(bpd - bench["flowlib"]["test_bpd"]["15"]) < 1e-4, bpd
