@@ -143,7 +143,7 @@ def main(argv=None):
         f = train_flops_per_image(loss_fn, x)
         ips = train_img_per_s(model, loss_fn, x, args.seconds)
         rate = f * ips / 1e9
-        sizes[name] = dict(parameters=sum(p.numel() for p in model.parameters()),
+        sizes[name] = dict(parameters=model.num_parameters(),
                            train_gflop_per_image=f / 1e9, img_per_s=ips, gflop_per_s=rate,
                            fraction_of_matmul=rate / peak)
         say(f"{name:8} {sizes[name]['parameters']:>11,} {f / 1e9:>10.3f} {ips:>7.1f} "
