@@ -5,8 +5,8 @@ Real NVP on this CPU, eager against torch.compile of `log_prob`, in one run.
 """
 import time, torch, sys
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
-from flowlib.realnvp import RealNVP, SIZES
-from flowlib.data import load_mnist
+from flowlib.models.realnvp import RealNVP, SIZES
+from flowlib.data.mnist import load_mnist
 torch.manual_seed(0)
 x = load_mnist("train").images[:64]
 def bench(model, label, steps=40, warm=5):

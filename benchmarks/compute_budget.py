@@ -32,9 +32,9 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flowlib.data import load_mnist  # noqa: E402
-from flowlib.paths import RESULTS  # noqa: E402
-from flowlib.realnvp import SIZES, RealNVP  # noqa: E402
+from flowlib.data.mnist import load_mnist  # noqa: E402
+from flowlib.core.paths import RESULTS  # noqa: E402
+from flowlib.models.realnvp import SIZES, RealNVP  # noqa: E402
 
 BATCH = 64
 BUDGET_S = 15 * 60

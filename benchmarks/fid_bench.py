@@ -5,7 +5,7 @@
 
 1. LeNet-FID of 10 000 "generated" images: the images are MNIST-train images with
    Gaussian noise (std 0.1) made beforehand (a fixed, deterministic stand-in for a
-   model's samples); timed is one whole ``flowlib.fid(x, reference="mnist-test")`` call:
+   model's samples); timed is one whole ``flowlib.metrics.fid(x, reference="mnist-test")`` call:
    features, float64 statistics, Fréchet distance, precision/recall (10k x 10k k-NN)
    and class coverage, with the reference statistics already cached ("warm"). The first,
    "cold" call, which also computes and caches the reference, is reported too.
@@ -35,9 +35,9 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flowlib import fid as fidmod  # noqa: E402
-from flowlib.data import load_mnist  # noqa: E402
-from flowlib.paths import RESULTS  # noqa: E402
+from flowlib.metrics import fid as fidmod  # noqa: E402
+from flowlib.data.mnist import load_mnist  # noqa: E402
+from flowlib.core.paths import RESULTS  # noqa: E402
 
 OUT_DIR = RESULTS / "fid-benchmarks"
 OUT_NAME = "fid_benchmarks.json"
@@ -160,7 +160,7 @@ def main(argv=None) -> int:
     if args.smoke:
         print("smoke run: nothing written")
         return 0
-    from flowlib.manifest import write_manifest
+    from flowlib.core.manifest import write_manifest
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     text = json.dumps(results, indent=2) + "\n"
     (OUT_DIR / OUT_NAME).write_text(text)

@@ -23,11 +23,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flowlib import train as T  # noqa: E402
-from flowlib.data import load_mnist  # noqa: E402
-from flowlib.manifest import device_description, git_commit  # noqa: E402
-from flowlib.paths import REPO_ROOT  # noqa: E402
-from flowlib.realnvp import RealNVP, bits_per_dim  # noqa: E402
+from flowlib import training as T  # noqa: E402
+from flowlib.core.devices import resolve_device  # noqa: E402
+from flowlib.data.mnist import load_mnist  # noqa: E402
+from flowlib.core.manifest import device_description, git_commit  # noqa: E402
+from flowlib.core.paths import REPO_ROOT  # noqa: E402
+from flowlib.models.realnvp import RealNVP, bits_per_dim  # noqa: E402
 
 FRACTIONS = (0.2, 0.4, 0.6, 0.8)
 
@@ -41,7 +42,7 @@ def main(argv=None):
     ap.add_argument("--dry-run", action="store_true",
                     help="a tiny model and few images: checks the script on a CPU in a minute")
     args = ap.parse_args(argv)
-    device = T.resolve_device(args.device)
+    device = resolve_device(args.device)
     marks = tuple(round(f * args.minutes, 3) for f in FRACTIONS)
     cfg = dataclasses.replace(T.PRESETS["full"], minutes=args.minutes, max_steps=None,
                               snapshot_minutes=marks)

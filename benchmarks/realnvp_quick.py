@@ -30,10 +30,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flowlib import train as T  # noqa: E402
-from flowlib.data import load_mnist  # noqa: E402
-from flowlib.paths import REPO_ROOT, RESULTS  # noqa: E402
-from flowlib.realnvp import LOG2, RealNVP, bits_per_dim  # noqa: E402
+from flowlib import training as T  # noqa: E402
+from flowlib.data.mnist import load_mnist  # noqa: E402
+from flowlib.core.paths import REPO_ROOT, RESULTS  # noqa: E402
+from flowlib.models.realnvp import LOG2, RealNVP, bits_per_dim  # noqa: E402
 
 MARKS = (2, 5, 10)
 

@@ -12,7 +12,7 @@
 # # The data: real MNIST
 #
 # Every experiment on real images in this book uses MNIST loaded one way, through
-# `flowlib.data.load_mnist`: the classic split used by the Real NVP paper (Dinh et al.,
+# `flowlib.data.mnist.load_mnist`: the classic split used by the Real NVP paper (Dinh et al.,
 # 2017) and most flow papers since — the first 50 000 images of MNIST's training set
 # for training, its last 10 000 for validation, and the 10 000 test images. Images
 # are `uint8` tensors of shape `(N, 1, 28, 28)`, labels `int64`.
@@ -31,8 +31,10 @@ preset = "quick"
 import matplotlib.pyplot as plt
 import numpy as np
 
-from flowlib import data, widgets
-from flowlib.presets import pick
+from flowlib.data import mnist as data
+
+from flowlib.book import widgets
+from flowlib.core.presets import pick
 
 splits = {name: data.load_mnist(name) for name in data.SPLITS}
 print(data.describe())

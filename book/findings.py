@@ -12,7 +12,7 @@
 # # Findings
 #
 # The six findings of the thesis' abstract, as this book's runs have them. The table is
-# generated from the shipped results in `results/` by `flowlib.findings` (the same code as
+# generated from the shipped results in `results/` by `flowlib.studies.findings` (the same code as
 # `python -m flowlib findings --preset quick`, which also writes
 # `results/findings-quick.json`; a test regenerates that file and checks it is identical).
 # Each verdict applies a rule fixed before the runs, stated in the chapter it comes from;
@@ -25,7 +25,7 @@ preset = "quick"
 # %%
 from IPython.display import Markdown, display
 
-from flowlib import findings
+from flowlib.studies import findings
 
 shown = preset if preset != "smoke" else "quick"   # smoke builds show the shipped quick results
 rows = findings.findings_table(shown)

@@ -28,8 +28,9 @@ preset = "quick"
 import matplotlib.pyplot as plt
 import numpy as np
 
-from flowlib import theory, widgets
-from flowlib.presets import pick
+from flowlib.book import likelihood_vs_adversaries as C
+from flowlib.book import widgets
+from flowlib.core.presets import pick
 
 # %% [markdown]
 # ## Maximum likelihood minimises KL(data ‖ model)
@@ -73,27 +74,9 @@ from flowlib.presets import pick
 # divergences — exact, on a grid.
 
 # %%
-xs = np.linspace(-8, 8, 4001)
-p = theory.mixture_pdf(xs, means=[-2.0, 2.5], stds=[0.6, 0.8], weights=[0.45, 0.55])
-q = theory.mixture_pdf(xs, means=[0.5], stds=[2.0], weights=[1.0])
-d_star = theory.optimal_discriminator(p, q)
-
-fig, ax = plt.subplots(figsize=(8, 3))
-ax.plot(xs, p, label="data $p$")
-ax.plot(xs, q, label="model $q$")
-ax2 = ax.twinx()
-ax2.plot(xs, d_star, "k--", lw=1, label="$D^*(x)$")
-ax2.set_ylim(0, 1)
-ax2.set_ylabel("$D^*$")
-ax.set_xlim(-6, 6)
-ax.legend(loc="upper left")
-ax2.legend(loc="upper right")
+fig, text = C.divergences_figure()
 plt.show()
-print(f"KL(p||q) = {theory.kl(p, q, xs):.3f} nats   (what maximum likelihood minimises)")
-print(f"KL(q||p) = {theory.kl(q, p, xs):.3f} nats   (the reverse direction)")
-print(f"JSD(p,q) = {theory.jsd(p, q, xs):.3f} nats   (what the minimax GAN minimises, given D*)")
-print(f"at q = p: D* = {theory.optimal_discriminator(p, p)[2000]:.2f} everywhere, JSD = "
-      f"{theory.jsd(p, p, xs):.1e}")
+print(text)
 
 # %% [markdown]
 # ## The non-saturating generator loss is not the minimax one
@@ -109,26 +92,9 @@ print(f"at q = p: D* = {theory.optimal_discriminator(p, p)[2000]:.2f} everywhere
 # reverse-KL-like objective, and the game no longer has the minimax value function.
 
 # %%
-d = np.linspace(0.001, 0.999, 999)
-curves = theory.generator_losses(d)
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
-axes[0].plot(d, curves["minimax"], label=r"minimax: $\log(1 - D)$")
-axes[0].plot(d, curves["nsgan"], label=r"NSGAN: $-\log D$")
-axes[0].set_xlabel("$D(G(z))$")
-axes[0].set_ylabel("generator loss (minimised)")
-axes[0].legend()
-axes[1].plot(d, np.abs(curves["minimax_grad"]), label="minimax")
-axes[1].plot(d, np.abs(curves["nsgan_grad"]), label="NSGAN")
-axes[1].set_xlabel("$D(G(z))$")
-axes[1].set_ylabel("|d loss / d logit|")
-axes[1].set_title("gradient reaching the generator")
-axes[1].legend()
-plt.tight_layout()
+fig, text = C.generator_losses_figure()
 plt.show()
-for value in (0.01, 0.5, 0.99):
-    c = theory.generator_losses(np.array([value]))
-    print(f"D(G(z)) = {value:4}: |grad| minimax {abs(c['minimax_grad'][0]):.2f}, "
-          f"NSGAN {abs(c['nsgan_grad'][0]):.2f}")
+print(text)
 
 # %% [markdown]
 # ## Mode covering versus mode seeking
@@ -141,28 +107,8 @@ for value in (0.01, 0.5, 0.99):
 
 # %%
 separations = np.linspace(0.0, 6.0, pick(preset, {"smoke": 4, "quick": 13, "full": 25}))
-frames, labels, rows = [], [], []
-for sep in separations:
-    p_sep = theory.mixture_pdf(xs, means=[-sep / 2, sep / 2], stds=[0.7, 0.7],
-                               weights=[0.5, 0.5])
-    fits = {direction: theory.fit_gaussian(p_sep, xs, direction)
-            for direction in ("forward", "reverse")}
-    fig, ax = plt.subplots(figsize=(6, 2.8))
-    ax.fill_between(xs, p_sep, alpha=0.3, label="data $p$")
-    for direction, (m, s) in fits.items():
-        name = "max. likelihood: KL(p‖q)" if direction == "forward" else "reverse KL(q‖p)"
-        ax.plot(xs, theory.mixture_pdf(xs, [m], [s], [1.0]), label=f"{name}")
-    ax.set_xlim(-7, 7)
-    ax.set_ylim(0, 0.65)
-    ax.legend(loc="upper right", fontsize=8)
-    ax.set_title(f"mode separation {sep:.1f}")
-    frames.append(fig)
-    labels.append(f"separation {sep:.1f}")
-    rows.append((sep, *fits["forward"], *fits["reverse"]))
-    plt.close(fig)
-print("separation | forward fit mean, std | reverse fit mean, std")
-for sep, fm, fs, rm, rs in rows:
-    print(f"{sep:10.1f} | {fm:+.2f}, {fs:.2f}          | {rm:+.2f}, {rs:.2f}")
+frames, labels, table = C.mode_fitting_frames(separations)
+print(table)
 widgets.frame_slider(frames, labels, description="separation")
 
 # %% [markdown]

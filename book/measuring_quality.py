@@ -23,7 +23,7 @@
 # $$\mathrm{FID} = \lVert \mu_r - \mu_g \rVert^2 + \operatorname{tr}\Sigma_r + \operatorname{tr}\Sigma_g
 #   - 2 \operatorname{tr}\bigl(\Sigma_r^{1/2}\, \Sigma_g\, \Sigma_r^{1/2}\bigr)^{1/2}.$$
 #
-# `flowlib.fid` computes the last term from the eigenvalues of the *symmetric* matrix
+# `flowlib.metrics.fid` computes the last term from the eigenvalues of the *symmetric* matrix
 # $\Sigma_r^{1/2}\Sigma_g\Sigma_r^{1/2}$ in float64 (the usual `scipy.linalg.sqrtm(S1 @ S2)`
 # works on a non-symmetric matrix and can return complex numbers), accumulates means
 # and covariances over batches, and caches the reference statistics on disk.
@@ -38,7 +38,7 @@
 #   FID from 1 000 samples than from 10 000. Compare FIDs only at equal $n$.
 # * It does not detect memorisation: the training set itself scores an excellent FID.
 # * It is one number for two failure modes: poor samples (low *precision*) and missing
-#   modes (low *recall*). So `flowlib.fid` also reports precision and recall
+#   modes (low *recall*). So `flowlib.metrics.fid` also reports precision and recall
 #   (Kynkäänniemi et al., 2019: $k$-nearest-neighbour balls, $k=3$, around each real or
 #   generated feature vector approximate the two manifolds) and **mode coverage**: the
 #   histogram of the digit classes an MNIST classifier assigns to the samples, its
@@ -49,7 +49,7 @@
 # graph used by TF-FID, pytorch-fid, StyleGAN and clean-fid) was trained on ImageNet
 # photographs; digits have to be blown up from 28×28 to 299×299 and repeated to three
 # channels first. So the book also uses an MNIST-domain network: the 128-d
-# penultimate layer of a small LeNet-like classifier trained on MNIST (`flowlib.classifier`).
+# penultimate layer of a small LeNet-like classifier trained on MNIST (`flowlib.metrics.classifier`).
 
 # %%
 # %matplotlib inline
@@ -58,31 +58,15 @@
 preset = "quick"
 
 # %%
-import json
 import time
 
 import matplotlib.pyplot as plt
-import numpy as np
 from IPython.display import Markdown, display
 
-from flowlib import fid as fidmod
-from flowlib import widgets
-from flowlib.classifier import CLASSIFIER_DIR
-from flowlib.manifest import read_manifest
-from flowlib.paths import RESULTS
-from flowlib.presets import pick
+from flowlib.book import measuring_quality as C
+from flowlib.metrics import fid as fidmod
 
-SIZES = pick(preset, {
-    # n: images per side for the noise/blur curves; ns: sample sizes; grid_n: widget frames
-    "smoke": dict(n=300, noise=(0.0, 0.1, 0.3), blur=(0.0, 1.0, 2.0), ns=(200, 1000),
-                  grid_n=300, grid_noise=(0.0, 0.2, 0.4), grid_blur=(0.0, 1.5)),
-    "quick": dict(n=2000, noise=(0.0, 0.05, 0.1, 0.2, 0.3, 0.5), blur=(0.0, 0.5, 1.0, 1.5, 2.0, 3.0),
-                  ns=(250, 500, 1000, 2000, 5000, 10_000), grid_n=1000,
-                  grid_noise=(0.0, 0.1, 0.2, 0.3, 0.5), grid_blur=(0.0, 1.0, 2.0)),
-    "full": dict(n=10_000, noise=(0.0, 0.05, 0.1, 0.2, 0.3, 0.5), blur=(0.0, 0.5, 1.0, 1.5, 2.0, 3.0),
-                 ns=(250, 500, 1000, 2000, 5000, 10_000), grid_n=5000,
-                 grid_noise=(0.0, 0.1, 0.2, 0.3, 0.5), grid_blur=(0.0, 1.0, 2.0)),
-})
+SIZES = C.sizes(preset)
 t_start = time.time()
 
 # %% [markdown]
@@ -94,10 +78,7 @@ t_start = time.time()
 # test suite against this manifest.
 
 # %%
-clf = read_manifest(CLASSIFIER_DIR)["results"]
-print(f"LeNet-like classifier: {clf['parameters']:,} parameters, {clf['feature_dim']}-d features, "
-      f"best epoch {clf['best_epoch']}")
-print(f"validation accuracy {clf['validation_accuracy']:.2%}, test accuracy {clf['test_accuracy']:.2%}")
+print(C.classifier_summary())
 
 # %% [markdown]
 # ## Sanity checks: does the yardstick move the right way?
@@ -120,39 +101,11 @@ display(Markdown(
     f"(σ = {SIZES['noise'][1]}) already gives {curves['noise']['fid'][1]:.3f}."))
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-for ax, key, xlabel in zip(axes, ("noise", "blur", "sample_size"),
-                           ("noise std σ (pixels in [0, 1])", "blur std (pixels)",
-                            "generated images n (reference: 10 000)")):
-    c = curves[key]
-    ax.plot(c["levels"], c["fid"], "o-", color="C0", label="FID (LeNet)")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("FID", color="C0")
-    if key == "sample_size":
-        ax.set_xscale("log")
-    ax2 = ax.twinx()
-    ax2.plot(c["levels"], c["precision"], "s--", color="C1", label="precision")
-    ax2.plot(c["levels"], c["recall"], "^--", color="C2", label="recall")
-    ax2.set_ylim(-0.02, 1.02)
-    ax2.set_ylabel("precision / recall")
-    ax.set_title(key.replace("_", " "))
-lines = axes[0].get_lines() + axes[0].figure.axes[3].get_lines()
-fig.legend(lines, [line.get_label() for line in lines], loc="upper center", ncol=3,
-           bbox_to_anchor=(0.5, 1.07))
-fig.tight_layout()
+C.curves_figure(curves)
 plt.show()
 
 # %%
-for key in ("noise", "blur", "sample_size"):
-    c = curves[key]
-    print(f"{key:>12}: " + "  ".join(
-        f"{lvl}: FID {f:.3f} P {p:.2f} R {r:.2f}"
-        for lvl, f, p, r in zip(c["levels"], c["fid"], c["precision"], c["recall"])))
-d = curves["drop_classes"]
-for lvl, f, p, r, h, k in zip(d["levels"], d["fid"], d["precision"], d["recall"],
-                              d["class_entropy"], d["classes_covered"]):
-    print(f"{lvl:>16}: FID {f:.3f}  precision {p:.2f}  recall {r:.2f}  "
-          f"class entropy {h:.2f} nats  classes covered {k}/10")
+print(C.curves_table(curves))
 
 # %% [markdown]
 # Reading the curves: noise destroys **precision** quickly (noisy digits fall outside
@@ -170,43 +123,8 @@ for lvl, f, p, r, h, k in zip(d["levels"], d["fid"], d["precision"], d["recall"]
 # evaluates any other setting.
 
 # %%
-grid = fidmod.corruption_grid(noise=SIZES["grid_noise"], blur=SIZES["grid_blur"],
-                              n=SIZES["grid_n"])
-
-
-def frame(row):
-    fig, (a, b) = plt.subplots(1, 2, figsize=(6.4, 2.6), gridspec_kw={"width_ratios": [1, 1.1]})
-    a.imshow(widgets.image_grid(row["examples"], nrow=4), cmap="gray_r", vmin=0, vmax=1)
-    a.set_axis_off()
-    b.barh(["recall", "precision"], [row["recall"], row["precision"]], color=["C2", "C1"])
-    b.set_xlim(0, 1)
-    b.set_title(f"FID (LeNet) {row['fid']:.3f}\nclasses covered {row['classes_covered']}/10",
-                fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
-def recompute(noise, blur):
-    from flowlib.data import load_mnist
-    x = fidmod.corrupt(load_mnist("train").images[:SIZES["grid_n"]], noise=noise, blur=blur)
-    r = fidmod.fid(x, reference="mnist-test")
-    return frame({"examples": x[:16], "fid": r.fid, "precision": r.precision,
-                  "recall": r.recall, "classes_covered": r.classes_covered})
-
-
-import ipywidgets as W  # noqa: E402
-
-controls = {"noise": W.FloatSlider(value=0.15, min=0, max=0.8, step=0.05, description="noise"),
-            "blur": W.FloatSlider(value=0.5, min=0, max=4, step=0.25, description="blur")}
-by_blur = {}
-for b in SIZES["grid_blur"]:
-    rows = [r for r in grid if r["blur"] == b]
-    by_blur[f"blur {b:g} px"] = widgets.frame_slider(
-        [frame(r) for r in rows], [f"noise σ = {r['noise']:g}" for r in rows], "noise",
-        recompute=recompute if b == SIZES["grid_blur"][0] else None,
-        recompute_controls=controls if b == SIZES["grid_blur"][0] else None)
-plt.close("all")
-widgets.frame_choice(by_blur, "blur")
+grid = C.corruption_grid(noise=SIZES["grid_noise"], blur=SIZES["grid_blur"], n=SIZES["grid_n"])
+C.corruption_browser(grid, SIZES["grid_n"])
 
 # %% [markdown]
 # ## LeNet-FID versus Inception-FID
@@ -225,24 +143,8 @@ widgets.frame_choice(by_blur, "blur")
 # a 2-core CPU (the measured rate is printed below), so it is not rerun here.
 
 # %%
-bench_path = RESULTS / "fid-benchmarks" / "fid_benchmarks.json"
-if bench_path.exists():
-    bench = json.loads(bench_path.read_text())
-    tvt = bench["train_vs_test"]
-    rows = [f"| {name} | {v['n']:,} vs {v['n_reference']:,} | {v['fid']:.3f} | "
-            f"{v['precision']:.3f} | {v['recall']:.3f} |" for name, v in tvt.items()]
-    display(Markdown("**FID(MNIST train subset, MNIST test)** from the shipped benchmark run\n\n"
-                     "| features | n (generated vs reference) | FID | precision | recall |\n"
-                     "|---|---|---|---|---|\n" + "\n".join(rows)))
-    lt, it = bench["lenet_fid_timing"], bench["inception_throughput"]
-    display(Markdown(
-        f"Speed on the benchmark machine: one LeNet `fid()` call on {lt['n']:,} images "
-        f"(features, statistics, precision/recall, coverage) took {lt['warm_best_s']:.1f} s "
-        f"with cached reference statistics; Inception features ran at "
-        f"{it['flowlib_images_per_s']:.1f} images/s ({it['ratio']:.2f}× a plain "
-        f"pytorch-fid-style loop at batch size {it['batch_size']})."))
-else:
-    print(f"{bench_path} is missing: run `python benchmarks/fid_bench.py` to make it.")
+for text in C.benchmark_tables():
+    display(Markdown(text))
 
 # %% [markdown]
 # ## Which yardstick the later chapters use

@@ -51,12 +51,17 @@ seeds = [0]          # used only when the study is run here (rerun, or nothing s
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from flowlib import exp1, nash, widgets
+from flowlib.book import nash as C
+from flowlib.studies.registry import locate
+from flowlib.studies.results import provenance
 
-root, note = exp1.locate(preset, rerun=rerun, seeds=tuple(seeds), study="nash", prefix="nash",
-                         marker="manifest.json")
+from flowlib.studies import nash
+
+from flowlib.book import widgets
+
+root, note = locate("nash", preset, rerun=rerun, seeds=tuple(seeds))
 runs = nash.load(root)
-display(Markdown(note + " " + exp1.provenance(runs).replace("final evaluation at —; ", "")))
+display(Markdown(note + " " + provenance(runs).replace("final evaluation at —; ", "")))
 
 # %% [markdown]
 # ## The exact KL over training
@@ -65,7 +70,7 @@ display(Markdown(note + " " + exp1.provenance(runs).replace("final evaluation at
 # over seeds and the seeds' range. The KL axis is linear below 1 nat and logarithmic above.
 
 # %%
-fig = nash.curves_figure(runs)
+fig = C.curves_figure(runs)
 plt.show()
 
 # %% [markdown]
@@ -87,7 +92,7 @@ display(Markdown(nash.table(runs)))
 choices = {}
 for s in sorted({r.seed for r in runs}):
     for d in ("finite", "stream"):
-        frames, labels = nash.grid_frames(runs, s, d)
+        frames, labels = C.grid_frames(runs, s, d)
         if frames:
             choices[f"seed {s}, {nash.DATA_LABEL[d]}"] = widgets.frame_slider(frames, labels, "step")
 widgets.frame_choice(choices, "run") if choices else print("no sample grids in this study")

@@ -37,17 +37,24 @@ seeds = [0]
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from flowlib import exp1, exp2, nash, widgets
-from flowlib import nll_vs_fid as NF
-from flowlib.widgets import to_png
+from flowlib.book import nll_vs_fid as C
+from flowlib.studies import nll_vs_gan as exp1
+from flowlib.studies.registry import locate
+from flowlib.studies.results import shown
 
-r1, _ = exp1.locate(preset, rerun=rerun, seeds=tuple(seeds))
-rn, _ = exp1.locate(preset, rerun=rerun, seeds=tuple(seeds), study="nash", prefix="nash",
-                    marker="manifest.json")
-r2, _ = exp1.locate(preset, rerun=rerun, seeds=tuple(seeds), study="misspecification",
-                    prefix="exp2", marker="manifest.json")
-ts = NF.tracks(exp1.load_study(r1), nash.load(rn), exp2.load(r2))
-display(Markdown("Studies shown: " + ", ".join(f"`{exp1.shown(p)}`" for p in (r1, rn, r2))
+from flowlib.studies import misspecification as exp2
+
+from flowlib.studies import nash
+
+from flowlib.book import widgets
+from flowlib.studies import nll_vs_fid as NF
+from flowlib.book.widgets import to_png
+
+r1, _ = locate("nll-vs-gan", preset, rerun=rerun, seeds=tuple(seeds))
+rn, _ = locate("nash", preset, rerun=rerun, seeds=tuple(seeds))
+r2, _ = locate("misspecification", preset, rerun=rerun, seeds=tuple(seeds))
+ts = NF.tracks(exp1.load(r1), nash.load(rn), exp2.load(r2))
+display(Markdown("Studies shown: " + ", ".join(f"`{shown(p)}`" for p in (r1, rn, r2))
                  + f"; {len(ts)} runs."))
 
 # %% [markdown]
@@ -61,7 +68,7 @@ import ipywidgets as W
 
 frames = {}
 for name in ("all", "Experiment 1", "Nash", "Experiment 2"):
-    fig = NF.figure(ts, name)
+    fig = C.figure(ts, name)
     frames[name] = W.Image(value=to_png(fig), format="png")
     plt.close(fig)
 widgets.frame_choice(frames, "highlight")

@@ -39,13 +39,15 @@ import numpy as np
 from IPython.display import Markdown, display
 from PIL import Image
 
-from flowlib import exp1, exp2
+from flowlib.studies.registry import locate
+from flowlib.studies.results import fmt, provenance
 
-root, note = exp1.locate(preset, rerun=rerun, seeds=tuple(seeds), study="misspecification",
-                         prefix="exp2", marker="manifest.json")
+from flowlib.studies import misspecification as exp2
+
+root, note = locate("misspecification", preset, rerun=rerun, seeds=tuple(seeds))
 runs = exp2.load(root)
 rows = exp2.run_rows(runs)
-display(Markdown(note + " " + exp1.provenance(runs).replace("final evaluation at —; ", "")))
+display(Markdown(note + " " + provenance(runs).replace("final evaluation at —; ", "")))
 
 # %% [markdown]
 # ## Speed, stability, overfitting, images
@@ -56,10 +58,10 @@ lines = ["| student | vs teacher | parameters | train size | img/s | s per 10k i
 for (st, n), xs in exp2.grouped(rows).items():
     ips = [x["img_per_s"] for x in xs if x["img_per_s"]]
     lines.append(
-        f"| {st} | {xs[0]['relation']} | {xs[0]['parameters']:,} | {n:,} | {exp1.fmt(ips, 0)} | "
-        f"{exp1.fmt([1e4 / v for v in ips], 0)} | {sum(x['events'] + x['diverged'] for x in xs)} | "
-        f"{exp1.fmt([x['max_grad_norm'] for x in xs], 1)} | {exp1.fmt([x['gap'] for x in xs], 3)} | "
-        f"{exp1.fmt([x['fid'] for x in xs], 1)} |")
+        f"| {st} | {xs[0]['relation']} | {xs[0]['parameters']:,} | {n:,} | {fmt(ips, 0)} | "
+        f"{fmt([1e4 / v for v in ips], 0)} | {sum(x['events'] + x['diverged'] for x in xs)} | "
+        f"{fmt([x['max_grad_norm'] for x in xs], 1)} | {fmt([x['gap'] for x in xs], 3)} | "
+        f"{fmt([x['fid'] for x in xs], 1)} |")
 display(Markdown("\n".join(lines)))
 
 # %%

@@ -74,7 +74,7 @@ preset = "quick"
 # Every experiment comes in three sizes, one code path:
 
 # %%
-from flowlib.presets import PRESETS
+from flowlib.core.presets import PRESETS
 
 descriptions = {
     "smoke": "seconds: proves every code path (what the tests run)",

@@ -36,29 +36,19 @@ rerun = False
 # from its checkpoint.
 
 # %%
-import json
-
 import matplotlib.pyplot as plt
-import numpy as np
 import torch
 from IPython.display import Markdown, display
 
-from flowlib import realnvp_book as RB
-from flowlib.data import load_mnist
-from flowlib.paths import RESULTS
-from flowlib.realnvp import SIZES, RealNVP, parameter_table
-from flowlib.widgets import frame_slider
+from flowlib.book import realnvp_mnist as C
+from flowlib.book.widgets import frame_slider
+from flowlib.data.mnist import load_mnist
+from flowlib.models.realnvp import parameter_table
 
 torch.manual_seed(0)
-run = RB.canonical_or_train(preset, rerun)
+run = C.canonical_or_train(preset, rerun)
 model = run.model.eval()
-res = run.manifest["results"]
-display(Markdown(
-    f"Showing the {'canonical run in `results/realnvp-nll-quick`' if run.canonical else f'fresh `{preset}` run in `{run.directory}`'}: "
-    f"size **{model.config.name}**, {model.num_parameters():,} parameters, "
-    f"{res['steps']:,} steps in {res['train_minutes']:.1f} training minutes "
-    f"on {run.manifest['device']} (torch {run.manifest['torch']}), "
-    f"git commit `{str(run.manifest['commit'])[:10]}`{' (uncommitted changes)' if run.manifest['dirty'] else ''}."))
+display(Markdown(C.run_summary(run, preset)))
 
 # %% [markdown]
 # ## From pixels to a density: dequantisation and the logit
@@ -75,12 +65,12 @@ display(Markdown(
 # Flows live on the whole real line, images on $[0,1]$: the **logit** step maps
 # $y \mapsto \operatorname{logit}(\alpha + (1-2\alpha) y)$ with $\alpha = 0.05$ (as in the Real
 # NVP paper), with log-determinant $D\log(1-2\alpha) - \sum_i \log s_i(1-s_i)$,
-# $s = \alpha + (1-2\alpha)y$. Both steps are flow steps in `flowlib.realnvp` with their
+# $s = \alpha + (1-2\alpha)y$. Both steps are flow steps in `flowlib.models.realnvp` with their
 # log-dets beside them. For *continuous* images in $[0,1]$ (the synthetic MNIST of a later
 # chapter) `model.log_prob(x_float)` skips dequantisation and returns the exact density.
 
 # %%
-RB.dequantisation_figure(model.config.alpha);
+C.dequantisation_figure(model.config.alpha);
 
 # %% [markdown]
 # ## Bits per dimension
@@ -109,11 +99,10 @@ RB.dequantisation_figure(model.config.alpha);
 # the same mask, 4x fewer positions for the ResNet to convolve.
 
 # %%
-RB.architecture_figure(model.config)
+C.architecture_figure(model.config)
 plt.show()
-table = parameter_table()
 display(Markdown("Named sizes (reused by the later chapters as teacher and students): "
-                 + ", ".join(f"`{k}` {v:,}" for k, v in table.items()) + " parameters."))
+                 + ", ".join(f"`{k}` {v:,}" for k, v in parameter_table().items()) + " parameters."))
 
 # %% [markdown]
 # ## Training
@@ -124,14 +113,9 @@ display(Markdown("Named sizes (reused by the later chapters as teacher and stude
 # atomic checkpoints that resume bit-identically, and a guard that stops on NaN.
 
 # %%
-RB.training_curve_figure(run.metrics, f"{model.config.name}: bits/dim during training")
+C.training_curve_figure(run.metrics, f"{model.config.name}: bits/dim during training")
 plt.show()
-curve = res.get("test_bpd_curve", {})
-text = (f"Test bits/dim ({res.get('test_images', 10000):,} test images) of the final weights: "
-        f"**{res['test_bpd']:.3f}**"
-        + (" ; along the way: " + ", ".join(f"{m} min: {v:.3f}" for m, v in curve.items())
-           if curve else "") + ".")
-display(Markdown(text))
+display(Markdown(C.test_bpd_summary(run)))
 
 # %% [markdown]
 # ### The `full` preset on a GPU
@@ -142,18 +126,7 @@ display(Markdown(text))
 # allowed; what it reached is below, measured on all 10 000 test images.
 
 # %%
-full = RESULTS / "realnvp-full-gpu" / "benchmark.json"
-if full.exists():
-    fb = json.loads(full.read_text())
-    note = json.loads((full.parent / "source.json").read_text())["note"]
-    display(Markdown(
-        f"`{fb['size']}` ({fb['parameters']:,} parameters), batch {fb['batch']}, on "
-        f"{fb['device']}: {fb['steps']:,} steps ({fb['epochs']:.1f} epochs) in "
-        f"{fb['minutes']:g} training minutes, {fb['train_img_per_s_median']:.0f} images/s. Test "
-        "bits/dim along the way: " + ", ".join(f"{m} min: {v:.3f}" for m, v in fb["test_bpd"].items())
-        + f". *{note}*"))
-else:
-    display(Markdown("No `full`-preset GPU run is shipped (`results/realnvp-full-gpu/`)."))
+display(Markdown(C.full_gpu_summary()))
 
 # %% [markdown]
 # ### How far do 15 CPU-minutes go?
@@ -166,29 +139,9 @@ else:
 # (grey) is from the 31M-parameter `large` model's curve on a GPU.
 
 # %%
-budget_path = RESULTS / "realnvp-compute-budget" / "budget.json"
-if budget_path.exists():
-    budget = json.loads(budget_path.read_text())
-    RB.compute_frontier_figure(budget)
-    plt.show()
-    rates = ", ".join(f"`{k}` {v['train_gflop_per_image']:.3f} GFLOP/image at "
-                      f"{v['gflop_per_s']:.0f} GFLOP/s" for k, v in budget["sizes"].items())
-    ends = {}
-    for p in budget["frontier"]:
-        if p["device"] == "CPU" and p["minutes"] >= ends.get(p["run"], {}).get("minutes", 0):
-            ends[p["run"]] = p
-    n_train = len(load_mnist("train").images)
-    rows = "\n".join(f"| {run} | {p['images'] / n_train:.1f} | {p['tflop']:.0f} | "
-                     f"{p['test_bpd']:.3f} |" for run, p in sorted(
-                         ends.items(), key=lambda kv: kv[1]["test_bpd"]))
-    display(Markdown(
-        f"Training cost and rate on the benchmark CPU: {rates}; its float32 matrix multiply "
-        f"runs at {budget['matmul_gflop_per_s']:.0f} GFLOP/s, so 15 minutes hold about "
-        f"{budget['budget_tflop']:.0f} TFLOP.\n\n"
-        "| run (15 CPU-minutes) | epochs | TFLOP | test bits/dim |\n|---|---|---|---|\n"
-        + rows))
-else:
-    display(Markdown("No compute-budget benchmark is shipped (`results/realnvp-compute-budget/`)."))
+fig, text = C.compute_budget_section()
+plt.show()
+display(Markdown(text))
 
 # %% [markdown]
 # ## Samples and temperature
@@ -199,7 +152,7 @@ else:
 
 # %%
 temps = [0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
-frames = RB.temperature_frames(model, temps, n=48, seed=0)
+frames = C.temperature_frames(model, temps, n=48, seed=0)
 frame_slider(frames, [f"T = {t}" for t in temps], "temperature", width="480px")
 
 # %% [markdown]
@@ -210,13 +163,7 @@ frame_slider(frames, [f"T = {t}" for t in temps], "temperature", width="480px")
 
 # %%
 test = load_mnist("test")
-pairs = [(0, 1), (2, 3), (4, 7)]
-rows = [RB.interpolate(model, test.images[a], test.images[b], steps=9) for a, b in pairs]
-fig, ax = plt.subplots(figsize=(9, 3.3))
-ax.imshow(RB.grid(torch.cat(rows), nrow=9), cmap="gray")
-ax.axis("off")
-ax.set_title("latent interpolation between pairs of test digits (left and right ends are "
-             "the reconstructed digits)")
+C.interpolation_figure(model, test.images)
 plt.show()
 
 # %% [markdown]
@@ -226,15 +173,6 @@ plt.show()
 # pixels to pay for); the least likely are thick, unusual or cut-off strokes.
 
 # %%
-n_rank = 2000 if preset != "smoke" else 500
-bpd = RB.per_image_bpd(model, test.images[:n_rank])
-order = torch.argsort(bpd)
-fig, ax = plt.subplots(1, 2, figsize=(9, 2.6))
-for a, idx, name in ((ax[0], order[:16], "most likely"), (ax[1], order.flip(0)[:16], "least likely")):
-    a.imshow(RB.grid(test.images[idx].float() / 255, nrow=8), cmap="gray")
-    a.set_title(f"{name}: {float(bpd[idx].min()):.2f} to {float(bpd[idx].max()):.2f} bits/dim")
-    a.axis("off")
+fig, text = C.likelihood_extremes(model, test.images[:2000 if preset != "smoke" else 500])
 plt.show()
-display(Markdown(f"Over the first {n_rank} test digits the bits/dim range from "
-                 f"{float(bpd.min()):.2f} to {float(bpd.max()):.2f} (median "
-                 f"{float(bpd.median()):.2f})."))
+display(Markdown(text))

@@ -54,20 +54,20 @@
 preset = "quick"
 
 # %%
-import dataclasses
 import time
 
 import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown, display
 
-from flowlib import synthetic as S
-from flowlib import synthetic_book as SB
-from flowlib import widgets
-from flowlib.data import load_mnist
-from flowlib.fid import fid
-from flowlib.presets import pick
-from flowlib.realnvp import RealNVP
+from flowlib.data import synthetic as S
+from flowlib.metrics import likelihood as L
+from flowlib.book import synthetic_mnist as SB
+from flowlib.book import widgets
+from flowlib.data.mnist import load_mnist
+from flowlib.metrics.fid import classify_with_confidence, fid
+from flowlib.core.presets import pick
+from flowlib.models.realnvp import RealNVP
 
 N = pick(preset, {"smoke": 500, "quick": 10_000, "full": 10_000})  # held-out teacher samples
 t0 = time.time()
@@ -101,8 +101,8 @@ plt.show()
 
 # %%
 data = S.synthetic_mnist("test", N, teacher, progress=False)
-H = S.teacher_entropy(data)
-h_bpd = S.bpd_256(-H.value)
+H = L.teacher_entropy(data)
+h_bpd = L.bpd_256(-H.value)
 mnist = load_mnist("test").images[:N]
 mnist_lp = SB.mnist_log_p(teacher, mnist)
 display(Markdown(
@@ -125,9 +125,7 @@ plt.show()
 
 # %%
 def with_temperature(t):
-    m = RealNVP(dataclasses.replace(teacher.model.config, base_std=t))
-    m.load_state_dict(teacher.model.state_dict())
-    return m.eval()
+    return teacher.model.with_base_temperature(t).eval()
 
 torch.manual_seed(0)
 students = {"the teacher itself": teacher.model, "teacher weights at σ = 1": with_temperature(1.0),
@@ -135,10 +133,10 @@ students = {"the teacher itself": teacher.model, "teacher weights at σ = 1": wi
 lines = ["| student | NLL (bits/dim, MNIST units) | KL (nats/image) | KL (bits/dim) | NLL − H − KL (nats) |",
          "|---|---|---|---|---|"]
 for name, st in students.items():
-    nll = S.student_nll(st, data)
-    kl = S.kl_to_teacher(st, data)
-    lines.append(f"| {name} | {S.bpd_256(-nll.value):.4f} | {kl.value:.3f} ± {kl.se:.3f} | "
-                 f"{S.nats_to_bits_per_dim(kl.value):.5f} | {nll.value - H.value - kl.value:.1e} |")
+    nll = L.student_nll(st, data)
+    kl = L.kl_to_teacher(st, data)
+    lines.append(f"| {name} | {L.bpd_256(-nll.value):.4f} | {kl.value:.3f} ± {kl.se:.3f} | "
+                 f"{L.nats_to_bits_per_dim(kl.value):.5f} | {nll.value - H.value - kl.value:.1e} |")
 display(Markdown("\n".join(lines)))
 
 # %% [markdown]
@@ -150,8 +148,8 @@ display(Markdown("\n".join(lines)))
 
 # %%
 x01 = data.clipped()
-pred_s, conf_s = SB.classify_with_confidence(x01)
-pred_r, conf_r = SB.classify_with_confidence(mnist.float() / 255)
+pred_s, conf_s = classify_with_confidence(x01)
+pred_r, conf_r = classify_with_confidence(mnist.float() / 255)
 fig = SB.class_figure(pred_s, conf_s, pred_r, conf_r)
 plt.show()
 r_syn = fid(x01, reference="mnist-test", n=N)

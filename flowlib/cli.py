@@ -10,14 +10,16 @@ import argparse
 import importlib
 import sys
 
+from flowlib.core.errors import FlowlibError
+
 COMMAND_MODULES = [
-    "flowlib.data_cli",
-    "flowlib.book",
-    "flowlib.train",
-    "flowlib.classifier",
-    "flowlib.experiments",
-    "flowlib.synthetic",
-    "flowlib.findings",
+    "flowlib.data.cli",
+    "flowlib.book.build",
+    "flowlib.training.cli",
+    "flowlib.metrics.classifier",
+    "flowlib.studies.registry",
+    "flowlib.studies.teacher",
+    "flowlib.studies.findings",
 ]
 
 
@@ -47,9 +49,8 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (ValueError, RuntimeError, FileNotFoundError) as err:
-        # flowlib's own errors already say what is wrong and what to do
-        if type(err).__module__.startswith("flowlib"):
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-        raise
+    except FlowlibError as err:
+        # flowlib's own errors already say what is wrong and what to do; anything else is
+        # a bug and keeps its traceback
+        print(f"error: {err}", file=sys.stderr)
+        return 2

@@ -6,21 +6,21 @@ from pathlib import Path
 
 import pytest
 
-from flowlib.paths import REPO_ROOT
+from flowlib.core.paths import REPO_ROOT
 
 
 @pytest.fixture(scope="session")
 def mnist_cache_file() -> Path:
     """The verified MNIST cache (fetched on first use, exactly as the book does)."""
-    from flowlib import data
+    from flowlib.data import mnist as data
     data.load_mnist("test")
     return data.cache_path()
 
 
 @pytest.fixture
 def fresh_data_module(monkeypatch, tmp_path):
-    """flowlib.data pointed at an empty cache directory, with its in-process memo cleared."""
-    from flowlib import data
+    """flowlib.data.mnist pointed at an empty cache directory, with its in-process memo cleared."""
+    from flowlib.data import mnist as data
     monkeypatch.setenv("FLOWLIB_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("FLOWLIB_TORCHVISION_ROOT", raising=False)
     data._load_all.cache_clear()
@@ -49,7 +49,7 @@ def smoke_book(tmp_path_factory):
 
     Built in a temporary copy so the tests never touch the reader's own ``_build``.
     """
-    from flowlib.book import Book
+    from flowlib.book.build import Book
     book = Book(copy_book_tree(tmp_path_factory.mktemp("book")))
     book.check_vendor()
     results = book.execute_all("smoke")

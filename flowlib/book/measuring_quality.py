@@ -1,0 +1,158 @@
+"""Companion of the chapter *Measuring image quality* (``book/measuring_quality.py``): its
+sizes per preset, sanity-check figure and table, the corruption browser and the benchmark
+table. The measures themselves are :mod:`flowlib.metrics.fid`."""
+from __future__ import annotations
+
+import json
+
+import ipywidgets as W
+import matplotlib.pyplot as plt
+
+from flowlib.book import widgets
+from flowlib.core.manifest import read_manifest
+from flowlib.core.paths import RESULTS
+from flowlib.core.presets import pick
+from flowlib.data.mnist import load_mnist
+from flowlib.metrics.classifier import CLASSIFIER_DIR
+from flowlib.metrics.fid import corrupt, fid
+
+# n: images per side for the noise/blur curves; ns: sample sizes; grid_n: widget frames
+SIZES = {
+    "smoke": dict(n=300, noise=(0.0, 0.1, 0.3), blur=(0.0, 1.0, 2.0), ns=(200, 1000),
+                  grid_n=300, grid_noise=(0.0, 0.2, 0.4), grid_blur=(0.0, 1.5)),
+    "quick": dict(n=2000, noise=(0.0, 0.05, 0.1, 0.2, 0.3, 0.5), blur=(0.0, 0.5, 1.0, 1.5, 2.0, 3.0),
+                  ns=(250, 500, 1000, 2000, 5000, 10_000), grid_n=1000,
+                  grid_noise=(0.0, 0.1, 0.2, 0.3, 0.5), grid_blur=(0.0, 1.0, 2.0)),
+    "full": dict(n=10_000, noise=(0.0, 0.05, 0.1, 0.2, 0.3, 0.5), blur=(0.0, 0.5, 1.0, 1.5, 2.0, 3.0),
+                 ns=(250, 500, 1000, 2000, 5000, 10_000), grid_n=5000,
+                 grid_noise=(0.0, 0.1, 0.2, 0.3, 0.5), grid_blur=(0.0, 1.0, 2.0)),
+}
+BENCHMARK = RESULTS / "fid-benchmarks" / "fid_benchmarks.json"
+
+
+def sizes(preset: str) -> dict:
+    return pick(preset, SIZES)
+
+
+def classifier_summary() -> str:
+    clf = read_manifest(CLASSIFIER_DIR)["results"]
+    return (f"LeNet-like classifier: {clf['parameters']:,} parameters, {clf['feature_dim']}-d "
+            f"features, best epoch {clf['best_epoch']}; validation accuracy "
+            f"{clf['validation_accuracy']:.2%}, test accuracy {clf['test_accuracy']:.2%}")
+
+
+def curves_figure(curves: dict):
+    """FID (left axis) and precision/recall (right axis) against noise, blur and sample size."""
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    for ax, key, xlabel in zip(axes, ("noise", "blur", "sample_size"),
+                               ("noise std σ (pixels in [0, 1])", "blur std (pixels)",
+                                "generated images n (reference: 10 000)")):
+        c = curves[key]
+        ax.plot(c["levels"], c["fid"], "o-", color="C0", label="FID (LeNet)")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("FID", color="C0")
+        if key == "sample_size":
+            ax.set_xscale("log")
+        ax2 = ax.twinx()
+        ax2.plot(c["levels"], c["precision"], "s--", color="C1", label="precision")
+        ax2.plot(c["levels"], c["recall"], "^--", color="C2", label="recall")
+        ax2.set_ylim(-0.02, 1.02)
+        ax2.set_ylabel("precision / recall")
+        ax.set_title(key.replace("_", " "))
+    lines = axes[0].get_lines() + fig.axes[3].get_lines()
+    fig.legend(lines, [line.get_label() for line in lines], loc="upper center", ncol=3,
+               bbox_to_anchor=(0.5, 1.07))
+    fig.tight_layout()
+    return fig
+
+
+def curves_table(curves: dict) -> str:
+    """The numbers behind :func:`curves_figure`, and the class-dropping check, as text."""
+    out = []
+    for key in ("noise", "blur", "sample_size"):
+        c = curves[key]
+        out.append(f"{key:>12}: " + "  ".join(
+            f"{lvl}: FID {f:.3f} P {p:.2f} R {r:.2f}"
+            for lvl, f, p, r in zip(c["levels"], c["fid"], c["precision"], c["recall"])))
+    d = curves["drop_classes"]
+    for lvl, f, p, r, h, k in zip(d["levels"], d["fid"], d["precision"], d["recall"],
+                                  d["class_entropy"], d["classes_covered"]):
+        out.append(f"{lvl:>16}: FID {f:.3f}  precision {p:.2f}  recall {r:.2f}  "
+                   f"class entropy {h:.2f} nats  classes covered {k}/10")
+    return "\n".join(out)
+
+
+def corruption_grid(noise=(0.0, 0.1, 0.2, 0.3, 0.5), blur=(0.0, 1.0, 2.0), n: int = 1000,
+                    features: str = "lenet", reference: str = "mnist-test",
+                    n_show: int = 16) -> list[dict]:
+    """FID / precision / recall of MNIST-train images under every (blur, noise) pair.
+
+    One row per pair, blur-major: ``{"blur", "noise", "fid", "precision", "recall",
+    "class_entropy", "classes_covered", "examples"}`` with ``examples`` the first
+    ``n_show`` corrupted images (float (n_show, 1, 28, 28)) for display.
+    """
+    x = load_mnist("train").images[:n]
+    rows = []
+    for b in blur:
+        for s in noise:
+            imgs = corrupt(x, noise=s, blur=b)
+            r = fid(imgs, reference=reference, features=features)
+            rows.append({"blur": b, "noise": s, "fid": r.fid, "precision": r.precision,
+                         "recall": r.recall, "class_entropy": r.class_entropy,
+                         "classes_covered": r.classes_covered, "examples": imgs[:n_show]})
+    return rows
+
+
+def _frame(row):
+    fig, (a, b) = plt.subplots(1, 2, figsize=(6.4, 2.6), gridspec_kw={"width_ratios": [1, 1.1]})
+    a.imshow(widgets.image_grid(row["examples"], nrow=4), cmap="gray_r", vmin=0, vmax=1)
+    a.set_axis_off()
+    b.barh(["recall", "precision"], [row["recall"], row["precision"]], color=["C2", "C1"])
+    b.set_xlim(0, 1)
+    b.set_title(f"FID (LeNet) {row['fid']:.3f}\nclasses covered {row['classes_covered']}/10",
+                fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def corruption_browser(grid: list[dict], n: int):
+    """Blur (choice) x noise (slider) over precomputed frames; with a kernel, a panel that
+    corrupts ``n`` training digits by the reader's own amounts."""
+    def recompute(noise, blur):
+        x = corrupt(load_mnist("train").images[:n], noise=noise, blur=blur)
+        r = fid(x, reference="mnist-test")
+        return _frame({"examples": x[:16], "fid": r.fid, "precision": r.precision,
+                       "recall": r.recall, "classes_covered": r.classes_covered})
+
+    controls = {"noise": W.FloatSlider(value=0.15, min=0, max=0.8, step=0.05, description="noise"),
+                "blur": W.FloatSlider(value=0.5, min=0, max=4, step=0.25, description="blur")}
+    blurs = sorted({r["blur"] for r in grid})
+    by_blur = {}
+    for b in blurs:
+        rows = [r for r in grid if r["blur"] == b]
+        first = b == blurs[0]
+        by_blur[f"blur {b:g} px"] = widgets.frame_slider(
+            [_frame(r) for r in rows], [f"noise σ = {r['noise']:g}" for r in rows], "noise",
+            recompute=recompute if first else None, recompute_controls=controls if first else None)
+    plt.close("all")
+    return widgets.frame_choice(by_blur, "blur")
+
+
+def benchmark_tables() -> list[str]:
+    """FID(MNIST train subset, test) by feature network, and the speed figures, from the
+    shipped benchmark run (Markdown); a sentence saying how to make it when it is missing."""
+    if not BENCHMARK.exists():
+        return [f"`{BENCHMARK.relative_to(RESULTS.parent)}` is missing: run "
+                "`python benchmarks/fid_bench.py` to make it."]
+    bench = json.loads(BENCHMARK.read_text())
+    rows = [f"| {name} | {v['n']:,} vs {v['n_reference']:,} | {v['fid']:.3f} | "
+            f"{v['precision']:.3f} | {v['recall']:.3f} |" for name, v in bench["train_vs_test"].items()]
+    lt, it = bench["lenet_fid_timing"], bench["inception_throughput"]
+    return ["**FID(MNIST train subset, MNIST test)** from the shipped benchmark run\n\n"
+            "| features | n (generated vs reference) | FID | precision | recall |\n"
+            "|---|---|---|---|---|\n" + "\n".join(rows),
+            f"Speed on the benchmark machine: one LeNet `fid()` call on {lt['n']:,} images "
+            f"(features, statistics, precision/recall, coverage) took {lt['warm_best_s']:.1f} s "
+            f"with cached reference statistics; Inception features ran at "
+            f"{it['flowlib_images_per_s']:.1f} images/s ({it['ratio']:.2f}× a plain "
+            f"pytorch-fid-style loop at batch size {it['batch_size']})."]

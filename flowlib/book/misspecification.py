@@ -1,0 +1,65 @@
+"""Companion of the chapter *Experiment 2: misspecification* (``book/misspecification.py``): its figures."""
+from __future__ import annotations
+
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from flowlib.models.realnvp import SIZES, RealNVP
+from flowlib.studies.misspecification import (LADDER, TEACHER_SIZE, grouped, relation, run_rows,
+                                              student, train_size)
+from flowlib.studies.results import Run
+
+# ------------------------------------------------------------------ figures
+
+
+def curves_figure(runs: list[Run], n: int):
+    """Train (dashed) and validation (solid) bits/dim over steps per student, one training size."""
+    mine = [r for r in runs if train_size(r) == n]
+    names = [s for s in LADDER if any(student(r) == s for r in mine)]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
+    for i, s in enumerate(names):
+        c = f"C{i}"
+        for j, r in enumerate([r for r in mine if student(r) == s]):
+            for key, ls in (("val_bpd", "-"), ("train_eval_bpd", "--")):
+                st, v = r.series(key)
+                axes[0].plot(st, v, ls, color=c, alpha=0.8,
+                             label=f"{s} ({relation(s)})" if (j == 0 and key == "val_bpd") else None)
+            st, v = r.series("kl")
+            axes[1].plot(st, v, "-", color=c, alpha=0.8, label=s if j == 0 else None)
+    axes[0].set(xlabel="step", ylabel="bits/dim (MNIST units)",
+                title=f"n = {n:,}: validation (solid) and training (dashed)")
+    axes[1].set(xlabel="step", ylabel="nats/image", yscale="log",
+                title="exact KL(teacher ‖ student), held-out samples")
+    for ax in axes:
+        ax.legend(fontsize=7)
+    lo = [np.nanmin(r.series("val_bpd")[1]) for r in mine if len(r.series("val_bpd")[1])]
+    if lo:
+        axes[0].set_ylim(min(lo) - 0.1, min(lo) + 1.5)
+    fig.tight_layout()
+    return fig
+
+
+def capacity_figure(runs: list[Run]):
+    """Final exact KL (and FID) against parameter count, one line per training-set size."""
+    rows = run_rows(runs)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    for i, n in enumerate(sorted({x["train_size"] for x in rows})):
+        g = grouped([x for x in rows if x["train_size"] == n])
+        xs = sorted(g.items(), key=lambda kv: kv[1][0]["parameters"] or 0)
+        p = [v[0]["parameters"] for _, v in xs]
+        for ax, key in zip(axes, ("kl", "fid")):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                m = [np.nanmean([np.nan if x[key] is None else x[key] for x in v]) for _, v in xs]
+            ax.plot(p, m, "o-", color=f"C{i}", label=f"n = {n:,}")
+            for (st, _), pp, mm in zip(xs, p, m):
+                ax.annotate(st[0], (pp, mm), fontsize=7, textcoords="offset points", xytext=(3, 3))
+    teacher_p = RealNVP(SIZES[TEACHER_SIZE]).num_parameters()
+    for ax, title in zip(axes, ("final exact KL (nats/image)", "final LeNet-FID vs teacher")):
+        ax.axvline(teacher_p, color="k", ls=":", label="teacher's size")
+        ax.set(xscale="log", yscale="log", xlabel="student parameters", title=title)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

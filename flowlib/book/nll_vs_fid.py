@@ -1,0 +1,42 @@
+"""Companion of the chapter *What NLL and FID say about each other* (``book/nll_vs_fid.py``): its figure."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from flowlib.studies.nll_vs_fid import Track
+
+
+def figure(ts: list[Track], highlight: str | None = None):
+    """Two panels (MNIST, synthetic); runs of ``highlight`` in colour, the others in grey."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    groups = sorted({(t.experiment, t.group) for t in ts})
+    colors = {g: f"C{i % 10}" for i, g in enumerate(groups)}
+    for ax, space in zip(axes, ("mnist", "synthetic")):
+        labelled = set()
+        for t in [t for t in ts if t.space == space]:
+            on = highlight in (None, "all", t.experiment)
+            key = (t.experiment, t.group)
+            lab = f"{t.experiment}: {t.group}" if on and key not in labelled else None
+            labelled.add(key)
+            ok = np.isfinite(t.nll) & np.isfinite(t.fid) & (t.fid > 0) & (t.nll > 0)
+            ax.plot(t.fid[ok], t.nll[ok], "-", color=colors[key] if on else "0.85",
+                    alpha=0.9 if on else 0.6, lw=1.2 if on else 0.8, zorder=2 if on else 1)
+            if ok.any():
+                ax.plot(t.fid[ok][-1:], t.nll[ok][-1:], "o", ms=5, color=colors[key] if on else "0.8",
+                        label=lab, zorder=3 if on else 1)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        if space == "mnist":
+            ax.set(xlabel="LeNet-FID vs MNIST validation", ylabel="validation bits/dim (exact)",
+                   title="MNIST: Experiment 1")
+        else:
+            ax.set(xlabel="LeNet-FID vs teacher samples", ylabel="exact KL(teacher ‖ model), nats/image",
+                   title="synthetic MNIST: Nash experiment, Experiment 2")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=6, ncol=2)
+    fig.suptitle("each line: one run over training (dot: its end); "
+                 + ("all experiments" if highlight in (None, "all") else f"highlighted: {highlight}"),
+                 fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,63 @@
+"""Figures every chapter draws the same way: seed bands over training, log axes with plain
+numbers, slider frames of sample grids side by side."""
+from __future__ import annotations
+
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.ticker import FuncFormatter
+from PIL import Image
+
+from flowlib.book.widgets import to_png
+from flowlib.studies.results import Run
+
+
+def plot_band(ax, runs: list[Run], key: str, *, color: str, label: str, ls: str = "-",
+              alpha: float = 0.2) -> None:
+    """``key`` over steps for a group of runs (seeds): their mean as a line, min–max as a band."""
+    series = [s for s in (r.series(key) for r in runs) if len(s[0])]
+    if not series:
+        return
+    steps = sorted(set().union(*[set(s[0].tolist()) for s in series]))
+    mat = np.full((len(series), len(steps)), np.nan)
+    for i, (s, v) in enumerate(series):
+        mat[i, [steps.index(x) for x in s]] = v
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a step where every seed is nan
+        mean, lo, hi = np.nanmean(mat, 0), np.nanmin(mat, 0), np.nanmax(mat, 0)
+    ax.plot(steps, mean, ls, marker="o", ms=3, color=color,
+            label=f"{label} ({len(series)} seed{'s' if len(series) > 1 else ''})")
+    if len(series) > 1:
+        ax.fill_between(steps, lo, hi, color=color, alpha=alpha)
+
+
+def log_axis(ax, which: str = "y") -> None:
+    """A log scale labelled with plain numbers (2, 5, 10, 20 ...), not 2x10^0."""
+    fmt_ = FuncFormatter(lambda v, _: f"{v:g}")
+    axis = ax.yaxis if which == "y" else ax.xaxis
+    (ax.set_yscale if which == "y" else ax.set_xscale)("log")
+    axis.set_major_formatter(fmt_)
+    axis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}"[0] in "25" else ""))
+
+
+def side_by_side_frames(runs: list[Run], title) -> tuple[list, list[str]]:
+    """Slider frames: at each checked step, the runs' fixed-noise grids side by side, each
+    titled ``title(run)``."""
+
+    steps = sorted(set().union(*[set(r.grids) for r in runs])) if runs else []
+    frames, labels = [], []
+    for step in steps:
+        fig, axes = plt.subplots(1, len(runs), figsize=(3.2 * len(runs), 3.4))
+        for ax, r in zip(np.atleast_1d(axes), runs):
+            ax.axis("off")
+            ax.set_title(title(r), fontsize=10)
+            if step in r.grids:
+                ax.imshow(np.asarray(Image.open(r.grids[step])), cmap="gray", vmin=0, vmax=255)
+            else:
+                ax.text(0.5, 0.5, "no grid\n(run ended)", ha="center", va="center")
+        fig.tight_layout()
+        frames.append(to_png(fig))
+        plt.close(fig)
+        labels.append(f"step {step}")
+    return frames, labels

@@ -1,0 +1,263 @@
+"""What the chapter "Real NVP on MNIST" computes and draws (cells only narrate and plot).
+
+``canonical_or_train(preset, rerun)`` returns the run to show: the canonical run shipped in
+``results/realnvp-nll-quick`` unless asked to retrain or absent, else a fresh run at ``preset``.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from flowlib import training as T
+from flowlib.book.widgets import image_grid
+from flowlib.core.manifest import read_manifest
+from flowlib.core.paths import REPO_ROOT, RESULTS
+from flowlib.core.presets import check_preset
+from flowlib.data.mnist import load_mnist
+from flowlib.models.realnvp import RealNVP, RealNVPConfig, per_image_bits_per_dim
+
+CANONICAL = RESULTS / "realnvp-nll-quick"
+
+
+@dataclass
+class Run:
+    model: RealNVP
+    directory: Path
+    metrics: list
+    manifest: dict | None
+    canonical: bool
+
+    @property
+    def test_bpd(self) -> float | None:
+        return (self.manifest or {}).get("results", {}).get("test_bpd")
+
+
+def canonical_or_train(preset: str = "quick", rerun: bool = False, seed: int = 0,
+                       out: Path | None = None) -> Run:
+
+    check_preset(preset)
+    if not rerun and (CANONICAL / "manifest.json").exists() and (CANONICAL / T.MODEL).exists():
+        return Run(RealNVP.load(CANONICAL / T.MODEL), CANONICAL, T.read_metrics(CANONICAL),
+                   read_manifest(CANONICAL), True)
+    out = Path(out or REPO_ROOT / "runs" / f"realnvp-nll-{preset}-book")
+    if out.exists():
+        shutil.rmtree(out)
+    cfg = T.preset_config(preset)
+    T.train(cfg, out, seed=seed, preset=preset, progress=True)
+    T.publish_run(out, out / "published", preset=preset, seed=seed)
+    pub = out / "published"
+    return Run(RealNVP.load(pub / T.MODEL), pub, T.read_metrics(pub), read_manifest(pub), False)
+
+
+# ------------------------------------------------------------------ figures
+def dequantisation_figure(alpha: float = 0.05):
+    """Left: uint8 bins spread to (k + u)/256; right: the logit map y -> logit(a + (1-2a) y)."""
+    fig, ax = plt.subplots(1, 2, figsize=(9, 3))
+    rng = np.random.default_rng(0)
+    for k, c in ((0, "C0"), (1, "C1"), (2, "C2")):
+        y = (k + rng.random(400)) / 256
+        ax[0].hist(y, bins=30, range=(0, 3 / 256), color=c, alpha=0.7, label=f"pixel {k}")
+    ax[0].set_xlabel("continuous value y = (k + u) / 256")
+    ax[0].set_title("dequantisation: each integer owns a bin")
+    ax[0].legend(fontsize=8)
+    y = np.linspace(0, 1, 400)
+    s = alpha + (1 - 2 * alpha) * y
+    ax[1].plot(y, np.log(s) - np.log1p(-s), label=f"alpha = {alpha}")
+    s0 = np.clip(y, 1e-4, 1 - 1e-4)
+    ax[1].plot(y, np.log(s0) - np.log1p(-s0), "--", color="grey", label="alpha = 0")
+    ax[1].set_xlabel("y")
+    ax[1].set_ylabel("logit(alpha + (1 - 2 alpha) y)")
+    ax[1].set_title("logit: [0, 1] to the real line")
+    ax[1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def architecture_figure(config: RealNVPConfig):
+    """Boxes for every step of the multi-scale architecture, data (left) to latent (right)."""
+    from matplotlib.patches import FancyBboxPatch
+
+    c, h, w = config.image_shape
+    items = [("dequantise\n+ logit", f"{c}x{h}x{w}", "#dddddd")]
+    for k in range(config.scales - 1):
+        items.append((f"{config.checkerboard} x checker-\nboard coupling", f"{c}x{h}x{w}", "#9ecae1"))
+        items.append(("squeeze", f"{4 * c}x{h // 2}x{w // 2}", "#eeeeee"))
+        items.append((f"{config.channelwise} x channel\ncoupling", f"{4 * c}x{h // 2}x{w // 2}",
+                       "#a1d99b"))
+        items.append(("factor out\nhalf" + ("\n(learned prior)" if config.split_prior else ""),
+                      f"z{k}: {2 * c}x{h // 2}x{w // 2}", "#fdae6b"))
+        c, h, w = 2 * c, h // 2, w // 2
+    items.append((f"{config.last} x checker-\nboard coupling", f"{c}x{h}x{w}", "#9ecae1"))
+    items.append(("latent", f"z{config.scales - 1}: {c}x{h}x{w}", "#fdae6b"))
+    fig, ax = plt.subplots(figsize=(1.45 * len(items), 2.4))
+    for i, (label, shape, color) in enumerate(items):
+        ax.add_patch(FancyBboxPatch((i * 1.4, 0), 1.15, 1, boxstyle="round,pad=0.04",
+                                    fc=color, ec="black", lw=0.8))
+        ax.text(i * 1.4 + 0.575, 0.55, label, ha="center", va="center", fontsize=7.5)
+        ax.text(i * 1.4 + 0.575, -0.25, shape, ha="center", va="center", fontsize=7)
+        if i:
+            ax.annotate("", (i * 1.4 - 0.02, 0.5), (i * 1.4 - 0.23, 0.5),
+                        arrowprops=dict(arrowstyle="->", lw=0.8))
+    ax.set_xlim(-0.2, len(items) * 1.4)
+    ax.set_ylim(-0.5, 1.2)
+    ax.axis("off")
+    widths = config.widths()
+    ax.set_title(f"Real NVP '{config.name}': encode (data -> latent) left to right; "
+                 f"ResNet widths {widths}, {config.blocks} residual block(s), "
+                 f"{'ActNorm after each coupling' if config.actnorm else 'no ActNorm'}",
+                 fontsize=9)
+    return fig
+
+
+def training_curve_figure(metrics: list, title: str = ""):
+    tr = [r for r in metrics if "train_bpd" in r]
+    va = [r for r in metrics if "val_bpd" in r]
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.plot([r["train_seconds"] / 60 for r in tr], [r["train_bpd"] for r in tr], lw=0.6,
+            alpha=0.6, label="training batch")
+    ax.plot([r["train_seconds"] / 60 for r in va], [r["val_bpd"] for r in va], "o-",
+            label="validation (EMA weights)")
+    ax.set_xlabel("training minutes")
+    ax.set_ylabel("bits / dim")
+    lo = min([r["val_bpd"] for r in va] or [1.0])
+    ax.set_ylim(lo - 0.1, lo + 1.5)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def compute_frontier_figure(budget: dict):
+    """Test bits/dim of the shipped NLL runs against the training FLOPs spent so far (log
+    scale), with the 15-CPU-minute budget as a band: ``budget`` is
+    ``results/realnvp-compute-budget/budget.json`` (``benchmarks/compute_budget.py``)."""
+    fig, ax = plt.subplots(figsize=(9.5, 4))
+    runs: dict[str, list] = {}
+    for p in budget["frontier"]:
+        runs.setdefault(p["run"], []).append(p)
+    for run, pts in runs.items():
+        pts = sorted(pts, key=lambda p: p["tflop"])
+        ax.plot([p["tflop"] for p in pts], [p["test_bpd"] for p in pts], "o-",
+                label=f"{run}, {pts[0]['device']}")
+    ax.axvspan(0, budget["budget_tflop"], color="0.85", zorder=0,
+               label=f"15 CPU-minutes ({budget['budget_tflop']:.0f} TFLOP)")
+    ax.axhline(1.40, ls="--", color="k", lw=0.8, label="1.40: the quick target")
+    ax.set_xscale("log")
+    ax.set_xlim(2, None)
+    ax.set_ylim(1.35, 2.4)
+    ax.set_xlabel("training compute so far (TFLOP, forward + backward)")
+    ax.set_ylabel("test bits / dim")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def grid(images, nrow=8) -> np.ndarray:
+    return image_grid(images.clamp(0, 1), nrow=nrow)
+
+
+def temperature_frames(model: RealNVP, temperatures, n: int = 48, seed: int = 0):
+    """One grid per temperature, all from the same latent noise (so digits morph smoothly)."""
+    z = torch.randn(n, model.dim, generator=torch.Generator().manual_seed(seed))
+    frames = []
+    with torch.no_grad():
+        for t in temperatures:
+            frames.append(grid(model.decode(z * t), nrow=12))
+    return frames
+
+
+@torch.no_grad()
+def interpolate(model: RealNVP, a: torch.Tensor, b: torch.Tensor, steps: int = 9):
+    """Images along the straight line between the latents of images ``a`` and ``b`` (uint8,
+    placed at the centres of their pixel bins)."""
+    za, zb = (model.encode((x[None].float() + 0.5) / 256)[0] for x in (a, b))
+    ts = torch.linspace(0, 1, steps)[:, None]
+    return model.decode((1 - ts) * za + ts * zb)
+
+
+# ------------------------------------------------------------------ the chapter's text and panels
+def run_summary(run: Run, preset: str) -> str:
+    m, res = run.manifest, run.manifest["results"]
+    where = ("canonical run in `results/realnvp-nll-quick`" if run.canonical
+             else f"fresh `{preset}` run in `{run.directory}`")
+    return (f"Showing the {where}: size **{run.model.config.name}**, "
+            f"{run.model.num_parameters():,} parameters, {res['steps']:,} steps in "
+            f"{res['train_minutes']:.1f} training minutes on {m['device']} (torch {m['torch']}), "
+            f"git commit `{str(m['commit'])[:10]}`{' (uncommitted changes)' if m['dirty'] else ''}.")
+
+
+def test_bpd_summary(run: Run) -> str:
+    res = run.manifest["results"]
+    curve = res.get("test_bpd_curve", {})
+    return (f"Test bits/dim ({res.get('test_images', 10000):,} test images) of the final weights: "
+            f"**{res['test_bpd']:.3f}**"
+            + (" ; along the way: " + ", ".join(f"{m} min: {v:.3f}" for m, v in curve.items())
+               if curve else "") + ".")
+
+
+def full_gpu_summary() -> str:
+    """What the ``full`` preset reached on a lent GPU, from ``results/realnvp-full-gpu``."""
+    full = RESULTS / "realnvp-full-gpu" / "benchmark.json"
+    if not full.exists():
+        return "No `full`-preset GPU run is shipped (`results/realnvp-full-gpu/`)."
+    fb = json.loads(full.read_text())
+    note = json.loads((full.parent / "source.json").read_text())["note"]
+    return (f"`{fb['size']}` ({fb['parameters']:,} parameters), batch {fb['batch']}, on "
+            f"{fb['device']}: {fb['steps']:,} steps ({fb['epochs']:.1f} epochs) in "
+            f"{fb['minutes']:g} training minutes, {fb['train_img_per_s_median']:.0f} images/s. Test "
+            "bits/dim along the way: " + ", ".join(f"{m} min: {v:.3f}" for m, v in fb["test_bpd"].items())
+            + f". *{note}*")
+
+
+def compute_budget_section():
+    """The compute frontier figure (None when the benchmark is not shipped) and its table."""
+    path = RESULTS / "realnvp-compute-budget" / "budget.json"
+    if not path.exists():
+        return None, "No compute-budget benchmark is shipped (`results/realnvp-compute-budget/`)."
+    budget = json.loads(path.read_text())
+    fig = compute_frontier_figure(budget)
+    rates = ", ".join(f"`{k}` {v['train_gflop_per_image']:.3f} GFLOP/image at "
+                      f"{v['gflop_per_s']:.0f} GFLOP/s" for k, v in budget["sizes"].items())
+    ends = {}
+    for p in budget["frontier"]:
+        if p["device"] == "CPU" and p["minutes"] >= ends.get(p["run"], {}).get("minutes", 0):
+            ends[p["run"]] = p
+    n_train = len(load_mnist("train").images)
+    rows = "\n".join(f"| {run} | {p['images'] / n_train:.1f} | {p['tflop']:.0f} | "
+                     f"{p['test_bpd']:.3f} |" for run, p in sorted(ends.items(),
+                                                                 key=lambda kv: kv[1]["test_bpd"]))
+    return fig, (f"Training cost and rate on the benchmark CPU: {rates}; its float32 matrix "
+                 f"multiply runs at {budget['matmul_gflop_per_s']:.0f} GFLOP/s, so 15 minutes hold "
+                 f"about {budget['budget_tflop']:.0f} TFLOP.\n\n"
+                 "| run (15 CPU-minutes) | epochs | TFLOP | test bits/dim |\n|---|---|---|---|\n" + rows)
+
+
+def interpolation_figure(model: RealNVP, images, pairs=((0, 1), (2, 3), (4, 7))):
+    rows = [interpolate(model, images[a], images[b], steps=9) for a, b in pairs]
+    fig, ax = plt.subplots(figsize=(9, 3.3))
+    ax.imshow(grid(torch.cat(rows), nrow=9), cmap="gray")
+    ax.axis("off")
+    ax.set_title("latent interpolation between pairs of test digits (left and right ends are "
+                 "the reconstructed digits)")
+    return fig
+
+
+def likelihood_extremes(model: RealNVP, images):
+    """The 16 most and least likely of ``images`` (uint8) under ``model``, and a sentence."""
+    bpd = per_image_bits_per_dim(model, images)
+    order = torch.argsort(bpd)
+    fig, ax = plt.subplots(1, 2, figsize=(9, 2.6))
+    for a, idx, name in ((ax[0], order[:16], "most likely"), (ax[1], order.flip(0)[:16], "least likely")):
+        a.imshow(grid(images[idx].float() / 255, nrow=8), cmap="gray")
+        a.set_title(f"{name}: {float(bpd[idx].min()):.2f} to {float(bpd[idx].max()):.2f} bits/dim")
+        a.axis("off")
+    return fig, (f"Over the first {len(images)} test digits the bits/dim range from "
+                 f"{float(bpd.min()):.2f} to {float(bpd.max()):.2f} (median {float(bpd.median()):.2f}).")

@@ -1,0 +1,86 @@
+"""The thesis' findings F1-F6 as this book's shipped runs have them, generated from ``results/``.
+
+``python -m flowlib findings --preset quick`` writes ``results/findings-quick.json`` and
+prints the table; the Findings page and the tests regenerate it from the same files, so
+the table is never typed by hand. A study that has not been run (or shipped) yet shows as
+such, not as a verdict.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from flowlib.core.paths import RESULTS, atomic_write_bytes
+from flowlib.studies import misspecification, nash, nll_vs_gan
+from flowlib.studies.registry import STUDIES
+
+STATEMENTS = {
+    "F1": "NLL-trained Real NVP does unexpectedly well in FID against the NSGAN-trained same model.",
+    "F2": "NSGAN training of Real NVP is unstable, even started at the Nash equilibrium.",
+    "F3": "Students of different misspecification reach different training NLL but converge alike.",
+    "F4": "Validation NLL shows overfitting from the finite synthetic set; a well-specified "
+          "student can validate worse than a misspecified one.",
+    "F5": "Overfitting hurts validation NLL much more than FID.",
+    "F6": "Overparameterised students are slow, often unstable, overfit heavily, give poorer images.",
+}
+CHAPTER = {"F1": "nll_vs_gan", "F2": "nash", "F3": "misspecification", "F4": "misspecification",
+           "F5": "nll_vs_fid", "F6": "overparameterised"}
+
+
+def findings_table(preset: str = "quick") -> list[dict]:
+    """One row per verdict: finding id, verdict name, status, numbers, study folder."""
+    rows = []
+
+    def add(fid, verdicts, source, missing=None):
+        if verdicts is None:
+            rows.append({"id": fid, "verdict": fid, "status": "not run yet",
+                         "numbers": missing or "", "source": source})
+            return
+        for name, v in verdicts.items():
+            rows.append({"id": fid, "verdict": name, "status": v["status"],
+                         "numbers": v["numbers"], "source": source})
+
+    e1 = STUDIES["nll-vs-gan"].shipped(preset)
+    f1 = nll_vs_gan.findings(nll_vs_gan.load(e1)) if e1 else None
+    src1 = f"results/nll-vs-gan-{preset}"
+    add("F1", {k: v for k, v in f1.items() if k.startswith("F1")} if f1 else None, src1,
+        f"`python -m flowlib experiment nll-vs-gan --preset {preset}`")
+    add("F2", {k: v for k, v in f1.items() if k.startswith("F2")} if f1 else None, src1,
+        f"`python -m flowlib experiment nll-vs-gan --preset {preset}`")
+    ns = STUDIES["nash"].shipped(preset)
+    add("F2", nash.findings(nash.load(ns)) if ns else None, f"results/nash-{preset}",
+        f"`python -m flowlib experiment nash --preset {preset}`")
+    e2 = STUDIES["misspecification"].shipped(preset)
+    f2 = misspecification.findings(misspecification.load(e2)) if e2 else None
+    for k in ("F3", "F4", "F5", "F6"):
+        add(k, {k: f2[k]} if f2 and k in f2 else None, f"results/misspecification-{preset}",
+            f"`python -m flowlib experiment misspecification --preset {preset}`")
+    return rows
+
+
+def markdown(rows: list[dict]) -> str:
+    out = ["| finding | statement | verdict | status | the numbers | from |",
+           "|---|---|---|---|---|---|"]
+    for r in rows:
+        out.append(f"| **{r['id']}** | {STATEMENTS[r['id']]} | {r['verdict']} | **{r['status']}** "
+                   f"| {r['numbers']} | `{r['source']}` |")
+    return "\n".join(out)
+
+
+def write(preset: str = "quick", dest: Path | None = None) -> Path:
+    dest = Path(dest or RESULTS / f"findings-{preset}.json")
+    atomic_write_bytes(dest, (json.dumps(findings_table(preset), indent=1) + "\n").encode())
+    return dest
+
+
+def _cmd(args) -> int:
+    path = write(args.preset)
+    print(markdown(json.loads(path.read_text())))
+    print(f"\nwritten to {path}")
+    return 0
+
+
+def add_cli(sub) -> None:
+    p = sub.add_parser("findings", help="regenerate the findings table F1-F6 from results/")
+    p.add_argument("--preset", default="quick")
+    p.set_defaults(func=_cmd)

@@ -1,0 +1,167 @@
+"""The study ``nll-vs-gan`` (Experiment 1): its jobs, and its numbers and verdicts.
+
+The same Real NVP, from the same initialisation for a given seed, trained by NLL, by NSGAN
+and by the hybrid λ·NLL + NSGAN; read from ``results/nll-vs-gan-<preset>``
+(:mod:`flowlib.studies.results`), figures in :mod:`flowlib.book.nll_vs_gan`.
+"""
+from __future__ import annotations
+
+import math
+
+from flowlib.studies.results import Run, _stat, fmt, load_study, verdict
+from flowlib.studies.runner import Job
+
+LOSS_ORDER = ("nll", "nsgan", "hybrid")
+
+LOSS_LABEL = {"nll": "NLL", "nsgan": "NSGAN", "hybrid": "hybrid (λ·NLL + NSGAN)",
+              "minimax": "minimax"}
+
+LOSS_COLOR = {"nll": "C0", "nsgan": "C3", "hybrid": "C2", "minimax": "C1"}
+
+HYBRID_LAMBDA = 0.05  # weight of NLL in the hybrid loss (nats/dim units), Flow-GAN's range
+
+# Experiment 1 runs a fixed number of steps (not a time budget), so that its numbers do not
+# depend on how busy the machine was; every `quality_every` steps each run records exact
+# validation bits/dim, LeNet-FID, precision/recall, class coverage and a fixed-noise grid.
+# The adversarial runs use DCGAN's learning rate (2e-4) for the generator, chosen before any
+# run; NLL keeps its preset's.
+PLAN = {"smoke": {"steps": 30, "every": 15},
+        "quick": {"steps": 1500, "every": 250},
+        "full": {"steps": 30000, "every": 2000}}
+
+GAN_LR = 2e-4
+
+
+def jobs(preset: str, seeds) -> list[Job]:
+    jobs = []
+    for seed in seeds:
+        for loss in ("nll", "nsgan", "hybrid"):
+            plan = PLAN[preset]
+            argv = ["train", "--loss", loss, "--preset", preset, "--seed", str(seed),
+                    "--steps", str(plan["steps"]), "--eval-every", str(plan["every"]),
+                    "--quality-every", str(plan["every"]), "--no-progress"]
+            if loss != "nll":
+                argv += ["--lr", str(GAN_LR)]
+            if loss == "hybrid":
+                argv += ["--hybrid-lambda", str(HYBRID_LAMBDA)]
+            jobs.append(Job(f"{loss}-seed{seed}", tuple(argv),
+                            {"loss": loss, "seed": seed, "preset": preset}))
+    return jobs
+
+
+def load(root) -> list[Run]:
+    """The study's runs under ``root``, in loss order (NLL, NSGAN, hybrid) then seed."""
+    return load_study(root, LOSS_ORDER)
+
+
+def final_rows(runs: list[Run]) -> list[dict]:
+    """One row per run: its final figures (None where absent, e.g. a diverged run)."""
+    rows = []
+    for r in runs:
+        f = r.final or {}
+        res = r.manifest.get("results", {})
+        rows.append({"run": r.name, "loss": r.loss, "seed": r.seed, "outcome": r.outcome,
+                     "test_bpd": f.get("test_bpd"),
+                     "lenet_fid": (f.get("lenet") or {}).get("fid"),
+                     "precision": (f.get("lenet") or {}).get("precision"),
+                     "recall": (f.get("lenet") or {}).get("recall"),
+                     "classes": (f.get("lenet") or {}).get("classes_covered"),
+                     "inception_fid": (f.get("inception") or {}).get("fid"),
+                     "inception_n": (f.get("inception") or {}).get("n"),
+                     "lenet_n": (f.get("lenet") or {}).get("n"),
+                     "events": len([e for e in r.events if e.get("event") == "instability"]),
+                     "diverged_at": res.get("diverged_at_step"),
+                     "steps": res.get("steps"),
+                     "minutes": r.manifest.get("wall_time_s", 0) / 60,
+                     "device": r.manifest.get("device", "?")})
+    return rows
+
+
+def minutes_by_device(rows: list[dict]) -> str:
+    """Wall minutes per run, 'mean ± sd (device)' for each device: a CPU run's minutes and
+    a GPU run's are not one population."""
+    devices = sorted({r["device"] for r in rows})
+    return "; ".join(fmt([r["minutes"] for r in rows if r["device"] == d], 1)
+                     + (f" ({d})" if len(devices) > 1 else "") for d in devices)
+
+
+def summary(runs: list[Run]) -> dict[str, dict]:
+    """Per loss: 'mean ± sd' strings and raw lists over seeds."""
+    out = {}
+    rows = final_rows(runs)
+    for loss in [l for l in LOSS_ORDER if any(r["loss"] == l for r in rows)]:
+        rs = [r for r in rows if r["loss"] == loss]
+        col = {k: [r[k] for r in rs] for k in rs[0]}
+        out[loss] = {"seeds": len(rs), "raw": col,
+                     "test_bpd": fmt(col["test_bpd"], 3), "lenet_fid": fmt(col["lenet_fid"], 1),
+                     "inception_fid": fmt(col["inception_fid"], 1),
+                     "precision": fmt(col["precision"], 3), "recall": fmt(col["recall"], 3),
+                     "classes": fmt(col["classes"], 1),
+                     "events": sum(col["events"]),
+                     "diverged": sum(d is not None for d in col["diverged_at"]),
+                     "minutes": minutes_by_device(rs)}
+    return out
+
+
+def markdown_table(runs: list[Run]) -> str:
+    s = summary(runs)
+    n = [r for r in final_rows(runs) if r["lenet_n"]]
+    ln = n[0]["lenet_n"] if n else "?"
+    inc = [r["inception_n"] for r in final_rows(runs) if r["inception_n"]]
+    head = ("| loss | seeds | test bits/dim | LeNet-FID (n={}) | Inception-FID (n={}) | precision "
+            "| recall | classes covered | instability events | diverged | wall min/run |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|\n").format(ln, inc[0] if inc else "—")
+    body = "".join(
+        f"| {LOSS_LABEL.get(k, k)} | {v['seeds']} | {v['test_bpd']} | {v['lenet_fid']} | "
+        f"{v['inception_fid']} | {v['precision']} | {v['recall']} | {v['classes']} | "
+        f"{v['events']} | {v['diverged']} | {v['minutes']} |\n" for k, v in s.items())
+    return head + body
+
+
+def findings(runs: list[Run]) -> dict[str, dict]:
+    """F1 and F2 as these runs show them: a status and the numbers behind it.
+
+    F1 (NLL does well in FID against NSGAN): compared seed by seed (same initialisation);
+    *supported* if NLL's final LeNet-FID is lower in every seed, *not supported* if in none,
+    *mixed* otherwise; the Inception-FID verdict is reported beside it.
+    F2 (NSGAN training is unstable): *supported* if any NSGAN run diverged or raised an
+    instability event, or its seeds spread more in FID than NLL's (relative sd); *not
+    supported* otherwise.
+    """
+    rows = final_rows(runs)
+    by = {(r["loss"], r["seed"]): r for r in rows}
+    seeds = sorted({r["seed"] for r in rows if ("nll", r["seed"]) in by and ("nsgan", r["seed"]) in by})
+    out = {}
+    # A verdict against a generator that collapsed to one class says little about a working
+    # GAN: count those runs so the reader sees it beside the verdict.
+    collapsed = sum(by["nsgan", s]["classes"] is not None and by["nsgan", s]["classes"] <= 1
+                    for s in seeds)
+    for key, label in (("lenet_fid", "LeNet-FID"), ("inception_fid", "Inception-FID")):
+        pairs = [(by["nll", s][key], by["nsgan", s][key]) for s in seeds
+                 if by["nll", s][key] is not None and by["nsgan", s][key] is not None]
+        wins = sum(a < b for a, b in pairs)
+        status = verdict(wins, len(pairs))
+        out[f"F1 ({label})"] = {
+            "status": status,
+            "numbers": (f"NLL lower {label} than NSGAN in {wins}/{len(pairs)} seeds; "
+                        f"NLL {fmt([a for a, _ in pairs], 1)} vs NSGAN {fmt([b for _, b in pairs], 1)}"
+                        + (f"; {collapsed}/{len(seeds)} NSGAN runs ended on a single class "
+                           "(collapsed)" if collapsed else ""))}
+    ns = [r for r in rows if r["loss"] == "nsgan"]
+    nl = [r for r in rows if r["loss"] == "nll"]
+
+    def rel_sd(rs):
+        m, s, n = _stat([r["lenet_fid"] for r in rs])
+        return s / m if n > 1 and m else float("nan")
+
+    unstable = sum(r["events"] > 0 or r["diverged_at"] is not None for r in ns)
+    spread_ns, spread_nl = rel_sd(ns), rel_sd(nl)
+    supported = unstable > 0 or (math.isfinite(spread_ns) and math.isfinite(spread_nl)
+                                 and spread_ns > spread_nl)
+    out["F2 (from initialisation)"] = {
+        "status": "no data" if not ns else "supported" if supported else "not supported",
+        "numbers": (f"{unstable}/{len(ns)} NSGAN runs diverged or raised an instability event "
+                    f"(NLL: {sum(r['events'] > 0 or r['diverged_at'] is not None for r in nl)}/"
+                    f"{len(nl)}); seed-to-seed relative sd of LeNet-FID: NSGAN "
+                    f"{spread_ns:.2f}, NLL {spread_nl:.2f}")}
+    return out

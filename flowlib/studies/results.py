@@ -1,0 +1,161 @@
+"""Reading a study's results: the runs under a study folder, their numbers, their provenance.
+
+A study folder (``results/<study>-<preset>``, or one a chapter made) holds one run per job:
+its ``job.json`` (what the job was, :mod:`flowlib.studies.runner`), ``manifest.json``
+(outcome, device, commit), ``metrics.jsonl`` (:mod:`flowlib.training.metrics_file`),
+fixed-noise ``grids/step-NNNNNN.png`` and, where the study has one, ``final.json``
+(:mod:`flowlib.metrics.final`). Everything here reads those files; nothing trains, and nothing
+is typed in by hand.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from flowlib.core.errors import FlowlibError
+from flowlib.core.manifest import read_manifest
+from flowlib.core.paths import REPO_ROOT
+from flowlib.training.metrics_file import read_metrics
+from flowlib.training.monitor import replay
+
+
+class StudyMissing(FlowlibError, FileNotFoundError):
+    """No finished run of the study where it was looked for."""
+
+
+@dataclass
+class Run:
+    name: str
+    loss: str
+    seed: int
+    directory: Path
+    manifest: dict
+    rows: list
+    final: dict | None
+    grids: dict = field(default_factory=dict)   # step -> png path
+    spec: dict = field(default_factory=dict)    # what the job was (job.json): loss, seed, ...
+
+    @property
+    def outcome(self) -> str:
+        return self.manifest.get("results", {}).get("outcome", "done")
+
+    @property
+    def events(self) -> list[dict]:
+        """Instability events by today's rules (:func:`flowlib.training.monitor.replay` of the record:
+        the same as the run logged, plus any rule added since), and a divergence if any."""
+        return replay(self.rows) + [r for r in self.rows if r.get("event") == "diverged"]
+
+    def series(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, values) of the quality/validation rows holding ``key`` (None -> nan)."""
+        pts = [(r["step"], r[key]) for r in self.rows if key in r and not r.get("event")]
+        if not pts:
+            return np.array([]), np.array([])
+        s, v = zip(*pts)
+        return np.asarray(s), np.array([np.nan if x is None else x for x in v], dtype=float)
+
+
+def value_at(run: Run, key: str, step: int | None = None):
+    """``key`` at ``step`` (None: the last check); None when the run never recorded it."""
+    s, v = run.series(key)
+    if not len(s):
+        return None
+    if step is None:
+        return float(v[-1])
+    hit = np.nonzero(s == step)[0]
+    return float(v[hit[0]]) if len(hit) else None
+
+
+def load_study(root, order=()) -> list[Run]:
+    """Every finished run under ``root`` (a run with a ``manifest.json``), in the order of
+    ``order`` (a study's loss names) then seed."""
+    root = Path(root)
+    runs = []
+    for m in sorted(root.glob("*/manifest.json")):
+        d = m.parent
+        man = read_manifest(d)
+        spec = json.loads((d / "job.json").read_text()).get("spec", {}) if (d / "job.json").exists() else {}
+        final = json.loads((d / "final.json").read_text()) if (d / "final.json").exists() else None
+        grids = {int(p.stem.split("-")[1]): p for p in sorted((d / "grids").glob("step-*.png"))}
+        runs.append(Run(d.name, spec.get("loss", man["config"].get("loss")),
+                        int(spec.get("seed", man.get("seed") or 0)), d, man, read_metrics(d),
+                        final, grids, spec))
+    if not runs:
+        raise StudyMissing(f"No finished run under {root}: run the study first (`python -m flowlib "
+                           "experiment NAME --preset quick`), or build the book with the shipped "
+                           "results/.")
+    rank = {k: i for i, k in enumerate(order)}
+    return sorted(runs, key=lambda r: (rank.get(r.loss, 99), r.seed))
+
+
+# ------------------------------------------------------------------ numbers
+
+
+def _stat(values) -> tuple[float, float, int]:
+    v = np.array([x for x in values if x is not None and math.isfinite(x)], dtype=float)
+    if len(v) == 0:
+        return float("nan"), float("nan"), 0
+    return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0, len(v)
+
+
+def fmt(values, digits: int = 2) -> str:
+    """'mean ± sd' over seeds (sd with n - 1), or the single value, or '—'."""
+    m, s, n = _stat(values)
+    if n == 0:
+        return "—"
+    if abs(m) >= 1e4:
+        return f"{m:.3g}" + (f" ± {s:.2g}" if n > 1 else "")
+    return f"{m:.{digits}f}" + (f" ± {s:.{digits}f}" if n > 1 else "")
+
+
+def verdict(hits: int, total: int) -> str:
+    """The book's one three-way rule: *supported* when a comparison goes the claimed way in
+    every pair, *not supported* in none, *mixed* otherwise; *no data* without pairs."""
+    if total == 0:
+        return "no data"
+    return "supported" if hits == total else "not supported" if hits == 0 else "mixed"
+
+
+def shown(path) -> str:
+    """``path`` relative to the repository when inside it (what a reader can find)."""
+    try:
+        return str(Path(path).resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def provenance(runs: list[Run]) -> str:
+    commits = sorted({r.manifest.get("commit", "?")[:10] + (" (dirty)" if r.manifest.get("dirty") else "")
+                      for r in runs})
+    devices = sorted({r.manifest.get("device", "?") for r in runs})
+    total = sum(r.manifest.get("wall_time_s", 0) for r in runs) / 60
+    fcommits = sorted({(r.final or {}).get("commit", "?")[:10] for r in runs if r.final})
+    res = runs[0].manifest.get("results", {})
+    sizes = {(r.rows[0].get("config") or {}).get("name", "?") if r.rows else "?": 
+             r.manifest.get("results", {}).get("parameters") for r in runs}
+    if len(sizes) == 1:
+        [(size, params)] = sizes.items()
+        what = (f"the `{size}` Real NVP ({f'{params:,}' if isinstance(params, int) else '?'} "
+                "parameters)")
+    else:
+        what = f"{len(sizes)} Real NVP sizes (" + ", ".join(
+            f"`{s}`" for s, _ in sorted(sizes.items(), key=lambda kv: kv[1] or 0)) + ")"
+    return (f"{len(runs)} runs of {what}, {res.get('steps', '?')} steps each, batch "
+            f"{(runs[0].rows[0].get('train') or {}).get('batch_size', '?')}; training code at commit {', '.join(commits)}; final evaluation "
+            f"at {', '.join(fcommits) or '—'}; device {', '.join(devices)}; "
+            f"total training wall time {total:.0f} min." + "".join(
+                f" {note}" for note in _source_notes(runs)))
+
+
+def _source_notes(runs: list[Run]) -> list[str]:
+    """Notes of ``source.json`` beside a study's runs: which commit's tree made runs whose
+    manifests could not name it (e.g. made on a lent GPU machine from a copied tree)."""
+    notes = []
+    for root in sorted({r.directory.parent for r in runs}):
+        f = root / "source.json"
+        if f.exists():
+            notes.append(json.loads(f.read_text())["note"])
+    return notes

@@ -1,0 +1,80 @@
+"""``python -m flowlib train``: the command line of the one training loop."""
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+
+from flowlib.core.errors import FlowlibError
+from flowlib.core.presets import check_preset
+from flowlib.models.realnvp import SIZES
+from flowlib.training.config import preset_config
+from flowlib.training.data_sources import train_data
+from flowlib.training.losses import LOSSES, make_loss
+from flowlib.training.trainer import TrainingDiverged, train
+
+
+def _cmd_train(args) -> int:
+    try:
+        check_preset(args.preset)
+        cfg = preset_config(args.preset, size=args.size, minutes=args.minutes,
+                            max_steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                            threads=args.threads, eval_every=args.eval_every,
+                            quality_every=args.quality_every, quality_images=args.quality_images)
+        if args.steps is not None and args.minutes is None:
+            cfg = dataclasses.replace(cfg, minutes=None)
+        if args.no_ema:
+            cfg = dataclasses.replace(cfg, ema=None)
+        data = None
+        if args.data != "mnist" or args.init or args.train_size:
+            data = train_data(cfg, args.data, train_size=args.train_size, init=args.init)
+        result = train(cfg, args.out, loss=make_loss(args.loss, args.hybrid_lambda,
+                                                     args.pretrain_disc),
+                       seed=args.seed, resume=args.resume,
+                       progress=not args.no_progress, preset=args.preset, data=data,
+                       device=args.device)
+    except TrainingDiverged as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 3
+    except FlowlibError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"finished {result.step} steps in {result.train_seconds / 60:.1f} training minutes; "
+          f"validation {result.val_bpd:.4f} bits/dim; run in {result.out}")
+    return 0
+
+
+def add_cli(subparsers) -> None:
+    p = subparsers.add_parser("train", help="train a Real NVP (NLL now; GAN losses later)",
+                              description="Train a Real NVP by a loss (see flowlib.training.trainer).")
+    p.add_argument("--loss", default="nll", help=f"training loss: {', '.join(LOSSES)}")
+    p.add_argument("--hybrid-lambda", type=float, default=None,
+                   help="weight of the NLL term (nats/dim) in --loss hybrid")
+    p.add_argument("--preset", default="quick", help="smoke | quick | full")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, type=Path, help="run directory, e.g. runs/NAME")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--size", default=None, help=f"model size: {', '.join(SIZES)}")
+    p.add_argument("--minutes", type=float, default=None, help="training-time budget")
+    p.add_argument("--steps", type=int, default=None, help="schedule length in steps")
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--device", default="cpu",
+                   help="cpu (default: bit-reproducible), cuda, cuda:N or auto")
+    p.add_argument("--eval-every", type=int, default=None, help="steps between validation bits/dim")
+    p.add_argument("--quality-every", type=int, default=None,
+                   help="steps between LeNet-FID/precision/recall/coverage checks and sample grids")
+    p.add_argument("--quality-images", type=int, default=None, help="samples per quality check")
+    p.add_argument("--data", default="mnist", choices=["mnist", "synthetic", "teacher-stream"],
+                   help="MNIST; synthetic MNIST (a fixed set of teacher samples, see "
+                        "--train-size); or fresh teacher samples every step")
+    p.add_argument("--train-size", type=int, default=None,
+                   help="synthetic training-set size (a prefix of the 50k split)")
+    p.add_argument("--init", default=None,
+                   help="start from a model file ('teacher': the synthetic-MNIST teacher)")
+    p.add_argument("--pretrain-disc", type=int, default=0,
+                   help="GAN losses: discriminator-only steps before the generator moves")
+    p.add_argument("--no-ema", action="store_true")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_cmd_train)

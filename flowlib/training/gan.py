@@ -1,0 +1,229 @@
+"""Adversarial training: the GAN losses, one player's step each, and the GAN as a training loss.
+
+The discriminators are in :mod:`flowlib.models.discriminators`.
+
+The generator is always a flow (``decode`` of Gaussian noise), so the *same* model
+can be trained by NLL, adversarially, or by both. Discriminators output **logits**
+``l``; ``D = sigmoid(l)`` is the probability that an input is real. With
+``softplus(a) = log(1 + e^a)``:
+
+    discriminator loss      -log D(x) - log(1 - D(G(z)))   = softplus(-l_real) + softplus(l_fake)
+    minimax generator        log(1 - D(G(z)))               = -softplus(l_fake)      (saturating)
+    non-saturating (NSGAN)  -log D(G(z))                    = softplus(-l_fake)
+    hybrid (Flow-GAN)        lambda * NLL + NSGAN
+
+All losses are means over the batch, in nats.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from flowlib.models.discriminators import ConvDiscriminator, GANConfigError
+from flowlib.models.flows import dequantize, draw
+from flowlib.models.realnvp import mnist_units_offset
+
+GENERATOR_LOSSES = ("nll", "nsgan", "minimax", "hybrid")
+
+
+# ---------------------------------------------------------------- losses
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of the discriminator: real -> 1, fake -> 0 (nats, batch mean)."""
+    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+
+
+def generator_loss(kind: str, fake_logits: torch.Tensor) -> torch.Tensor:
+    """The adversarial part of a generator loss, from the discriminator's logits on fakes."""
+    if kind == "nsgan":
+        return F.softplus(-fake_logits).mean()
+    if kind == "minimax":
+        return -F.softplus(fake_logits).mean()
+    raise GANConfigError(f"Unknown adversarial generator loss {kind!r}: use 'nsgan' or 'minimax'.")
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """Which loss trains the generator. ``hybrid_lambda`` weights NLL in ``hybrid``."""
+    kind: str = "nll"
+    hybrid_lambda: float | None = None
+
+    def __post_init__(self):
+        if self.kind not in GENERATOR_LOSSES:
+            raise GANConfigError(
+                f"Unknown loss {self.kind!r}. The generator can be trained by: "
+                f"{', '.join(GENERATOR_LOSSES)} (nll: maximum likelihood; nsgan: non-saturating "
+                "GAN; minimax: the original saturating GAN; hybrid: lambda*NLL + NSGAN).")
+        if self.kind == "hybrid" and (self.hybrid_lambda is None or self.hybrid_lambda <= 0):
+            raise GANConfigError(
+                "The hybrid loss needs a positive weight for its NLL term: pass "
+                "hybrid_lambda (e.g. --hybrid-lambda 0.01; Flow-GAN used values of 1e-3..1).")
+        if self.kind != "hybrid" and self.hybrid_lambda is not None:
+            raise GANConfigError(f"hybrid_lambda is only used by the hybrid loss, not {self.kind!r}.")
+
+    @property
+    def adversarial(self) -> bool:
+        return self.kind != "nll"
+
+    @property
+    def uses_nll(self) -> bool:
+        return self.kind in ("nll", "hybrid")
+
+    def generator_objective(self, nll: torch.Tensor | None,
+                            fake_logits: torch.Tensor | None) -> torch.Tensor:
+        """The scalar the generator minimises: NLL (nats/example), adversarial, or both."""
+        if self.kind == "nll":
+            return nll
+        adv = generator_loss("nsgan" if self.kind == "hybrid" else self.kind, fake_logits)
+        return adv + self.hybrid_lambda * nll if self.kind == "hybrid" else adv
+
+
+def grad_norm(parameters) -> float:
+    """The global L2 norm of the gradients of ``parameters`` (0 where none)."""
+    norms = [p.grad.detach().norm() for p in parameters if p.grad is not None]
+    return float(torch.stack(norms).norm()) if norms else 0.0
+
+
+def discriminator_update(disc: nn.Module, d_opt: torch.optim.Optimizer, real: torch.Tensor,
+                         fake: torch.Tensor) -> dict:
+    """One step of the discriminator on a real and a (detached) fake batch; its metrics."""
+    d_opt.zero_grad(set_to_none=True)
+    real_logits, fake_logits = disc(real), disc(fake.detach())
+    d_loss = discriminator_loss(real_logits, fake_logits)
+    d_loss.backward()
+    d_grad = grad_norm(disc.parameters())
+    d_opt.step()
+    with torch.no_grad():
+        return {"d_loss": float(d_loss), "d_real": float(torch.sigmoid(real_logits).mean()),
+                "d_fake": float(torch.sigmoid(fake_logits).mean()), "d_grad_norm": d_grad}
+
+
+def generator_objective(disc: nn.Module, fake: torch.Tensor, spec: LossSpec,
+                        nll: torch.Tensor | None = None) -> torch.Tensor:
+    """The generator's loss through a *frozen* discriminator (its parameters get no gradient).
+
+    The caller calls ``backward`` on the result and then ``disc.requires_grad_(True)``
+    before the next discriminator update (:func:`adversarial_step` does both).
+    """
+    disc.requires_grad_(False)
+    return spec.generator_objective(nll, disc(fake))
+
+
+def adversarial_step(model: nn.Module, disc: nn.Module, g_opt: torch.optim.Optimizer,
+                     d_opt: torch.optim.Optimizer, real: torch.Tensor, spec: LossSpec, *,
+                     fake_fn, nll_fn=None, clip: float | None = None) -> dict:
+    """One discriminator update, then one generator update; returns the step's metrics.
+
+    ``real``: a batch as the discriminator sees it (float, dequantised for images).
+    ``fake_fn(n)``: ``n`` samples of the model *with* gradients to its parameters.
+    ``nll_fn()``: the model's NLL (nats per example) on the real batch, for ``hybrid``.
+    Each update touches only its own player's parameters: the discriminator sees
+    detached fakes, and is frozen while the generator's loss flows through it.
+    """
+    if not spec.adversarial:
+        raise GANConfigError("adversarial_step is for the nsgan, minimax and hybrid losses.")
+    fake = fake_fn(real.shape[0])
+    metrics = discriminator_update(disc, d_opt, real, fake)
+    try:
+        g_opt.zero_grad(set_to_none=True)
+        nll = nll_fn() if spec.uses_nll else None
+        g_loss = generator_objective(disc, fake, spec, nll)
+        if not torch.isfinite(g_loss):
+            raise FloatingPointError(f"non-finite generator loss ({float(g_loss)})")
+        g_loss.backward()
+        params = [p for g in g_opt.param_groups for p in g["params"]]
+        g_grad = (float(nn.utils.clip_grad_norm_(params, clip)) if clip
+                  else grad_norm(params))
+        g_opt.step()
+    finally:
+        disc.requires_grad_(True)
+    metrics.update(g_loss=float(g_loss.detach()), g_grad_norm=g_grad)
+    if nll is not None:
+        metrics["nll"] = float(nll.detach())
+    return metrics
+
+
+class GANTrainLoss:
+    """The adversarial losses as a pluggable loss of :func:`flowlib.training.trainer.train`.
+
+    Each call makes one discriminator update (on the real batch, dequantised with the
+    same noise stream the NLL uses, and on fresh samples ``decode(z)``), then returns the
+    generator's objective through the frozen discriminator; the training loop does the
+    generator's backward, clipping and step. The discriminator and its optimizer live in
+    ``state_dict`` so checkpoints and ``--resume`` cover them. For ``hybrid``, the NLL
+    term is in nats per dimension, weighted by ``spec.hybrid_lambda``.
+    """
+
+    def __init__(self, spec: LossSpec, d_lr: float = 2e-4, d_width: int = 32,
+                 spectral_norm: bool = False, pretrain_steps: int = 0):
+        if not spec.adversarial:
+            raise GANConfigError("GANTrainLoss is for nsgan, minimax and hybrid; use NLL for 'nll'.")
+        if pretrain_steps < 0:
+            raise GANConfigError(f"pretrain_steps must be >= 0, got {pretrain_steps}.")
+        self.spec, self.name = spec, spec.kind
+        self.pretrain_steps = pretrain_steps
+        self.d_lr, self.d_width, self.spectral_norm = d_lr, d_width, spectral_norm
+        self.disc = self.d_opt = None
+
+    def setup(self, model, cfg) -> None:
+        self.disc = ConvDiscriminator(tuple(model.config.image_shape), self.d_width,
+                                      self.spectral_norm).to(model.device)
+        self.d_opt = torch.optim.Adam(self.disc.parameters(), lr=self.d_lr, betas=(0.5, 0.999))
+
+    def loss(self, model, batch, step, noise):
+        self.disc.requires_grad_(True)
+        real = self._real(model, batch, noise)
+        fake = model.decode(self._latent(model, batch.shape[0], noise))
+        logs = discriminator_update(self.disc, self.d_opt, real, fake)
+        nll = None
+        if self.spec.uses_nll:
+            nll = -model.log_prob(batch, generator=noise).mean() / model.dim
+            logs["train_bpd"] = float(nll.detach()) / math.log(2) + mnist_units_offset(batch)
+        objective = generator_objective(self.disc, fake, self.spec, nll)
+        logs["g_loss"] = float(objective.detach())
+        return objective, logs
+
+    @staticmethod
+    def _real(model, batch, noise):
+        """uint8 MNIST dequantised as the NLL sees it; float (synthetic) data used as is."""
+        real = dequantize(batch, noise) if batch.dtype == torch.uint8 else batch
+        return real.to(model.device, model.dtype)
+
+    @staticmethod
+    def _latent(model, n, noise):
+        """Base-distribution draws N(0, base_std^2 I), shape (n, D)."""
+        return draw(torch.randn, (n, model.dim), noise, model.device, model.dtype) * model.config.base_std
+
+    @torch.no_grad()
+    def _fake(self, model, n, noise):
+        return model.decode(self._latent(model, n, noise))
+
+    def pretrain(self, model, next_batch, noise) -> dict:
+        """Train the discriminator alone for ``pretrain_steps`` steps against the current
+        (frozen) generator; returns the last steps' mean metrics (nats, probabilities)."""
+        logs = []
+        for _ in range(self.pretrain_steps):
+            batch = next_batch()
+            logs.append(discriminator_update(self.disc, self.d_opt, self._real(model, batch, noise),
+                                             self._fake(model, batch.shape[0], noise)))
+        tail = logs[-max(1, len(logs) // 10):]
+        return {"steps": self.pretrain_steps,
+                **{k: sum(l[k] for l in tail) / len(tail) for k in tail[0]}} if logs else {"steps": 0}
+
+    def state_dict(self) -> dict:
+        return {"disc": self.disc.state_dict(), "d_opt": self.d_opt.state_dict(),
+                "spec": {"kind": self.spec.kind, "hybrid_lambda": self.spec.hybrid_lambda}}
+
+    def load_state_dict(self, state: dict) -> None:
+        if not state:
+            return
+        saved = state.get("spec", {})
+        if saved and (saved.get("kind"), saved.get("hybrid_lambda")) != (self.spec.kind,
+                                                                         self.spec.hybrid_lambda):
+            raise GANConfigError(f"The checkpoint was trained with loss {saved}, not "
+                                 f"{self.spec}: resume with the same --loss and --hybrid-lambda.")
+        self.disc.load_state_dict(state["disc"])
+        self.d_opt.load_state_dict(state["d_opt"])

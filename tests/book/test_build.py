@@ -1,0 +1,98 @@
+"""The real book pipeline: chapters executed by papermill at smoke, built with warnings as errors."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from flowlib.book.build import Book, BookError
+from flowlib.core.paths import REPO_ROOT
+from tests.conftest import copy_book_tree
+
+pytestmark = pytest.mark.book
+
+
+def test_every_chapter_executes_and_the_book_builds(smoke_book):
+    html = smoke_book.build_dir / "html"
+    for name in smoke_book.chapters():
+        nb = nbformat.read(smoke_book.book_dir / f"{name}.ipynb", as_version=4)
+        # papermill injected the preset into the executed notebook
+        injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+        assert injected and 'preset = "smoke"' in injected[0].source, name
+        errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                  if o.get("output_type") == "error"]
+        assert not errors, f"{name}: {errors[:1]}"
+        page = html / "book" / f"{name}.html"
+        assert page.exists(), page
+        # each page offers its executed notebook for download
+        assert (html / "_sources" / "book" / f"{name}.ipynb").exists()
+        assert f"_sources/book/{name}.ipynb" in page.read_text()
+    assert (html / "index.html").exists()
+
+
+def test_rebuild_is_incremental(smoke_book):
+    results = smoke_book.execute_all("smoke")
+    assert {r.status for r in results} == {"up to date"}
+
+
+def test_failing_chapter_names_chapter_and_cell_and_keeps_outputs(tmp_path):
+    book = Book(copy_book_tree(tmp_path / "b"))
+    (book.book_dir / "broken.py").write_text(
+        '# %% tags=["parameters"]\npreset = "quick"\n\n# %%\nx = 1\n\n# %%\n'
+        'raise ValueError("deliberately broken cell")\n')
+    toc = (book.root / "_toc.yml").read_text()
+    (book.root / "_toc.yml").write_text(toc + "      - file: book/broken\n")
+    ok = book.execute_chapter("preface", "smoke")
+    assert ok.status == "executed"
+    before = (book.book_dir / "preface.ipynb").read_bytes()
+    r = book.execute_chapter("broken", "smoke")
+    assert r.status == "failed"
+    assert "chapter 'broken'" in r.message and "ValueError: deliberately broken cell" in r.message
+    assert "failed in cell" in r.message and 'raise ValueError' in r.message
+    assert (book.build_dir / "failed" / "broken.ipynb").exists()
+    assert not (book.book_dir / "broken.ipynb").exists()  # no half-written output
+    assert (book.book_dir / "preface.ipynb").read_bytes() == before
+    # a source change re-executes only that chapter
+    assert book.execute_chapter("preface", "smoke").status == "up to date"
+    src = book.book_dir / "preface.py"
+    src.write_text(src.read_text() + "\n# %%\nprint('changed')\n")
+    assert book.execute_chapter("preface", "smoke").status == "executed"
+    assert book.execute_chapter("preface", "quick").status == "executed"  # preset changed
+
+
+def test_unknown_chapter_and_preset_are_clear_errors(tmp_path):
+    book = Book()
+    with pytest.raises(BookError, match="No chapter named 'nope'. The chapters are: preface, data"):
+        book.source("nope")
+    from flowlib.core.presets import PresetError
+    with pytest.raises(PresetError, match="Unknown preset 'huge'.*smoke, quick, full"):
+        book.execute_chapter("preface", "huge")
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["book", "PRESET=huge"], "unknown PRESET 'huge'"),
+    (["chapter", "PRESET=quick"], "which chapter?"),
+])
+def test_make_targets_reject_bad_input(args, needle):
+    proc = subprocess.run(["make", "--no-print-directory", *args], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0
+    assert needle in proc.stderr
+
+
+def test_cli_unknown_chapter_is_one_paragraph(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "flowlib", "book", "chapter", "nope",
+                           "--preset", "smoke"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: No chapter named 'nope'") and "Traceback" not in proc.stderr
+
+
+def test_no_generated_notebooks_are_tracked():
+    tracked = subprocess.run(["git", "ls-files", "*.ipynb"], cwd=REPO_ROOT,
+                             capture_output=True, text=True).stdout.split()
+    assert tracked == []
+    for name in Book().chapters():
+        text = (REPO_ROOT / "book" / f"{name}.py").read_text()
+        assert "# %%" in text and 'tags=["parameters"]' in text, name

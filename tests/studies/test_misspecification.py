@@ -1,0 +1,81 @@
+"""Experiment 2 (misspecification) end to end at smoke: two students in parallel, resume, Slurm."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from flowlib.core.paths import RESULTS
+from flowlib.studies import misspecification as exp2
+
+
+@pytest.mark.slow
+def test_misspecification_study_two_jobs_in_parallel_then_skipped(tmp_path, capsys):
+    from flowlib.cli import main
+    args = ["experiment", "misspecification", "--preset", "smoke", "--seeds", "0",
+            "--out", str(tmp_path), "--jobs", "2"]
+    assert main(args) == 0
+    runs = exp2.load(tmp_path)
+    assert [(exp2.student(r), exp2.train_size(r)) for r in runs] == [("micro", 500), ("tiny", 500)]
+    for r in runs:
+        assert r.outcome == "done"
+        assert r.manifest["device"].endswith(", 1 thread")  # each of 2 jobs on 2 cores: 1 thread
+        assert r.manifest["results"]["parameters"] == r.rows[0]["parameters"]
+        assert r.rows[0]["config"]["base_std"] == r.rows[0]["teacher_temperature"]  # teacher's family
+        for key in ("val_bpd", "train_eval_bpd", "kl", "kl_se", "fid"):
+            steps, values = r.series(key)
+            assert list(steps) == [0, 15, 30] and all(math.isfinite(v) for v in values), key
+    rows = exp2.run_rows(runs)
+    assert rows[0]["parameters"] < rows[1]["parameters"]
+    assert all(x["relation"] == "smaller" for x in rows)
+    assert "| micro | smaller |" in exp2.students_table(runs)
+    assert set(exp2.findings(runs)) == {"F3", "F4", "F5", "F6"}
+    capsys.readouterr()
+    assert main(args) == 0
+    assert capsys.readouterr().out.count("skipped (finished)") == 2
+
+
+def test_misspecification_emits_a_slurm_array(tmp_path, capsys):
+    from flowlib.cli import main
+    out = tmp_path / "misspecification-quick"
+    assert main(["experiment", "misspecification", "--preset", "quick", "--seeds", "0", "1",
+                 "--out", str(out), "--emit", "slurm"]) == 0
+    script = out.with_name("misspecification-quick.slurm.sh")
+    text = script.read_text()
+    jobs = script.with_suffix(".jobs.tsv").read_text().splitlines()
+    assert "#SBATCH --array=0-19" in text and len(jobs) == 20     # 5 students x 2 sizes x 2 seeds
+    assert jobs[0].startswith("micro-n1000-seed0\ttrain --loss nll --preset quick --seed 0 --size micro")
+    assert not out.exists()                                       # nothing ran here
+
+
+def test_unknown_student_size_and_oversized_training_set_are_clear_errors(tmp_path, capsys):
+    from flowlib.cli import main
+    assert main(["train", "--preset", "smoke", "--size", "gigantic", "--data", "synthetic",
+                 "--out", str(tmp_path / "a")]) == 2
+    assert "Unknown Real NVP size 'gigantic'" in capsys.readouterr().err
+    assert main(["train", "--preset", "smoke", "--data", "synthetic", "--train-size", "60000",
+                 "--out", str(tmp_path / "b")]) == 2
+    assert "holds 50,000 samples" in capsys.readouterr().err
+
+
+SHIPPED = RESULTS / "misspecification-quick"
+
+
+def test_shipped_students_reproduce_their_kl():
+    """The shipped model files (made on a GPU) give, on this CPU, the exact KL to the teacher
+    that their run recorded at its last check, within the recorded standard error."""
+    from flowlib.data.synthetic import synthetic_mnist
+    from flowlib.metrics.likelihood import kl_to_teacher
+    from flowlib.models.realnvp import RealNVP
+    from flowlib.training.metrics_file import read_metrics
+
+    models = sorted(SHIPPED.glob("*/model.pt"))
+    assert len(models) >= 3, models
+    for path in models:
+        rows = read_metrics(path.parent)
+        start = next(r for r in rows if r.get("event") == "start")
+        last = [r for r in rows if r.get("kl") is not None][-1]
+        assert last["step"] == max(r.get("step", 0) for r in rows)
+        est = kl_to_teacher(RealNVP.load(path), synthetic_mnist("test", start["kl_images"]))
+        assert abs(est.value - last["kl"]) <= last["kl_se"], (path.parent.name, est, last["kl"])
+        assert abs(est.se - last["kl_se"]) <= 0.05 * last["kl_se"]
