@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "flowlib.data.cli",
     "flowlib.book.build",
     "flowlib.training.cli",
+    "flowlib.training.gan_control",
     "flowlib.metrics.classifier",
     "flowlib.studies.registry",
     "flowlib.studies.teacher",

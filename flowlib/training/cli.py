@@ -20,7 +20,10 @@ def _cmd_train(args) -> int:
         cfg = preset_config(args.preset, size=args.size, minutes=args.minutes,
                             max_steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                             threads=args.threads, eval_every=args.eval_every,
-                            quality_every=args.quality_every, quality_images=args.quality_images)
+                            quality_every=args.quality_every, quality_images=args.quality_images,
+                            gan_beta1=args.gan_beta1, gan_beta2=args.gan_beta2, d_lr=args.d_lr,
+                            d_steps=args.d_steps, r1=args.r1,
+                            spectral_norm=True if args.spectral_norm else None)
         if args.steps is not None and args.minutes is None:
             cfg = dataclasses.replace(cfg, minutes=None)
         if args.no_ema:
@@ -75,6 +78,18 @@ def add_cli(subparsers) -> None:
                    help="start from a model file ('teacher': the synthetic-MNIST teacher)")
     p.add_argument("--pretrain-disc", type=int, default=0,
                    help="GAN losses: discriminator-only steps before the generator moves")
+    p.add_argument("--gan-beta1", type=float, default=None,
+                   help="GAN losses: Adam beta1 of both players (default 0.5, DCGAN)")
+    p.add_argument("--gan-beta2", type=float, default=None,
+                   help="GAN losses: Adam beta2 of both players (default 0.999; WGAN-GP uses 0.9)")
+    p.add_argument("--d-lr", type=float, default=None,
+                   help="GAN losses: the discriminator's lr (default: the generator's; TTUR if not)")
+    p.add_argument("--d-steps", type=int, default=None,
+                   help="GAN losses: discriminator steps per generator step (default 1)")
+    p.add_argument("--r1", type=float, default=None,
+                   help="GAN losses: R1 penalty weight gamma on real data (default 0: off)")
+    p.add_argument("--spectral-norm", action="store_true",
+                   help="GAN losses: spectral normalisation in the discriminator")
     p.add_argument("--no-ema", action="store_true")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_train)

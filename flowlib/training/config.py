@@ -41,6 +41,15 @@ class TrainConfig:
     min_classes: int = 8           # instability: coverage below this after having reached it
     threads: int | None = None     # torch threads (None: torch's default)
     channels_last: bool = True
+    # the adversarial losses (flowlib.training.gan): both players' Adam betas (NLL keeps
+    # Adam's (0.9, 0.999)), the discriminator's lr (None: the generator's; it follows the
+    # generator's schedule either way), its steps per generator step, R1 weight, spectral norm
+    gan_beta1: float = 0.5
+    gan_beta2: float = 0.999
+    d_lr: float | None = None
+    d_steps: int = 1
+    r1: float = 0.0
+    spectral_norm: bool = False
 
     def steps_fixed(self) -> bool:
         return self.minutes is None

@@ -11,8 +11,33 @@ can be trained by NLL, adversarially, or by both. Discriminators output **logits
     minimax generator        log(1 - D(G(z)))               = -softplus(l_fake)      (saturating)
     non-saturating (NSGAN)  -log D(G(z))                    = softplus(-l_fake)
     hybrid (Flow-GAN)        lambda * NLL + NSGAN
+    WGAN-GP                 critic: mean l_fake - mean l_real + 10 (|grad l(x_hat)| - 1)^2
+                            generator: -mean l_fake                     (l: a critic's score)
 
-All losses are means over the batch, in nats.
+All losses are means over the batch, in nats (WGAN-GP: in the critic's units).
+
+**One machinery for every GAN run of the book** (Experiment 1, the Nash study, the 2-D
+chapter), with the choices a reader needs stated rather than buried:
+
+- both players start from the same network as NLL does: the trainer runs the flow's
+  data-dependent (ActNorm) initialisation on the first real batch for every loss;
+- Adam's betas are per player and stated (:class:`GANSettings`; DCGAN's (0.5, 0.999) by
+  default, WGAN-GP's (0.5, 0.9)); the discriminator's learning rate follows the generator's
+  schedule, scaled by ``d_lr / lr`` (TTUR when they differ): no player has a warm-up advantage;
+- the discriminator sees fakes on the support of real images: a flow's decoded images lie in
+  ``(-a, 1 + a)`` (the logit margin), real pixels in ``[0, 1)``, so a discriminator could win by
+  range alone and push the generator into the flat ends of its output sigmoid, where its
+  gradient vanishes. Fakes are clipped to [0, 1] with a *straight-through* gradient
+  (:func:`to_pixel_range`): the values are those of the images a reader, FID and the
+  classifier see, and the generator's gradient passes as if unclipped;
+- stabilisers from the literature, selectable and recorded: R1 penalty on reals
+  (Mescheder et al. 2018), spectral norm in D (Miyato et al. 2018), several D steps per G
+  step, separate learning rates (TTUR, Heusel et al. 2017), and WGAN-GP (Gulrajani et al.
+  2017) with Flow-GAN's settings (Grover et al. 2018: penalty 10, 5 critic steps, Adam
+  (0.5, 0.9), lr 1e-4);
+- each step logs D(real), D(fake) (WGAN-GP: the critic's mean scores), the discriminator's
+  gradient norm, and the norm of the discriminator's *input* gradient on fakes, which is what
+  moves the generator.
 """
 from __future__ import annotations
 
@@ -27,7 +52,8 @@ from flowlib.models.discriminators import ConvDiscriminator, GANConfigError
 from flowlib.models.flows import dequantize, draw
 from flowlib.models.realnvp import mnist_units_offset
 
-GENERATOR_LOSSES = ("nll", "nsgan", "minimax", "hybrid")
+GENERATOR_LOSSES = ("nll", "nsgan", "minimax", "hybrid", "wgan-gp")
+WGAN_GP_PENALTY = 10.0
 
 
 # ---------------------------------------------------------------- losses
@@ -36,13 +62,50 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> 
     return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
 
 
+def critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """WGAN critic loss (without its penalty): mean score of fakes minus mean score of reals."""
+    return fake_scores.mean() - real_scores.mean()
+
+
 def generator_loss(kind: str, fake_logits: torch.Tensor) -> torch.Tensor:
     """The adversarial part of a generator loss, from the discriminator's logits on fakes."""
     if kind == "nsgan":
         return F.softplus(-fake_logits).mean()
     if kind == "minimax":
         return -F.softplus(fake_logits).mean()
-    raise GANConfigError(f"Unknown adversarial generator loss {kind!r}: use 'nsgan' or 'minimax'.")
+    if kind == "wgan-gp":
+        return -fake_logits.mean()
+    raise GANConfigError(f"Unknown adversarial generator loss {kind!r}: use 'nsgan', 'minimax' "
+                         "or 'wgan-gp'.")
+
+
+def input_gradient(disc: nn.Module, x: torch.Tensor, create_graph: bool = False) -> torch.Tensor:
+    """``d D(x) / d x`` per example, flattened (N, D): the discriminator's input gradient."""
+    x = x.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(disc(x).sum(), x, create_graph=create_graph)
+    return g.flatten(1)
+
+
+def r1_penalty(disc: nn.Module, real: torch.Tensor) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018): ``E ||d D(x) / d x||^2`` on real data; weighted by gamma / 2."""
+    return input_gradient(disc, real, create_graph=True).pow(2).sum(1).mean()
+
+
+def gradient_penalty(disc: nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+    """WGAN-GP's penalty ``E (||d D(x_hat) / d x_hat|| - 1)^2`` at random interpolates of real and
+    (detached) fake examples."""
+    eps = draw(torch.rand, (real.shape[0],) + (1,) * (real.dim() - 1), generator, real.device,
+               real.dtype)
+    x_hat = eps * real.detach() + (1 - eps) * fake.detach()
+    return (input_gradient(disc, x_hat, create_graph=True).norm(dim=1) - 1).pow(2).mean()
+
+
+def to_pixel_range(fake: torch.Tensor) -> torch.Tensor:
+    """Fakes clipped to [0, 1] in value, with the gradient of the identity (straight-through):
+    the discriminator compares images on the same range as real ones, and the generator keeps
+    a gradient where its raw output lies beyond the pixel range."""
+    return fake + (fake.clamp(0, 1) - fake).detach()
 
 
 @dataclass(frozen=True)
@@ -56,7 +119,8 @@ class LossSpec:
             raise GANConfigError(
                 f"Unknown loss {self.kind!r}. The generator can be trained by: "
                 f"{', '.join(GENERATOR_LOSSES)} (nll: maximum likelihood; nsgan: non-saturating "
-                "GAN; minimax: the original saturating GAN; hybrid: lambda*NLL + NSGAN).")
+                "GAN; minimax: the original saturating GAN; hybrid: lambda*NLL + NSGAN; wgan-gp: "
+                "Wasserstein GAN with gradient penalty).")
         if self.kind == "hybrid" and (self.hybrid_lambda is None or self.hybrid_lambda <= 0):
             raise GANConfigError(
                 "The hybrid loss needs a positive weight for its NLL term: pass "
@@ -88,17 +152,40 @@ def grad_norm(parameters) -> float:
 
 
 def discriminator_update(disc: nn.Module, d_opt: torch.optim.Optimizer, real: torch.Tensor,
-                         fake: torch.Tensor) -> dict:
-    """One step of the discriminator on a real and a (detached) fake batch; its metrics."""
+                         fake: torch.Tensor, kind: str = "nsgan", r1: float = 0.0,
+                         generator: torch.Generator | None = None) -> dict:
+    """One step of the discriminator on a real and a (detached) fake batch; its metrics.
+
+    ``kind``: ``wgan-gp`` trains a critic with the gradient penalty, any other loss the
+    cross-entropy discriminator. ``r1 > 0`` adds ``r1 / 2 * E ||grad D(real)||^2``.
+    Metrics: the loss, D(real) and D(fake) (probabilities; for a critic its mean scores), the
+    penalties and the norm of the discriminator's parameter gradient.
+    """
     d_opt.zero_grad(set_to_none=True)
-    real_logits, fake_logits = disc(real), disc(fake.detach())
-    d_loss = discriminator_loss(real_logits, fake_logits)
+    fake = fake.detach()
+    real_logits, fake_logits = disc(real), disc(fake)
+    logs = {}
+    if kind == "wgan-gp":
+        gp = gradient_penalty(disc, real, fake, generator)
+        d_loss = critic_loss(real_logits, fake_logits) + WGAN_GP_PENALTY * gp
+        logs["d_gp"] = float(gp.detach())
+    else:
+        d_loss = discriminator_loss(real_logits, fake_logits)
+    if r1:
+        pen = r1_penalty(disc, real)
+        d_loss = d_loss + 0.5 * r1 * pen
+        logs["d_r1"] = float(pen.detach())
     d_loss.backward()
     d_grad = grad_norm(disc.parameters())
     d_opt.step()
     with torch.no_grad():
-        return {"d_loss": float(d_loss), "d_real": float(torch.sigmoid(real_logits).mean()),
-                "d_fake": float(torch.sigmoid(fake_logits).mean()), "d_grad_norm": d_grad}
+        if kind == "wgan-gp":
+            d_real, d_fake = float(real_logits.mean()), float(fake_logits.mean())
+        else:
+            d_real = float(torch.sigmoid(real_logits).mean())
+            d_fake = float(torch.sigmoid(fake_logits).mean())
+    return {"d_loss": float(d_loss.detach()), "d_real": d_real, "d_fake": d_fake,
+            "d_grad_norm": d_grad, **logs}
 
 
 def generator_objective(disc: nn.Module, fake: torch.Tensor, spec: LossSpec,
@@ -149,40 +236,66 @@ def adversarial_step(model: nn.Module, disc: nn.Module, g_opt: torch.optim.Optim
 class GANTrainLoss:
     """The adversarial losses as a pluggable loss of :func:`flowlib.training.trainer.train`.
 
-    Each call makes one discriminator update (on the real batch, dequantised with the
-    same noise stream the NLL uses, and on fresh samples ``decode(z)``), then returns the
+    Each call makes ``cfg.d_steps`` discriminator updates (the last on the step's real batch,
+    dequantised with the noise stream the NLL uses, earlier ones on further batches) against
+    fresh samples ``decode(z)`` in the pixel range (:func:`to_pixel_range`), then returns the
     generator's objective through the frozen discriminator; the training loop does the
-    generator's backward, clipping and step. The discriminator and its optimizer live in
-    ``state_dict`` so checkpoints and ``--resume`` cover them. For ``hybrid``, the NLL
-    term is in nats per dimension, weighted by ``spec.hybrid_lambda``.
+    generator's backward, clipping and step. The discriminator's settings come from the run's
+    :class:`~flowlib.training.config.TrainConfig` (``d_lr``, ``d_steps``, ``r1``,
+    ``spectral_norm``, ``gan_beta1``/``gan_beta2``); its learning rate follows the generator's
+    schedule (:meth:`set_lr_factor`). The discriminator and its optimizer live in
+    ``state_dict``, so checkpoints and ``--resume`` cover them. For ``hybrid``, the NLL term is
+    in nats per dimension, weighted by ``spec.hybrid_lambda``.
     """
 
-    def __init__(self, spec: LossSpec, d_lr: float = 2e-4, d_width: int = 32,
-                 spectral_norm: bool = False, pretrain_steps: int = 0):
+    def __init__(self, spec: LossSpec, d_width: int = 32, pretrain_steps: int = 0):
         if not spec.adversarial:
-            raise GANConfigError("GANTrainLoss is for nsgan, minimax and hybrid; use NLL for 'nll'.")
+            raise GANConfigError("GANTrainLoss is for the adversarial losses; use NLL for 'nll'.")
         if pretrain_steps < 0:
             raise GANConfigError(f"pretrain_steps must be >= 0, got {pretrain_steps}.")
         self.spec, self.name = spec, spec.kind
         self.pretrain_steps = pretrain_steps
-        self.d_lr, self.d_width, self.spectral_norm = d_lr, d_width, spectral_norm
-        self.disc = self.d_opt = None
+        self.d_width = d_width
+        self.disc = self.d_opt = self.cfg = None
+        self.batches = None  # the trainer's source of further real batches (d_steps > 1)
 
     def setup(self, model, cfg) -> None:
+        if cfg.d_steps < 1:
+            raise GANConfigError(f"d_steps must be >= 1, got {cfg.d_steps}.")
+        if cfg.r1 < 0:
+            raise GANConfigError(f"The R1 weight must be >= 0, got {cfg.r1}.")
+        self.cfg = cfg
+        self.d_lr = cfg.d_lr if cfg.d_lr is not None else cfg.lr
         self.disc = ConvDiscriminator(tuple(model.config.image_shape), self.d_width,
-                                      self.spectral_norm).to(model.device)
-        self.d_opt = torch.optim.Adam(self.disc.parameters(), lr=self.d_lr, betas=(0.5, 0.999))
+                                      cfg.spectral_norm).to(model.device)
+        self.d_opt = torch.optim.Adam(self.disc.parameters(), lr=self.d_lr,
+                                      betas=(cfg.gan_beta1, cfg.gan_beta2))
+
+    def generator_betas(self, cfg) -> tuple[float, float]:
+        return cfg.gan_beta1, cfg.gan_beta2
+
+    def set_lr_factor(self, factor: float) -> None:
+        """The generator's schedule factor at this step: the discriminator follows it."""
+        for group in self.d_opt.param_groups:
+            group["lr"] = self.d_lr * factor
 
     def loss(self, model, batch, step, noise):
+        cfg, kind = self.cfg, self.spec.kind
         self.disc.requires_grad_(True)
+        for _ in range(cfg.d_steps - 1):  # extra discriminator steps, on further batches
+            extra = self.batches().to(model.device)
+            discriminator_update(self.disc, self.d_opt, self._real(model, extra, noise),
+                                 self._fake(model, extra.shape[0], noise), kind, cfg.r1, noise)
         real = self._real(model, batch, noise)
-        fake = model.decode(self._latent(model, batch.shape[0], noise))
-        logs = discriminator_update(self.disc, self.d_opt, real, fake)
+        fake = to_pixel_range(model.decode(self._latent(model, batch.shape[0], noise)))
+        logs = discriminator_update(self.disc, self.d_opt, real, fake, kind, cfg.r1, noise)
         nll = None
         if self.spec.uses_nll:
             nll = -model.log_prob(batch, generator=noise).mean() / model.dim
             logs["train_bpd"] = float(nll.detach()) / math.log(2) + mnist_units_offset(batch)
         objective = generator_objective(self.disc, fake, self.spec, nll)
+        # what moves the generator: the discriminator's input gradient on its fakes
+        logs["d_input_grad_fake"] = float(input_gradient(self.disc, fake).norm(dim=1).mean())
         logs["g_loss"] = float(objective.detach())
         return objective, logs
 
@@ -199,7 +312,7 @@ class GANTrainLoss:
 
     @torch.no_grad()
     def _fake(self, model, n, noise):
-        return model.decode(self._latent(model, n, noise))
+        return to_pixel_range(model.decode(self._latent(model, n, noise)))
 
     def pretrain(self, model, next_batch, noise) -> dict:
         """Train the discriminator alone for ``pretrain_steps`` steps against the current
@@ -208,7 +321,8 @@ class GANTrainLoss:
         for _ in range(self.pretrain_steps):
             batch = next_batch()
             logs.append(discriminator_update(self.disc, self.d_opt, self._real(model, batch, noise),
-                                             self._fake(model, batch.shape[0], noise)))
+                                             self._fake(model, batch.shape[0], noise),
+                                             self.spec.kind, self.cfg.r1, noise))
         tail = logs[-max(1, len(logs) // 10):]
         return {"steps": self.pretrain_steps,
                 **{k: sum(l[k] for l in tail) / len(tail) for k in tail[0]}} if logs else {"steps": 0}

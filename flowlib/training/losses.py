@@ -36,6 +36,13 @@ class TrainLoss:
     def setup(self, model: RealNVP, cfg: TrainConfig) -> None:
         pass
 
+    def generator_betas(self, cfg: TrainConfig) -> tuple[float, float]:
+        """Adam's betas for the generator (the flow) under this loss."""
+        return 0.9, 0.999
+
+    def set_lr_factor(self, factor: float) -> None:
+        """Called before each step with the schedule's factor (a second player follows it)."""
+
     def loss(self, model: RealNVP, batch: torch.Tensor, step: int, noise: torch.Generator):
         raise NotImplementedError
 
@@ -66,10 +73,10 @@ def _gan_loss(kind: str):
 
 # name -> factory; the GAN losses (flowlib.training.gan.GANTrainLoss) plug into this same loop
 LOSSES: dict = {"nll": NLLLoss, "nsgan": _gan_loss("nsgan"), "minimax": _gan_loss("minimax"),
-                "hybrid": _gan_loss("hybrid")}
+                "hybrid": _gan_loss("hybrid"), "wgan-gp": _gan_loss("wgan-gp")}
 
 
-GAN_LOSSES = ("nsgan", "minimax", "hybrid")
+GAN_LOSSES = ("nsgan", "minimax", "hybrid", "wgan-gp")
 
 
 def make_loss(name: str, hybrid_lambda: float | None = None, pretrain_disc: int = 0) -> TrainLoss:

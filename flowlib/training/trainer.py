@@ -47,6 +47,7 @@ from flowlib.core.images import image_grid, to_png
 from flowlib.core.paths import atomic_write_bytes
 from flowlib.models.realnvp import (RealNVP, RealNVPConfig, bits_per_dim, load_checkpoint_file,
                                     mnist_units_offset)
+from flowlib.models.flows import ActNorm
 from flowlib.training.config import RESUME_MAY_CHANGE, TrainConfig
 from flowlib.training.data_sources import TrainData, mnist_data
 from flowlib.training.losses import TrainLoss, make_loss
@@ -226,12 +227,14 @@ class Trainer:
         if cfg.channels_last:
             model = model.to(memory_format=torch.channels_last)
         self.model = model
-        self.opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
+                                    betas=self.loss_fn.generator_betas(cfg))
         # the schedule's length: fixed in advance, or after calibration for a time budget
         self.total_steps = cfg.max_steps
         self.sched = torch.optim.lr_scheduler.LambdaLR(
             self.opt, lambda s: lr_factor(s, cfg.warmup_steps, self.total_steps, cfg.final_lr_frac))
         self.loss_fn.setup(model, cfg)
+        self.loss_fn.batches = self.next_batch  # a second player may need more real batches
         self.ema = EMA(model, cfg.ema) if cfg.ema else None
         self.data_gen = torch.Generator().manual_seed(seed * 1000 + 1)
         self.noise_gen = torch.Generator().manual_seed(seed * 1000 + 2)
@@ -241,6 +244,25 @@ class Trainer:
         self.snapshots_done: list = []
         self.val_bpd = None
         self.detector = InstabilityDetector(cfg.bpd_jump, cfg.min_classes)
+
+    @torch.no_grad()
+    def initialize(self) -> None:
+        """The flow's data-dependent (ActNorm) initialisation, the same for every loss: on the
+        first training batch with the dequantisation noise the first step will draw (copies of
+        the data and noise generators, so nothing is consumed). An NLL run's first step would
+        initialise from exactly these inputs, so it is unchanged; a GAN run, which never
+        evaluates the density, now starts from the same network."""
+        if not any(isinstance(m, ActNorm) and not bool(m.initialized) for m in self.model.modules()):
+            return  # e.g. started from the teacher's weights
+        data_gen, noise_gen = torch.Generator(), torch.Generator()
+        data_gen.set_state(self.data_gen.get_state())
+        noise_gen.set_state(self.noise_gen.get_state())
+        if self.data.stream is not None:
+            batch = self.data.stream(self.cfg.batch_size, data_gen)
+        else:
+            batch = self.data.train[self.perm[:self.cfg.batch_size]]
+        self.model.train()
+        self.model.log_prob(batch.to(self.device), generator=noise_gen)
 
     def _start(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
@@ -333,6 +355,7 @@ class Trainer:
         (before clipping). Raises :class:`TrainingDiverged` on a non-finite loss or gradient."""
         batch = self.next_batch().to(self.device)
         lr = self.opt.param_groups[0]["lr"]
+        self.loss_fn.set_lr_factor(lr / self.cfg.lr)
         value, logs = self.loss_fn.loss(self.model, batch, self.step, self.noise_gen)
         if not torch.isfinite(value):
             raise TrainingDiverged(f"the loss became {float(value)} at step {self.step + 1}", self.step + 1)
@@ -425,6 +448,8 @@ class Trainer:
                             dynamic_ncols=True, mininterval=1.0, file=sys.stderr)
         rows, last_ckpt_time, window_imgs, window_t = [], self.train_seconds, 0, 0.0
         self.wall0 = time.time()
+        if self.step == 0:
+            self.initialize()
         if self.step == 0 and getattr(self.loss_fn, "pretrain_steps", 0):
             # the discriminator alone first (the generator frozen), e.g. to convergence at the
             # Nash equilibrium; its state is in the first checkpoint

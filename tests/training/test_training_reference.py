@@ -33,4 +33,6 @@ def test_training_matches_the_recorded_run(name, tmp_path):
     got = [{k: v for k, v in r.items() if k not in TIMING} for r in rows]
     assert len(got) == len(ref)
     for a, b in zip(got, ref):
+        if a.get("event") == "start":  # settings added since the recording, at their defaults
+            a = {**a, "train": {k: v for k, v in a["train"].items() if k in b["train"]}}
         assert a == b

@@ -1,0 +1,148 @@
+"""The corrected adversarial machinery: the same start for every loss, fakes on the pixel
+range, and stabilisers that do what they should (on constructed critics)."""
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from flowlib import training as T
+from flowlib.data.mnist import load_mnist
+from flowlib.models.discriminators import ConvDiscriminator
+from flowlib.models.flows import ActNorm
+from flowlib.training import gan
+
+
+@pytest.fixture(scope="module")
+def small_data():
+    return load_mnist("train").images[:256], load_mnist("validation").images[:32]
+
+
+def _cfg(**kw):
+    base = dict(size="tiny", batch_size=16, lr=2e-4, warmup_steps=2, max_steps=8, ema=0.9,
+                eval_every=4, val_images=32, log_every=2, checkpoint_every=2, threads=1)
+    base.update(kw)
+    return T.TrainConfig(**base)
+
+
+def test_every_loss_starts_from_the_same_initialised_network(tmp_path, small_data):
+    tr, va = small_data
+    states = {}
+    for loss in ("nll", "nsgan", "hybrid", "wgan-gp"):
+        trainer = T.Trainer(_cfg(), tmp_path / loss, T.make_loss(loss, 0.1 if loss == "hybrid" else None),
+                            T.TrainData(tr, va), seed=1, progress=False)
+        trainer.initialize()
+        assert all(bool(m.initialized) for m in trainer.model.modules() if isinstance(m, ActNorm))
+        states[loss] = trainer.model.state_dict()
+    for loss, state in states.items():
+        for k, v in state.items():
+            assert torch.equal(v, states["nll"][k]), (loss, k)
+
+
+def test_fakes_lie_on_the_pixel_range_and_keep_their_gradient():
+    raw = torch.tensor([[-0.05, 0.5, 1.05]], requires_grad=True)
+    shown = gan.to_pixel_range(raw)
+    assert torch.equal(shown.detach(), torch.tensor([[0.0, 0.5, 1.0]]))
+    shown.sum().backward()
+    assert torch.equal(raw.grad, torch.ones_like(raw))  # straight through, no dead pixels
+
+
+def test_a_gan_step_shows_the_discriminator_fakes_in_the_range_of_real_batches(tmp_path, small_data):
+    tr, va = small_data
+    trainer = T.Trainer(_cfg(), tmp_path / "r", T.make_loss("nsgan"), T.TrainData(tr, va),
+                        seed=0, progress=False)
+    trainer.initialize()
+    seen = []
+    disc = trainer.loss_fn.disc
+    hook = disc.register_forward_pre_hook(lambda mod, inp: seen.append(inp[0].detach()))
+    try:
+        trainer.optimizer_step()
+    finally:
+        hook.remove()
+    lo, hi = min(float(x.min()) for x in seen), max(float(x.max()) for x in seen)
+    assert 0.0 <= lo and hi <= 1.0, (lo, hi)
+
+
+class Linear(nn.Module):
+    """A known critic D(x) = w . x: its input gradient is w everywhere."""
+
+    def __init__(self, w):
+        super().__init__()
+        self.w = nn.Parameter(torch.as_tensor(w, dtype=torch.float32))
+
+    def forward(self, x):
+        return x.flatten(1) @ self.w
+
+
+def test_r1_and_the_wgan_gradient_penalty_on_a_known_critic():
+    x = torch.rand(5, 1, 2, 2)
+    w = torch.tensor([2.0, 0.0, 0.0, 0.0])
+    assert float(gan.r1_penalty(Linear(w), x)) == pytest.approx(4.0)        # ||w||^2
+    assert float(gan.gradient_penalty(Linear(w), x, x.flip(0))) == pytest.approx(1.0)  # (2 - 1)^2
+    unit = w / 2
+    assert float(gan.gradient_penalty(Linear(unit), x, x.flip(0))) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_r1_adds_gamma_over_two_times_the_penalty_to_the_discriminator_loss():
+    x, fake = torch.rand(5, 1, 2, 2), torch.rand(5, 1, 2, 2)
+    w = torch.tensor([1.0, -1.0, 0.5, 0.0])
+    logs = {}
+    for r1 in (0.0, 3.0):
+        d = Linear(w)
+        logs[r1] = gan.discriminator_update(d, torch.optim.SGD(d.parameters(), lr=0.0), x, fake, r1=r1)
+    assert logs[3.0]["d_loss"] - logs[0.0]["d_loss"] == pytest.approx(0.5 * 3.0 * 2.25, rel=1e-5)
+
+
+def test_spectral_norm_bounds_every_layer_of_the_discriminator():
+    torch.manual_seed(0)
+    d = ConvDiscriminator(spectral_norm=True)
+    for _ in range(20):  # power iterations run in training mode
+        d(torch.rand(4, 1, 28, 28))
+    d.eval()
+    layers = [m for m in d.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    assert layers
+    for m in layers:
+        sigma = torch.linalg.matrix_norm(m.weight.flatten(1), ord=2)
+        assert float(sigma) == pytest.approx(1.0, abs=0.05)
+    plain = ConvDiscriminator(spectral_norm=False)
+    assert any(float(torch.linalg.matrix_norm(m.weight.flatten(1), ord=2)) > 1.2
+               for m in plain.modules() if isinstance(m, (nn.Conv2d, nn.Linear)))
+
+
+@pytest.mark.parametrize("loss, opts", [
+    ("nsgan", dict(d_steps=2, r1=1.0, spectral_norm=True, d_lr=4e-4, gan_beta1=0.0)),
+    ("wgan-gp", dict(d_steps=3, gan_beta2=0.9, lr=1e-4)),
+])
+def test_a_gan_run_with_every_option_resumes_bit_for_bit(tmp_path, small_data, loss, opts):
+    tr, va = small_data
+    cfg = _cfg(**opts)
+    a = T.train(cfg, tmp_path / "a", loss=T.make_loss(loss), progress=False, train_images=tr,
+                val_images=va, seed=2)
+    T.train(cfg, tmp_path / "b", loss=T.make_loss(loss), progress=False, train_images=tr,
+            val_images=va, seed=2, stop_after_steps=4)
+    b = T.train(cfg, tmp_path / "b", loss=T.make_loss(loss), progress=False, train_images=tr,
+                val_images=va, seed=2, resume=True)
+    assert a.step == b.step == 8
+    ca = torch.load(tmp_path / "a" / T.CHECKPOINT, weights_only=False)
+    cb = torch.load(tmp_path / "b" / T.CHECKPOINT, weights_only=False)
+    for part in ("model", "ema"):
+        for k, v in ca[part].items():
+            assert torch.equal(v, cb[part][k]), (part, k)
+    for k, v in ca["loss_state"]["disc"].items():
+        assert torch.equal(v, cb["loss_state"]["disc"][k]), k
+    rows = [r for r in a.metrics if "d_loss" in r]
+    assert rows and {"d_real", "d_fake", "d_input_grad_fake", "grad_norm"} <= set(rows[-1])
+    assert ("d_gp" in rows[-1]) == (loss == "wgan-gp") and ("d_r1" in rows[-1]) == bool(opts.get("r1"))
+    assert all(math.isfinite(r["d_input_grad_fake"]) for r in rows)
+
+
+def test_the_discriminator_follows_the_generators_schedule(tmp_path, small_data):
+    tr, va = small_data
+    cfg = _cfg(d_lr=1e-3, warmup_steps=4)
+    trainer = T.Trainer(cfg, tmp_path / "s", T.make_loss("nsgan"), T.TrainData(tr, va), seed=0,
+                        progress=False)
+    trainer.initialize()
+    for _ in range(3):
+        logs, lr, _ = trainer.optimizer_step()
+        d_lr = trainer.loss_fn.d_opt.param_groups[0]["lr"]
+        assert d_lr == pytest.approx(1e-3 * lr / cfg.lr)  # same warm-up, scaled by d_lr / lr
