@@ -90,6 +90,26 @@ def kl_to_teacher(student: RealNVP, data: SyntheticData) -> Estimate:
     return _mean_se(data.log_p - student_log_prob(student, data))
 
 
+@torch.no_grad()
+def reverse_kl(student: RealNVP, teacher: RealNVP, n: int, seed: int = 0,
+               batch_size: int = CHUNK) -> Estimate:
+    """KL(student || teacher) in nats per image from ``n`` samples of the student:
+    ``E_S[log p_S(x) - log p_T(x)]``, exact since both are flows. The mode-seeking direction:
+    it grows when the student puts mass where the teacher has little (off-manifold images),
+    which the forward KL, averaged over teacher samples, can miss. A student sample on or
+    beyond the edge of the shared support (a saturated output) makes it infinite."""
+    g = torch.Generator().manual_seed(seed)
+    lo, hi = teacher.support()
+    diffs = []
+    with evaluating(student), evaluating(teacher):
+        for i in range(0, n, batch_size):
+            x = student.sample(min(batch_size, n - i), generator=g, clamp=False)
+            if not (bool((x > lo).all()) and bool((x < hi).all())):
+                return Estimate(math.inf, math.nan, n)
+            diffs.append(student.log_prob(x).double().cpu() - teacher.log_prob(x).double().cpu())
+    return _mean_se(torch.cat(diffs))
+
+
 def student_nll(student: RealNVP, data: SyntheticData) -> Estimate:
     """-E[log p_S] on ``data`` (nats per image) = H(teacher) + KL(teacher || student)."""
     return _mean_se(-student_log_prob(student, data))

@@ -23,7 +23,11 @@ def _cmd_train(args) -> int:
                             quality_every=args.quality_every, quality_images=args.quality_images,
                             gan_beta1=args.gan_beta1, gan_beta2=args.gan_beta2, d_lr=args.d_lr,
                             d_steps=args.d_steps, r1=args.r1,
-                            spectral_norm=True if args.spectral_norm else None)
+                            spectral_norm=True if args.spectral_norm else None,
+                            warmup_steps=args.warmup_steps, final_lr_frac=args.final_lr_frac,
+                            optimizer=args.optimizer, reverse_kl=True if args.reverse_kl else None,
+                            dense_every=args.dense_checks[0] if args.dense_checks else None,
+                            dense_until=args.dense_checks[1] if args.dense_checks else None)
         if args.steps is not None and args.minutes is None:
             cfg = dataclasses.replace(cfg, minutes=None)
         if args.no_ema:
@@ -90,6 +94,14 @@ def add_cli(subparsers) -> None:
                    help="GAN losses: R1 penalty weight gamma on real data (default 0: off)")
     p.add_argument("--spectral-norm", action="store_true",
                    help="GAN losses: spectral normalisation in the discriminator")
+    p.add_argument("--warmup-steps", type=int, default=None, help="linear warm-up steps (0: none)")
+    p.add_argument("--final-lr-frac", type=float, default=None,
+                   help="lr at the end of the cosine, as a fraction of --lr (1: a constant lr)")
+    p.add_argument("--optimizer", default=None, help="the generator's optimiser: adam (default) or sgd")
+    p.add_argument("--dense-checks", type=int, nargs=2, default=None, metavar=("EVERY", "UNTIL"),
+                   help="extra checks every EVERY steps up to step UNTIL (e.g. 10 200)")
+    p.add_argument("--reverse-kl", action="store_true",
+                   help="synthetic data: also log the exact KL(student || teacher)")
     p.add_argument("--no-ema", action="store_true")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_train)

@@ -50,6 +50,10 @@ class TrainConfig:
     d_steps: int = 1
     r1: float = 0.0
     spectral_norm: bool = False
+    optimizer: str = "adam"        # the generator's: "adam" or "sgd" (plain, no momentum)
+    dense_every: int = 0           # extra checks every this many steps ...
+    dense_until: int = 0           # ... up to this step (e.g. 10 and 200: the first moves)
+    reverse_kl: bool = False       # synthetic data: also log KL(student || teacher)
 
     def steps_fixed(self) -> bool:
         return self.minutes is None

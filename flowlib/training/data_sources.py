@@ -13,7 +13,7 @@ import torch
 
 from flowlib.data.mnist import load_mnist
 from flowlib.data.synthetic import SPLIT_MAX, SyntheticError, Teacher, synthetic_mnist
-from flowlib.metrics.likelihood import kl_to_teacher, nats_to_bits_per_dim
+from flowlib.metrics.likelihood import kl_to_teacher, nats_to_bits_per_dim, reverse_kl
 from flowlib.models.realnvp import RealNVP
 
 
@@ -86,8 +86,13 @@ def train_data(cfg, kind: str = "synthetic", *, train_size: int | None = None,
         except SyntheticError:
             return {"kl": None, "kl_se": None}
         ok = math.isfinite(est.value)
-        return {"kl": est.value if ok else None, "kl_se": est.se if ok else None,
-                "kl_bpd": nats_to_bits_per_dim(est.value) if ok else None}
+        row = {"kl": est.value if ok else None, "kl_se": est.se if ok else None,
+               "kl_bpd": nats_to_bits_per_dim(est.value) if ok else None}
+        if cfg.reverse_kl:  # KL(student || teacher) from the student's own samples
+            rev = reverse_kl(model, teacher.model, cfg.kl_images, seed=0)
+            fin = math.isfinite(rev.value)
+            row.update(reverse_kl=rev.value if fin else None, reverse_kl_se=rev.se if fin else None)
+        return row
 
     desc = {"data": kind, "teacher_sha256": teacher.sha256, "teacher_temperature": teacher.temperature,
             "init": init, "kl_images": cfg.kl_images}

@@ -296,6 +296,7 @@ class GANTrainLoss:
         objective = generator_objective(self.disc, fake, self.spec, nll)
         # what moves the generator: the discriminator's input gradient on its fakes
         logs["d_input_grad_fake"] = float(input_gradient(self.disc, fake).norm(dim=1).mean())
+        logs["d_input_grad_real"] = float(input_gradient(self.disc, real).norm(dim=1).mean())
         logs["g_loss"] = float(objective.detach())
         return objective, logs
 

@@ -227,8 +227,13 @@ class Trainer:
         if cfg.channels_last:
             model = model.to(memory_format=torch.channels_last)
         self.model = model
-        self.opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
-                                    betas=self.loss_fn.generator_betas(cfg))
+        if cfg.optimizer == "adam":
+            self.opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
+                                        betas=self.loss_fn.generator_betas(cfg))
+        elif cfg.optimizer == "sgd":
+            self.opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        else:
+            raise TrainError(f"Unknown optimizer {cfg.optimizer!r}: use adam or sgd.")
         # the schedule's length: fixed in advance, or after calibration for a time budget
         self.total_steps = cfg.max_steps
         self.sched = torch.optim.lr_scheduler.LambdaLR(
@@ -408,7 +413,7 @@ class Trainer:
         v = bits_per_dim(self.weights, self.data.val, batch_size=500, seed=0) + self.bpd_offset
         return v if math.isfinite(v) else None
 
-    def watch(self, with_bpd: bool) -> list[dict]:
+    def watch(self, with_bpd: bool, dense: bool = False) -> list[dict]:
         """A check's rows: validation (and training-subset) bits/dim, and when due a quality
         check (FID, precision/recall, coverage), a fixed-noise grid, the exact KL; then the
         instability detector's events."""
@@ -419,7 +424,7 @@ class Trainer:
             if data.train_eval is not None:
                 v = bits_per_dim(self.weights, data.train_eval, batch_size=500, seed=0) + self.bpd_offset
                 row["train_eval_bpd"] = v if math.isfinite(v) else None
-        if cfg.quality_every and (self.step % cfg.quality_every == 0 or self.done()):
+        if cfg.quality_every and (self.step % cfg.quality_every == 0 or self.done() or dense):
             w = self.weights
             grid = fixed_noise_grid(w, cfg.grid_images, self.seed)
             atomic_write_bytes(self.out / "grids" / f"step-{self.step:06d}.png",
@@ -479,13 +484,15 @@ class Trainer:
                     if self.bar is not None:
                         self.bar.set_postfix(bpd=f"{logs.get('train_bpd', float('nan')):.3f}",
                                              img_s=f"{row['img_per_s']:.0f}", refresh=False)
-                bpd_due = self.step % cfg.eval_every == 0 or self.done()
+                dense = (cfg.dense_every and self.step <= cfg.dense_until
+                         and self.step % cfg.dense_every == 0)
+                bpd_due = self.step % cfg.eval_every == 0 or self.done() or dense
                 if bpd_due:
                     self.val_bpd = self.evaluate()
                     if self.bar is not None:
                         self.bar.write(f"step {self.step}: validation {self.val_bpd} bits/dim")
                 if bpd_due or (cfg.quality_every and self.step % cfg.quality_every == 0):
-                    rows += self.watch(with_bpd=bpd_due)
+                    rows += self.watch(with_bpd=bpd_due, dense=dense)
                 if self.bar is not None:
                     self.bar.update(1)
                 if (self.step % cfg.checkpoint_every == 0 or self.done()

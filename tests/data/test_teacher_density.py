@@ -115,3 +115,14 @@ def test_cached_log_densities_are_fresh_evaluations_and_corruption_is_rebuilt(te
         again = S.synthetic_mnist("validation", S.CHUNK, teacher)
     assert torch.equal(again.images, data.images) and torch.equal(again.log_p, data.log_p)
     assert S.synthetic_mnist("validation", S.CHUNK, teacher).log_p.equal(data.log_p)
+
+
+def test_reverse_kl_reproduces_the_analytic_temperature_kl(teacher):
+    """KL(student || teacher) from the student's own samples, for the teacher's flow at base
+    temperature s: exactly the Gaussians' KL the other way round."""
+    t = teacher.temperature
+    student = teacher.model.with_base_temperature(0.9 * t)
+    est = L.reverse_kl(student, teacher.model, 2000, seed=0)
+    exact = L.temperature_kl(784, 0.9 * t, t)
+    assert abs(est.value - exact) <= 3 * est.se, (est, exact)
+    assert abs(est.value - L.temperature_kl(784, t, 0.9 * t)) > 3 * est.se  # not the forward one
