@@ -15,9 +15,14 @@
 # generated from the shipped results in `results/` by `flowlib.studies.findings` (the same code as
 # `python -m flowlib findings --preset quick`, which also writes
 # `results/findings-quick.json`; a test regenerates that file and checks it is identical).
-# Each verdict applies a rule fixed before the runs, stated in the chapter it comes from;
-# a study not yet run shows as *not run yet*, never as a verdict. The statuses describe
-# these `quick`-size runs only: small models, short schedules, a 2-core CPU.
+# Each verdict applies a rule stated in the chapter it comes from; a rule changed after its
+# runs were seen is said to be so there. A study not yet run shows as *not run yet*, never
+# as a verdict. Two more statuses keep a failed baseline from passing for a result:
+# *inconclusive: the adversarial baseline failed* (no NSGAN generator alive at its end) and
+# *inconclusive: runs made before the adversarial machinery was corrected*; and a source
+# marked *(retired teacher)* was made on the synthetic MNIST of the teacher that has since
+# been replaced, awaiting its rerun. The statuses describe these `quick`-size runs only:
+# small models, short schedules, a 2-core CPU (and, where the chapters say so, a lent GPU).
 
 # %% tags=["parameters"]
 preset = "quick"

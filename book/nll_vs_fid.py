@@ -40,7 +40,7 @@ from IPython.display import Markdown, display
 from flowlib.book import nll_vs_fid as C
 from flowlib.studies import nll_vs_gan as exp1
 from flowlib.studies.registry import locate
-from flowlib.studies.results import shown
+from flowlib.studies.results import shown, teacher_notes
 
 from flowlib.studies import misspecification as exp2
 
@@ -53,9 +53,11 @@ from flowlib.book.widgets import to_png
 r1, _ = locate("nll-vs-gan", preset, rerun=rerun, seeds=tuple(seeds))
 rn, _ = locate("nash", preset, rerun=rerun, seeds=tuple(seeds))
 r2, _ = locate("misspecification", preset, rerun=rerun, seeds=tuple(seeds))
-ts = NF.tracks(exp1.load(r1), nash.load(rn), exp2.load(r2))
+nash_runs, exp2_runs = nash.load(rn), exp2.load(r2)
+ts = NF.tracks(exp1.load(r1), nash_runs, exp2_runs)
 display(Markdown("Studies shown: " + ", ".join(f"`{shown(p)}`" for p in (r1, rn, r2))
-                 + f"; {len(ts)} runs."))
+                 + f"; {len(ts)} runs. " + " ".join(dict.fromkeys(
+                     teacher_notes(nash_runs) + teacher_notes(exp2_runs)))))
 
 # %% [markdown]
 # ## One picture

@@ -49,8 +49,9 @@
 # is on the page {doc}`findings`, generated from the shipped runs in `results/`.
 #
 # **Our own additions** (not in the thesis): the exact KL divergence from the teacher to
-# each student, $\mathrm{KL}(p_\text{teacher}\,\|\,p_\text{student}) = \mathrm{NLL}_\text{student}
-# - H(p_\text{teacher})$, which the known teacher makes computable; the exact validation
+# each student, $\mathrm{KL}(p_\text{teacher}\,\|\,p_\text{student}) =
+# \mathrm{NLL}_\text{student} - H(p_\text{teacher})$, which the known teacher makes
+# computable; the exact validation
 # bits/dim of GAN-trained flows during training; FID with an MNIST-domain feature network
 # beside the standard Inception network, with precision, recall and class coverage;
 # two-dimensional flows that show mode covering and mode dropping in seconds; and

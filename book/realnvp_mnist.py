@@ -153,7 +153,8 @@ display(Markdown(text))
 # %%
 temps = [0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
 frames = C.temperature_frames(model, temps, n=48, seed=0)
-frame_slider(frames, [f"T = {t}" for t in temps], "temperature", width="480px")
+frame_slider(frames, [f"T = {t}" for t in temps], "temperature", width="480px",
+             start=temps.index(1.0))  # open on the model's own samples, not on T = 0
 
 # %% [markdown]
 # ## Interpolating in latent space

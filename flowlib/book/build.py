@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
 import yaml
 
 from flowlib.core.errors import FlowlibError
@@ -162,6 +163,7 @@ class Book:
             finally:
                 if env_backup is not None:
                     os.environ["MPLBACKEND"] = env_backup
+            _hide_plumbing(out_nb)
             shutil.copyfile(out_nb, self.book_dir / f"{name}.ipynb")
         seconds = time.perf_counter() - start
         self._stamp(name).parent.mkdir(parents=True, exist_ok=True)
@@ -209,6 +211,21 @@ class Book:
         if not index.exists():
             raise BookError(f"jupyter-book finished but {index} is missing.")
         return index
+
+
+PLUMBING_TAGS = {"parameters", "injected-parameters"}
+
+
+def _hide_plumbing(path: Path) -> None:
+    """Tag the cells a reader needs not see with ``remove-cell``: the parameters cell, the one
+    papermill injects, and ``%matplotlib inline`` (the notebook keeps them; the page does not)."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        plumbing = (PLUMBING_TAGS & set(tags)) or cell.source.strip() in ("%matplotlib inline",)
+        if cell.cell_type == "code" and plumbing and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    nbformat.write(nb, path)
 
 
 def _hash_tree(h, root: Path, patterns: tuple[str, ...]) -> None:

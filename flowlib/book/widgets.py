@@ -24,13 +24,13 @@ STATIC_NOTE = ("Showing {n} frames precomputed when this chapter was executed; "
 
 def frame_slider(frames: Sequence, labels: Sequence[str] | None = None, description: str = "",
                  *, caption: str | None = None, width: str | None = None,
-                 recompute: Callable | None = None, recompute_controls=None):
+                 recompute: Callable | None = None, recompute_controls=None, start: int = 0):
     """A slider stepping through precomputed ``frames`` (figures, arrays or PNG bytes).
 
     ``labels[i]`` is shown beside the slider for frame ``i``. ``recompute(**values)``, if
     given, is called in a live kernel with the values of ``recompute_controls`` (a
     mapping name -> widget) and must return one frame; it is shown below the slider.
-    Returns an ``ipywidgets.VBox``.
+    ``start``: the frame shown first (the reader's first look). Returns an ``ipywidgets.VBox``.
     """
 
     if len(frames) == 0:
@@ -39,10 +39,12 @@ def frame_slider(frames: Sequence, labels: Sequence[str] | None = None, descript
     if len(labels) != len(frames):
         raise ValueError(f"{len(frames)} frames but {len(labels)} labels: give one label per frame")
     layout = W.Layout(width=width) if width else W.Layout()
+    if not 0 <= start < len(frames):
+        raise ValueError(f"start={start} is not a frame index (0..{len(frames) - 1})")
     images = W.Stack([W.Image(value=to_png(f), format="png", layout=layout) for f in frames],
-                     selected_index=0)
-    readout = W.Stack([W.HTML(f"<b>{lab}</b>") for lab in labels], selected_index=0)
-    slider = W.IntSlider(value=0, min=0, max=len(frames) - 1, step=1, description=description,
+                     selected_index=start)
+    readout = W.Stack([W.HTML(f"<b>{lab}</b>") for lab in labels], selected_index=start)
+    slider = W.IntSlider(value=start, min=0, max=len(frames) - 1, step=1, description=description,
                          readout=False, continuous_update=True,
                          style={"description_width": "initial"})
     # Client-side links: they keep working in the static HTML, where no kernel answers.
@@ -78,10 +80,12 @@ def frame_choice(options: Mapping[str, object], description: str = "", *, dropdo
 def _recompute_panel(recompute: Callable, controls: Mapping[str, object]):
 
     button = W.Button(description="Recompute", tooltip="needs a running Jupyter kernel",
-                      icon="refresh")
+                      icon="refresh", layout=W.Layout(width="auto", min_width="8em"))
     out = W.Output()
-    status = W.HTML("<small>Live: pick settings and press Recompute "
-                    "(needs a running Jupyter kernel; the static page cannot run Python).</small>")
+    # In the static book nothing answers these controls: say so where the reader looks.
+    status = W.HTML("<small><b>Needs a running Jupyter kernel.</b> On this static page these "
+                    "controls do nothing; open the chapter in Jupyter (see the preface) to "
+                    "recompute with your settings.</small>")
 
     def _on_click(_):
         values = {name: w.value for name, w in controls.items()}

@@ -47,6 +47,8 @@ from flowlib.core.paths import RESULTS, atomic_write_bytes, cache_dir, sha256_fi
 from flowlib.models.realnvp import RealNVP
 
 TEACHER_DIR = RESULTS / "teacher"
+# teachers replaced by a newer one, kept so the studies made with them stay reproducible
+RETIRED_TEACHERS = RESULTS / "retired-teachers"
 CHUNK = 500
 SPLIT_SEEDS = {"train": 101, "validation": 202, "test": 303}
 SPLIT_MAX = {"train": 50_000, "validation": 10_000, "test": 10_000}
@@ -77,6 +79,23 @@ class Teacher:
     @property
     def dim(self) -> int:
         return self.model.dim
+
+    @classmethod
+    def by_sha256(cls, sha256: str) -> "Teacher":
+        """The shipped teacher, current or retired, whose weights have this SHA-256: what a run
+        recorded in its start row (``teacher_sha256``) was made with."""
+        for directory in [TEACHER_DIR, *sorted(RETIRED_TEACHERS.glob("*"))]:
+            if (directory / "manifest.json").exists() and read_manifest(directory).get(
+                    "results", {}).get("model_sha256") == sha256:
+                return cls.load(directory)
+        raise SyntheticError(f"No shipped teacher has SHA-256 {sha256[:16]}... (looked in "
+                             f"{TEACHER_DIR.name}/ and {RETIRED_TEACHERS.name}/): the run was made "
+                             "with a teacher that is not in this repository.")
+
+    @property
+    def retired(self) -> bool:
+        """Whether this teacher has been replaced by a newer one (its studies await a rerun)."""
+        return self.sha256 != read_manifest(TEACHER_DIR).get("results", {}).get("model_sha256")
 
     @classmethod
     def from_file(cls, path) -> "Teacher":

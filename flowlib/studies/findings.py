@@ -13,6 +13,7 @@ from pathlib import Path
 from flowlib.core.paths import RESULTS, atomic_write_bytes
 from flowlib.studies import misspecification, nash, nll_vs_gan
 from flowlib.studies.registry import STUDIES
+from flowlib.studies.results import teacher_notes
 
 STATEMENTS = {
     "F1": "NLL-trained Real NVP does unexpectedly well in FID against the NSGAN-trained same model.",
@@ -48,14 +49,23 @@ def findings_table(preset: str = "quick") -> list[dict]:
     add("F2", {k: v for k, v in f1.items() if k.startswith("F2")} if f1 else None, src1,
         f"`python -m flowlib experiment nll-vs-gan --preset {preset}`")
     ns = STUDIES["nash"].shipped(preset)
-    add("F2", nash.findings(nash.load(ns)) if ns else None, f"results/nash-{preset}",
+    nash_runs = nash.load(ns) if ns else None
+    add("F2", nash.findings(nash_runs) if ns else None,
+        f"results/nash-{preset}" + _retired(nash_runs),
         f"`python -m flowlib experiment nash --preset {preset}`")
     e2 = STUDIES["misspecification"].shipped(preset)
-    f2 = misspecification.findings(misspecification.load(e2)) if e2 else None
+    e2_runs = misspecification.load(e2) if e2 else None
+    f2 = misspecification.findings(e2_runs) if e2 else None
     for k in ("F3", "F4", "F5", "F6"):
-        add(k, {k: f2[k]} if f2 and k in f2 else None, f"results/misspecification-{preset}",
+        add(k, {k: f2[k]} if f2 and k in f2 else None,
+            f"results/misspecification-{preset}" + _retired(e2_runs),
             f"`python -m flowlib experiment misspecification --preset {preset}`")
     return rows
+
+
+def _retired(runs) -> str:
+    """' (retired teacher)' when the runs were made with a teacher since replaced."""
+    return " (retired teacher)" if runs and teacher_notes(runs) else ""
 
 
 def markdown(rows: list[dict]) -> str:

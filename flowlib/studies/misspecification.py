@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from flowlib.data.synthetic import synthetic_mnist
+from flowlib.data.synthetic import Teacher, synthetic_mnist
 from flowlib.metrics.likelihood import bpd_256
 from flowlib.models.realnvp import SIZES, RealNVP
 from flowlib.studies.results import Run, fmt, load_study, value_at, verdict
@@ -93,13 +93,14 @@ def max_grad(r: Run) -> float | None:
 
 
 @lru_cache(maxsize=None)
-def teacher_subset_bpd(k_train: int, k_val: int) -> tuple[float, float]:
+def teacher_subset_bpd(k_train: int, k_val: int, teacher_sha256: str | None = None) -> tuple[float, float]:
     """The teacher's own bits/dim (MNIST units) on the first ``k_train`` training and the first
     ``k_val`` validation samples: what a perfect student would score on the images a run's
     ``train_eval_bpd`` and ``val_bpd`` are taken on. They differ by sampling alone (0.032
     bits/dim at 2000 each, train the higher), which the overfitting gap must not count."""
-    return (bpd_256(synthetic_mnist("train", k_train).log_p),
-            bpd_256(synthetic_mnist("validation", k_val).log_p))
+    teacher = Teacher.by_sha256(teacher_sha256) if teacher_sha256 else None
+    return (bpd_256(synthetic_mnist("train", k_train, teacher).log_p),
+            bpd_256(synthetic_mnist("validation", k_val, teacher).log_p))
 
 
 def overfitting_gap(r: Run) -> tuple[float | None, float | None]:
@@ -113,7 +114,8 @@ def overfitting_gap(r: Run) -> tuple[float | None, float | None]:
     if k <= 0:
         return v - t, None
     # train_eval is the first val_images images of the training set, or all of a smaller one
-    tt, tv = teacher_subset_bpd(min(k, train_size(r)) if train_size(r) else k, k)
+    tt, tv = teacher_subset_bpd(min(k, train_size(r)) if train_size(r) else k, k,
+                                r.rows[0].get("teacher_sha256") if r.rows else None)
     return v - t, (v - tv) - (t - tt)
 
 

@@ -72,6 +72,8 @@ def final_rows(runs: list[Run]) -> list[dict]:
                      "events": len([e for e in r.events if e.get("event") == "instability"]),
                      "diverged_at": res.get("diverged_at_step"),
                      "steps": res.get("steps"),
+                     "final_grad_norm": next((x["grad_norm"] for x in reversed(r.rows)
+                                              if "grad_norm" in x), None),
                      "minutes": r.manifest.get("wall_time_s", 0) / 60,
                      "device": r.manifest.get("device", "?")})
     return rows
@@ -118,12 +120,41 @@ def markdown_table(runs: list[Run]) -> str:
     return head + body
 
 
+ALIVE_MIN_CLASSES = 8  # a generator covering fewer digit classes at its end has collapsed
+
+
+def alive(row: dict) -> bool:
+    """A generator that still trains at its end: a non-zero gradient at its last logged step
+    and at least :data:`ALIVE_MIN_CLASSES` of the 10 classes covered by its final samples."""
+    g, k = row.get("final_grad_norm"), row.get("classes")
+    return g is not None and g > 0 and k is not None and k >= ALIVE_MIN_CLASSES
+
+
+def f1_verdict(triples: list[tuple]) -> tuple[str, str]:
+    """F1's rule, fixed before the fair-fight reruns: ``triples`` are (NLL FID, adversarial FID,
+    adversarial generator alive) per seed. Only seeds whose adversarial generator is alive
+    (:func:`alive`) are compared: a verdict against a dead generator is about a bug, not about
+    the loss. No alive seed: *inconclusive: the adversarial baseline failed*. Otherwise
+    :func:`~flowlib.studies.results.verdict` of the seeds where NLL's FID is lower."""
+    live = [(a, b) for a, b, ok in triples if ok]
+    if not triples:
+        return "no data", "no seed with both runs"
+    if not live:
+        return ("inconclusive: the adversarial baseline failed",
+                f"0/{len(triples)} adversarial generators alive at their end (non-zero gradient, "
+                f">= {ALIVE_MIN_CLASSES} classes)")
+    wins = sum(a < b for a, b in live)
+    return verdict(wins, len(live)), (f"NLL lower in {wins}/{len(live)} seeds with a live "
+                                      f"adversarial generator ({len(triples) - len(live)} dead "
+                                      "ones not counted)")
+
+
 def findings(runs: list[Run]) -> dict[str, dict]:
     """F1 and F2 as these runs show them: a status and the numbers behind it.
 
-    F1 (NLL does well in FID against NSGAN): compared seed by seed (same initialisation);
-    *supported* if NLL's final LeNet-FID is lower in every seed, *not supported* if in none,
-    *mixed* otherwise; the Inception-FID verdict is reported beside it.
+    F1 (NLL does well in FID against NSGAN): by :func:`f1_verdict`, seed by seed (same
+    initialisation), counting only seeds whose NSGAN generator is alive; the Inception-FID
+    verdict is reported beside the LeNet-FID one.
     F2 (NSGAN training is unstable): *supported* if any NSGAN run diverged or raised an
     instability event, or its seeds spread more in FID than NLL's (relative sd); *not
     supported* otherwise.
@@ -137,14 +168,13 @@ def findings(runs: list[Run]) -> dict[str, dict]:
     collapsed = sum(by["nsgan", s]["classes"] is not None and by["nsgan", s]["classes"] <= 1
                     for s in seeds)
     for key, label in (("lenet_fid", "LeNet-FID"), ("inception_fid", "Inception-FID")):
-        pairs = [(by["nll", s][key], by["nsgan", s][key]) for s in seeds
-                 if by["nll", s][key] is not None and by["nsgan", s][key] is not None]
-        wins = sum(a < b for a, b in pairs)
-        status = verdict(wins, len(pairs))
+        triples = [(by["nll", s][key], by["nsgan", s][key], alive(by["nsgan", s])) for s in seeds
+                   if by["nll", s][key] is not None and by["nsgan", s][key] is not None]
+        status, detail = f1_verdict(triples)
         out[f"F1 ({label})"] = {
             "status": status,
-            "numbers": (f"NLL lower {label} than NSGAN in {wins}/{len(pairs)} seeds; "
-                        f"NLL {fmt([a for a, _ in pairs], 1)} vs NSGAN {fmt([b for _, b in pairs], 1)}"
+            "numbers": (f"{detail}; NLL {fmt([a for a, _, _ in triples], 1)} vs NSGAN "
+                        f"{fmt([b for _, b, _ in triples], 1)}"
                         + (f"; {collapsed}/{len(seeds)} NSGAN runs ended on a single class "
                            "(collapsed)" if collapsed else ""))}
     ns = [r for r in rows if r["loss"] == "nsgan"]
@@ -158,8 +188,14 @@ def findings(runs: list[Run]) -> dict[str, dict]:
     spread_ns, spread_nl = rel_sd(ns), rel_sd(nl)
     supported = unstable > 0 or (math.isfinite(spread_ns) and math.isfinite(spread_nl)
                                  and spread_ns > spread_nl)
+    # Runs made before the adversarial machinery was corrected (they never logged the
+    # discriminator's input gradient) cannot tell NSGAN's instability from that machinery's
+    # bugs (a generator gradient of exactly 0 from step 80): no verdict from them.
+    corrected = all(any("d_input_grad_fake" in x for x in r.rows) for r in runs if r.loss == "nsgan")
     out["F2 (from initialisation)"] = {
-        "status": "no data" if not ns else "supported" if supported else "not supported",
+        "status": ("no data" if not ns else
+                   "inconclusive: runs made before the adversarial machinery was corrected"
+                   if not corrected else "supported" if supported else "not supported"),
         "numbers": (f"{unstable}/{len(ns)} NSGAN runs diverged or raised an instability event "
                     f"(NLL: {sum(r['events'] > 0 or r['diverged_at'] is not None for r in nl)}/"
                     f"{len(nl)}); seed-to-seed relative sd of LeNet-FID: NSGAN "

@@ -8,6 +8,9 @@ verdicts), its results folder ``results/<name>-<preset>``, its command ``flowlib
 <name>`` and its chapter ``book/<name>.py`` with the companion ``flowlib.book.<name>``
 (hyphens become underscores in Python names).
 
+- ``gan-control``: the positive control of the adversarial machinery, a DCGAN-style
+  generator trained by the same discriminator, losses and evaluation (it writes its own
+  ``final.json``).
 - ``nll-vs-gan`` (Experiment 1): the same Real NVP, from the same initialisation for a
   given seed, trained by NLL, by NSGAN and by the hybrid λ·NLL + NSGAN.
 - ``nash``: students started at the synthetic-MNIST teacher's weights (the Nash
@@ -54,7 +57,14 @@ class Study:
         return root if any(root.glob(f"*/{self.marker}")) else None
 
 
+def gan_control_jobs(preset: str, seeds) -> list[Job]:
+    """The positive control (:mod:`flowlib.training.gan_control`): one run per seed."""
+    return [Job(f"seed{s}", ("gan-control", "--preset", preset, "--seed", str(s), "--no-progress"),
+                {"seed": s, "preset": preset, "loss": "nsgan", "generator": "dcgan"}) for s in seeds]
+
+
 STUDIES: dict[str, Study] = {s.name: s for s in (
+    Study("gan-control", gan_control_jobs, final=False, marker="final.json"),
     Study("nll-vs-gan", nll_vs_gan.jobs, final=True, marker="final.json"),
     Study("nash", nash.jobs, final=False),
     Study("misspecification", misspecification.jobs, final=False),

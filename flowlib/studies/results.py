@@ -19,6 +19,7 @@ import numpy as np
 from flowlib.core.errors import FlowlibError
 from flowlib.core.manifest import read_manifest
 from flowlib.core.paths import REPO_ROOT
+from flowlib.data.synthetic import RETIRED_TEACHERS, TEACHER_DIR
 from flowlib.training.metrics_file import read_metrics
 from flowlib.training.monitor import replay
 
@@ -147,7 +148,22 @@ def provenance(runs: list[Run]) -> str:
             f"{(runs[0].rows[0].get('train') or {}).get('batch_size', '?')}; training code at commit {', '.join(commits)}; final evaluation "
             f"at {', '.join(fcommits) or '—'}; device {', '.join(devices)}; "
             f"total training wall time {total:.0f} min." + "".join(
-                f" {note}" for note in _source_notes(runs)))
+                f" {note}" for note in _source_notes(runs) + teacher_notes(runs)))
+
+
+def teacher_notes(runs: list[Run]) -> list[str]:
+    """A warning when runs on synthetic MNIST were made with a teacher that has since been
+    replaced: their numbers are about the old teacher and await a rerun on the new one."""
+    shas = {r.rows[0].get("teacher_sha256") for r in runs if r.rows} - {None}
+    if not shas:
+        return []
+    current = read_manifest(TEACHER_DIR).get("results", {}).get("model_sha256")
+    old = sorted(s for s in shas if s != current)
+    if not old:
+        return []
+    return [f"**These runs were made with a retired teacher (SHA-256 {', '.join(s[:12] + '…' for s in old)}, "
+            f"kept in `results/{RETIRED_TEACHERS.name}/`), not the current one: their numbers "
+            "describe that teacher's synthetic MNIST and await a rerun on the new teacher.**"]
 
 
 def _source_notes(runs: list[Run]) -> list[str]:

@@ -112,7 +112,8 @@ def training_record(run: Path) -> dict:
 
 
 def build_teacher(run, dest: Path = TEACHER_DIR, *, replace: bool = False,
-                  temperatures=TEMPERATURES, command: str | None = None) -> dict:
+                  temperatures=TEMPERATURES, command: str | None = None,
+                  training_command: str | None = None) -> dict:
     """Make ``dest/`` from a finished training run directory ``run`` (its ``model.pt``, the
     EMA weights, and ``metrics.jsonl``): the base temperature by :data:`RULE`, the weights and
     their SHA-256, test bits/dim on all 10 000 test digits, H(teacher) with its standard error,
@@ -145,7 +146,7 @@ def build_teacher(run, dest: Path = TEACHER_DIR, *, replace: bool = False,
     return write_manifest(
         dest, config={"source": _shown(run), "rule": RULE, "temperatures": list(temperatures),
                       "scan_images": SCAN_IMAGES, "aims": AIMS, "command": command,
-                      "training": training_record(run)},
+                      "training": {**training_record(run), "command": training_command}},
         seed=0, wall_time_s=time.time() - t0, model_sha256=sha256_file(dest / "model.pt"),
         temperature=t, parameters=model.num_parameters(), size=model.config.name,
         test_bpd=bits_per_dim(model, test, seed=0), test_images=len(test),
@@ -168,7 +169,8 @@ def _shown(path: Path) -> str:
 def _cmd_teacher(args) -> int:
     if args.action == "build":
         m = build_teacher(Path(args.source), replace=args.replace,
-                          command=f"python -m flowlib teacher build --source {args.source}")
+                          command=f"python -m flowlib teacher build --source {args.source}",
+                          training_command=args.training_command)
         print(json.dumps({k: v for k, v in m["results"].items() if k != "temperature_scan"}, indent=1))
     else:
         t = Teacher.load()
@@ -184,6 +186,8 @@ def add_cli(sub) -> None:
     p.add_argument("action", choices=["build", "show"])
     p.add_argument("--source", default=str(REPO_ROOT / "runs" / "teacher-long"),
                    help="a finished training run (its directory: model.pt and metrics.jsonl)")
+    p.add_argument("--training-command", default=None,
+                   help="how the source run was made (recorded in the manifest)")
     p.add_argument("--replace", action="store_true",
                    help="build in place of the existing teacher (synthetic data sets change)")
     p.set_defaults(func=_cmd_teacher)

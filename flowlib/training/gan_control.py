@@ -46,7 +46,7 @@ class ControlError(FlowlibError, RuntimeError):
 
 @dataclass(frozen=True)
 class ControlConfig:
-    steps: int = 3000
+    steps: int = 9000
     batch_size: int = 64
     lr: float = 2e-4            # both players, DCGAN's
     beta1: float = 0.5
@@ -61,7 +61,7 @@ class ControlConfig:
 
 PRESETS = {"smoke": ControlConfig(steps=30, quality_every=15, quality_images=300, final_images=500,
                                   log_every=5, threads=1),
-           "quick": ControlConfig(),
+           "quick": ControlConfig(steps=9000),  # ~25 minutes on one CPU thread
            "full": ControlConfig(steps=20_000, quality_every=2000, log_every=200)}
 
 

@@ -47,6 +47,11 @@ def test_every_page_renders_offline_without_errors(smoke_book, browser):
         broken = page.evaluate("""() => [...document.images]
             .filter(i => i.complete && i.naturalWidth === 0).map(i => i.src.slice(0, 80))""")
         problems += [f"broken image: {b}" for b in broken]
+        # a table built in code must render as a table, not as a paragraph of pipes
+        pipes = page.evaluate("""() => [...document.querySelectorAll('p')]
+            .map(p => p.innerText).filter(t => /\\|\\s*:?-{3,}:?\\s*\\|/.test(t))  // a |---| row
+            .map(t => t.slice(0, 60))""")
+        problems += [f"table rendered as text: {s!r}" for s in pipes]
         views = page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
         if views:
             rendered = page.locator(".jupyter-widgets").count()
@@ -81,3 +86,10 @@ def test_data_browser_slider_and_dropdown_work_without_a_kernel(smoke_book, brow
     assert visible()[1].startswith("images 0–31")
     assert "static page" in page.locator(".flowlib-frames:visible").first.inner_text()
     assert not problems, problems
+
+
+def test_the_findings_page_is_a_table(smoke_book, browser):
+    page, problems = _open(browser, (smoke_book.build_dir / "html" / "book" / "findings.html").as_uri())
+    rows = page.locator("table tbody tr").count()
+    page.close()
+    assert rows >= 6, f"the findings table has {rows} rows (F1-F6 expected)"

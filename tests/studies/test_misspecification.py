@@ -63,8 +63,8 @@ SHIPPED = RESULTS / "misspecification-quick"
 
 def test_shipped_students_reproduce_their_kl():
     """The shipped model files (made on a GPU) give, on this CPU, the exact KL to the teacher
-    that their run recorded at its last check, within the recorded standard error."""
-    from flowlib.data.synthetic import synthetic_mnist
+    that their run recorded at its last check, up to arithmetic noise."""
+    from flowlib.data.synthetic import Teacher, synthetic_mnist
     from flowlib.metrics.likelihood import kl_to_teacher
     from flowlib.models.realnvp import RealNVP
     from flowlib.training.metrics_file import read_metrics
@@ -76,6 +76,9 @@ def test_shipped_students_reproduce_their_kl():
         start = next(r for r in rows if r.get("event") == "start")
         last = [r for r in rows if r.get("kl") is not None][-1]
         assert last["step"] == max(r.get("step", 0) for r in rows)
-        est = kl_to_teacher(RealNVP.load(path), synthetic_mnist("test", start["kl_images"]))
-        assert abs(est.value - last["kl"]) <= last["kl_se"], (path.parent.name, est, last["kl"])
-        assert abs(est.se - last["kl_se"]) <= 0.05 * last["kl_se"]
+        teacher = Teacher.by_sha256(start["teacher_sha256"])  # the teacher the run was made with
+        est = kl_to_teacher(RealNVP.load(path), synthetic_mnist("test", start["kl_images"], teacher))
+        # the same samples and weights: only arithmetic differs (the runs were made on a GPU, the
+        # replay is on this CPU): 0.011 nats at most when this was tightened, the SE being ~1
+        assert abs(est.value - last["kl"]) <= 0.05, (path.parent.name, est, last["kl"])
+        assert abs(est.se - last["kl_se"]) <= 0.005
