@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from flowlib.studies.results import Run, _stat, fmt, load_study, verdict
 from flowlib.studies.runner import Job
 
@@ -201,3 +203,101 @@ def findings(runs: list[Run]) -> dict[str, dict]:
                     f"{len(nl)}); seed-to-seed relative sd of LeNet-FID: NSGAN "
                     f"{spread_ns:.2f}, NLL {spread_nl:.2f}")}
     return out
+
+
+# ------------------------------------------------------------------ the fair-fight search
+# Stated before any of its runs (issue 15; the chapter repeats it): a random search of the
+# same size on each side, one seed, every configuration the same number of steps and images
+# (1 000 steps of 64 images at quick), selected by the validation LeNet-FID of 2 000 samples
+# at the last step (never test), counting only generators alive at their end. The selected
+# configuration of each family then gets 3 seeds at the study's full length and test
+# figures. The whole distribution is reported, not only the winners (Lucic et al. 2018).
+SEARCH = {"smoke": {"configs": {"nll": 2, "nsgan": 1, "wgan-gp": 1}, "steps": 20, "every": 10},
+          "quick": {"configs": {"nll": 24, "nsgan": 16, "wgan-gp": 8}, "steps": 1000, "every": 250},
+          "full": {"configs": {"nll": 24, "nsgan": 16, "wgan-gp": 8}, "steps": 10_000, "every": 1000}}
+SEARCH_SEED = 2026  # the draws of the search space, fixed before any run
+
+
+def _log_uniform(rng, lo: float, hi: float) -> float:
+    return float(f"{math.exp(rng.uniform(math.log(lo), math.log(hi))):.3g}")
+
+
+def search_space(family: str, rng) -> dict:
+    """One configuration of ``family`` drawn from its stated space (flags of ``flowlib train``).
+
+    - ``nll``: lr log-uniform in [3e-4, 5e-3]; warm-up 0, 100 or 200 steps; final lr 0 or 10%
+      of lr; EMA 0.999 or none.
+    - ``nsgan``: generator lr log-uniform in [3e-5, 1e-3]; discriminator lr 0.5, 1, 2 or 4
+      times it (TTUR); beta1 0, 0.5 or 0.9 (both players); regulariser none, R1 with gamma
+      0.1, 1 or 10, or spectral norm; 1 or 2 discriminator steps.
+    - ``wgan-gp``: lr log-uniform in [3e-5, 1e-3], critic lr 1 or 2 times it, beta1 0 or 0.5,
+      beta2 0.9, 5 critic steps, penalty 10 (Gulrajani et al. 2017; Flow-GAN's settings are
+      inside this space).
+    """
+    if family == "nll":
+        lr = _log_uniform(rng, 3e-4, 5e-3)
+        cfg = {"lr": lr, "warmup-steps": int(rng.choice([0, 100, 200])),
+               "final-lr-frac": float(rng.choice([0.0, 0.1]))}
+        if rng.random() < 0.5:
+            cfg["no-ema"] = True
+        return cfg
+    if family == "nsgan":
+        lr = _log_uniform(rng, 3e-5, 1e-3)
+        cfg = {"lr": lr, "d-lr": float(f"{lr * float(rng.choice([0.5, 1, 2, 4])):.3g}"),
+               "gan-beta1": float(rng.choice([0.0, 0.5, 0.9])), "d-steps": int(rng.choice([1, 2]))}
+        reg = rng.choice(["none", "r1-0.1", "r1-1", "r1-10", "spectral-norm"])
+        if reg.startswith("r1"):
+            cfg["r1"] = float(reg.split("-", 1)[1])
+        elif reg == "spectral-norm":
+            cfg["spectral-norm"] = True
+        return cfg
+    if family == "wgan-gp":
+        lr = _log_uniform(rng, 3e-5, 1e-3)
+        return {"lr": lr, "d-lr": float(f"{lr * float(rng.choice([1, 2])):.3g}"),
+                "gan-beta1": float(rng.choice([0.0, 0.5])), "gan-beta2": 0.9, "d-steps": 5}
+    raise ValueError(f"unknown search family {family!r}")
+
+
+def search_configs(preset: str) -> list[tuple[str, dict]]:
+    """The search's configurations, ``(name, flags)``, the same on every machine and run."""
+    rng = np.random.default_rng(SEARCH_SEED)
+    out = []
+    for family, n in SEARCH[preset]["configs"].items():
+        for i in range(n):
+            out.append((f"{family}-c{i:02d}", {"loss": family, **search_space(family, rng)}))
+    return out
+
+
+def search_jobs(preset: str, seeds=(0,)) -> list[Job]:
+    """One job per searched configuration (seed 0; ``seeds`` is accepted for the registry)."""
+    plan = SEARCH[preset]
+    jobs = []
+    for name, cfg in search_configs(preset):
+        argv = ["train", "--preset", preset, "--seed", "0", "--steps", str(plan["steps"]),
+                "--eval-every", str(plan["every"]), "--quality-every", str(plan["every"]),
+                "--no-progress"]
+        for k, v in cfg.items():
+            argv += [f"--{k}"] if v is True else [f"--{k}", str(v)]
+        jobs.append(Job(name, tuple(argv), {"family": cfg["loss"], "loss": cfg["loss"], "seed": 0,
+                                            "preset": preset, "config": cfg}))
+    return jobs
+
+
+def select(runs: list[Run], family: str):
+    """The selected configuration of ``family``: the lowest validation LeNet-FID at the last
+    check among runs whose generator is alive there (adversarial families; an NLL run is
+    alive when it did not diverge). None when no run of the family qualifies."""
+    best = None
+    for r in runs:
+        if r.spec.get("family") != family or r.outcome == "diverged":
+            continue
+        checks = [x for x in r.rows if "fid" in x and not x.get("event")]
+        if not checks:
+            continue
+        last = checks[-1]
+        g = next((x["grad_norm"] for x in reversed(r.rows) if "grad_norm" in x), None)
+        if family != "nll" and not alive({"final_grad_norm": g, "classes": last.get("classes_covered")}):
+            continue
+        if best is None or last["fid"] < best[1]:
+            best = (r, last["fid"])
+    return best[0] if best else None

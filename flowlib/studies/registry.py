@@ -13,6 +13,8 @@ verdicts), its results folder ``results/<name>-<preset>``, its command ``flowlib
   ``final.json``).
 - ``nll-vs-gan`` (Experiment 1): the same Real NVP, from the same initialisation for a
   given seed, trained by NLL, by NSGAN and by the hybrid λ·NLL + NSGAN.
+- ``nll-vs-gan-search``: the fair fight's stated search, a random search of the same size
+  for NLL and for the adversarial losses (:func:`flowlib.studies.nll_vs_gan.search_space`).
 - ``nash``: students started at the synthetic-MNIST teacher's weights (the Nash
   equilibrium), trained by NSGAN (fresh or pre-trained discriminator) or NLL, on a finite
   synthetic set or on fresh teacher samples; the exact KL to the teacher is tracked.
@@ -66,6 +68,7 @@ def gan_control_jobs(preset: str, seeds) -> list[Job]:
 STUDIES: dict[str, Study] = {s.name: s for s in (
     Study("gan-control", gan_control_jobs, final=False, marker="final.json"),
     Study("nll-vs-gan", nll_vs_gan.jobs, final=True, marker="final.json"),
+    Study("nll-vs-gan-search", nll_vs_gan.search_jobs, final=False),
     Study("nash", nash.jobs, final=False),
     Study("misspecification", misspecification.jobs, final=False),
 )}

@@ -14,24 +14,30 @@ from flowlib.training.losses import LOSSES, make_loss
 from flowlib.training.trainer import TrainingDiverged, train
 
 
+def _config_from_args(args):
+    """The run's TrainConfig from the command line: the preset's, with the flags given."""
+    check_preset(args.preset)
+    cfg = preset_config(args.preset, size=args.size, minutes=args.minutes,
+                        max_steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                        threads=args.threads, eval_every=args.eval_every,
+                        quality_every=args.quality_every, quality_images=args.quality_images,
+                        gan_beta1=args.gan_beta1, gan_beta2=args.gan_beta2, d_lr=args.d_lr,
+                        d_steps=args.d_steps, r1=args.r1,
+                        spectral_norm=True if args.spectral_norm else None,
+                        warmup_steps=args.warmup_steps, final_lr_frac=args.final_lr_frac,
+                        optimizer=args.optimizer, reverse_kl=True if args.reverse_kl else None,
+                        dense_every=args.dense_checks[0] if args.dense_checks else None,
+                        dense_until=args.dense_checks[1] if args.dense_checks else None)
+    if args.steps is not None and args.minutes is None:
+        cfg = dataclasses.replace(cfg, minutes=None)
+    if args.no_ema:
+        cfg = dataclasses.replace(cfg, ema=None)
+    return cfg
+
+
 def _cmd_train(args) -> int:
     try:
-        check_preset(args.preset)
-        cfg = preset_config(args.preset, size=args.size, minutes=args.minutes,
-                            max_steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-                            threads=args.threads, eval_every=args.eval_every,
-                            quality_every=args.quality_every, quality_images=args.quality_images,
-                            gan_beta1=args.gan_beta1, gan_beta2=args.gan_beta2, d_lr=args.d_lr,
-                            d_steps=args.d_steps, r1=args.r1,
-                            spectral_norm=True if args.spectral_norm else None,
-                            warmup_steps=args.warmup_steps, final_lr_frac=args.final_lr_frac,
-                            optimizer=args.optimizer, reverse_kl=True if args.reverse_kl else None,
-                            dense_every=args.dense_checks[0] if args.dense_checks else None,
-                            dense_until=args.dense_checks[1] if args.dense_checks else None)
-        if args.steps is not None and args.minutes is None:
-            cfg = dataclasses.replace(cfg, minutes=None)
-        if args.no_ema:
-            cfg = dataclasses.replace(cfg, ema=None)
+        cfg = _config_from_args(args)
         data = None
         if args.data != "mnist" or args.init or args.train_size:
             data = train_data(cfg, args.data, train_size=args.train_size, init=args.init)

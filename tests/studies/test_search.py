@@ -1,0 +1,55 @@
+"""The fair fight's search: stated, deterministic, the same size on both sides, and a
+selection that never picks a dead generator."""
+from pathlib import Path
+
+from flowlib.studies import nll_vs_gan as S
+from flowlib.studies.results import Run
+
+
+def test_search_is_deterministic_and_the_same_size_on_both_sides():
+    a, b = S.search_configs("quick"), S.search_configs("quick")
+    assert a == b
+    families = [cfg["loss"] for _, cfg in a]
+    assert families.count("nll") == families.count("nsgan") + families.count("wgan-gp") == 24
+    jobs = S.search_jobs("quick")
+    assert len({j.name for j in jobs}) == len(jobs) == 48
+    assert all("--steps" in j.argv and j.argv[j.argv.index("--steps") + 1] == "1000" for j in jobs)
+
+
+def test_search_draws_stay_inside_the_stated_space():
+    for _, cfg in S.search_configs("quick"):
+        if cfg["loss"] == "nll":
+            assert 3e-4 <= cfg["lr"] <= 5e-3 and cfg["warmup-steps"] in (0, 100, 200)
+        else:
+            assert 3e-5 <= cfg["lr"] <= 1e-3 and cfg["gan-beta1"] in (0.0, 0.5, 0.9)
+        if cfg["loss"] == "wgan-gp":
+            assert cfg["d-steps"] == 5 and cfg["gan-beta2"] == 0.9
+
+
+def _run(name, family, fid, grad, classes, outcome="done"):
+    rows = [{"event": "start", "step": 0}, {"step": 1000, "grad_norm": grad},
+            {"step": 1000, "fid": fid, "classes_covered": classes}]
+    return Run(name, family, 0, Path("/nonexistent"), {"results": {"outcome": outcome}}, rows, None,
+               spec={"family": family})
+
+
+def test_selection_takes_the_lowest_validation_fid_among_live_generators():
+    runs = [_run("a", "nsgan", 300.0, 0.0, 10),       # lowest FID, but its gradient is gone
+            _run("b", "nsgan", 400.0, 0.5, 3),        # collapsed to 3 classes
+            _run("c", "nsgan", 500.0, 0.5, 10),
+            _run("d", "nsgan", 450.0, 0.5, 9),
+            _run("e", "nll", 700.0, 2.0, 10, outcome="diverged"),
+            _run("f", "nll", 800.0, 2.0, 10)]
+    assert S.select(runs, "nsgan").name == "d"
+    assert S.select(runs, "nll").name == "f"
+    assert S.select(runs, "wgan-gp") is None
+
+
+def test_every_searched_configuration_is_a_valid_command():
+    from flowlib.cli import build_parser
+    from flowlib.training.cli import _config_from_args
+    parser = build_parser()
+    for job in S.search_jobs("quick"):
+        args = parser.parse_args([*job.argv, "--out", "unused"])
+        cfg = _config_from_args(args)
+        assert cfg.max_steps == 1000 and cfg.lr == job.spec["config"]["lr"]
