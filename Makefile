@@ -13,7 +13,7 @@ HTML_MANAGER := @jupyter-widgets/html-manager@1.0.6
 REQUIREJS := requirejs@2.3.4
 PRESETS := smoke quick full
 
-.PHONY: book chapter test install vendor chromium clean check-preset help
+.PHONY: book chapter test install vendor chromium slurm clean check-preset help
 
 help:
 	@echo "make book [PRESET=quick|smoke|full]   execute the chapters, build _build/html/index.html"
@@ -76,7 +76,11 @@ chapter: check-preset $(INSTALLED) $(VENDOR)/.stamp
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: $(INSTALLED) $(VENDOR)/.stamp chromium
+# a single-node Slurm for the cluster-path test (tests/studies/test_slurm.py starts and stops it)
+slurm:
+	@{ command -v slurmctld && command -v munged; } >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null; }
+
+test: $(INSTALLED) $(VENDOR)/.stamp chromium slurm
 	$(PY) -m pytest tests
 
 clean:

@@ -36,7 +36,8 @@ from flowlib.core.paths import REPO_ROOT, RESULTS
 from flowlib.core.presets import check_preset
 from flowlib.metrics.final import final_evaluation
 from flowlib.studies import misspecification, nash, nll_vs_gan
-from flowlib.studies.runner import Job, StudyError, collect, emit_slurm, run_jobs
+from flowlib.studies.runner import (Job, SlurmOptions, StudyError, collect, emit_slurm, run_job,
+                                    run_jobs)
 
 
 @dataclass(frozen=True)
@@ -85,13 +86,36 @@ def study_jobs(name: str, preset: str, seeds) -> tuple[Path, list[Job]]:
     return study.folder(preset), study.jobs(preset, seeds)
 
 
+def final_step(name: str, preset: str):
+    """The study's final evaluation of one finished run (None when the study has none)."""
+    if not get(name).final:
+        return None
+
+    def final(out: Path):
+        fin = final_evaluation(out, preset)
+        print(f"[study] {out.name}: test {fin['test_bpd']:.4f} bits/dim, LeNet-FID "
+              f"{fin['lenet']['fid']:.2f} (n={fin['lenet']['n']})", flush=True)
+    return final
+
+
 def run_study(name: str, preset: str, seeds, root: Path) -> None:
     """Run (or finish) a study at ``preset`` into ``root``: the command line's code path."""
+    run_jobs(get(name).jobs(preset, seeds), root, final=final_step(name, preset))
 
-    study = get(name)
-    for r in run_jobs(study.jobs(preset, seeds), root):
-        if study.final and (r.out / "model.pt").exists():
-            final_evaluation(r.out, preset)
+
+def collect_study(name: str, preset: str, root: Path) -> list[dict]:
+    """What ``--collect`` does after a cluster run: the final evaluation of every finished run
+    that lacks one, then one line per run; returns the manifests."""
+    final = final_step(name, preset)
+    runs = collect(root)
+    for m in runs:
+        out = root / m["name"]
+        if final and m.get("results", {}).get("outcome") == "done" and not (out / "final.json").exists():
+            final(out)
+        res = m.get("results", {})
+        print(f"[collect] {m['name']}: {res.get('outcome')}, {res.get('steps')} steps, device "
+              f"{m.get('device')}", flush=True)
+    return runs
 
 
 def locate(name: str, preset: str, rerun: bool = False, seeds=(0,)) -> tuple[Path, str]:
@@ -124,35 +148,49 @@ def locate(name: str, preset: str, rerun: bool = False, seeds=(0,)) -> tuple[Pat
                   f"`{root.relative_to(REPO_ROOT)}`.{why}")
 
 
-def _unused_study_jobs(name: str, preset: str, seeds) -> tuple[Path, list[Job]]:
-    if name not in STUDIES:
-        raise StudyError(f"Unknown experiment {name!r}: use one of {', '.join(STUDIES)}.")
-    check_preset(preset)
-    prefix, make, _ = STUDIES[name]
-    return RESULTS / f"{prefix}-{preset}", make(preset, seeds)
-
 def _cmd(args) -> int:
     root, jobs = study_jobs(args.name, args.preset, args.seeds)
     root = Path(args.out) if args.out else root
     if args.emit:
         if args.emit != "slurm":
             raise StudyError(f"--emit knows 'slurm' only, not {args.emit!r}.")
-        script = emit_slurm(jobs, root, root.with_name(root.name + ".slurm.sh"))
-        print(f"wrote {script} ({len(jobs)} array tasks; submit with `sbatch {script}`)")
+        folder = emit_slurm(args.name, args.preset, args.seeds, root, len(jobs), device=args.device,
+                            options=SlurmOptions(time=args.time, cpus=args.cpus, mem=args.mem,
+                                                 partition=args.partition, account=args.account))
+        print(f"wrote {folder}/array.sh ({len(jobs)} array tasks), collect.sh and submit.sh; "
+              f"submit with `bash {folder}/submit.sh`")
         return 0
-    results = run_jobs(jobs, root, n_parallel=args.jobs, device=args.device)
+    if args.collect:
+        runs = collect_study(args.name, args.preset, root)
+        print(f"[collect] {len(runs)}/{len(jobs)} runs of {args.name} under {root}")
+        return 0 if len(runs) == len(jobs) else 1
+    results = run_jobs(jobs, root, n_parallel=args.jobs, device=args.device,
+                       final=None if args.no_final else final_step(args.name, args.preset))
     failed = [r for r in results if r.status.startswith("failed")]
-    if not args.no_final and get(args.name).final:
-        for r in results:
-            if (r.out / "model.pt").exists():  # finished; a diverged run has no final model
-                fin = final_evaluation(r.out, args.preset)
-                print(f"[study] {r.name}: test {fin['test_bpd']:.4f} bits/dim, LeNet-FID "
-                      f"{fin['lenet']['fid']:.2f} (n={fin['lenet']['n']})", flush=True)
     print(f"[study] {len(results) - len(failed)}/{len(results)} runs finished, "
           f"{len(collect(root))} manifests under {root}")
     if failed:
-        print(f"[study] failed or diverged (see their log.txt): {', '.join(r.name for r in failed)}")
+        print(f"[study] failed (see their log.txt): {', '.join(r.name for r in failed)}")
     return 0
+
+
+def _cmd_job(args) -> int:
+    """One job of a study, by index or name: what a Slurm array task runs."""
+    root, jobs = study_jobs(args.name, args.preset, args.seeds)
+    root = Path(args.root) if args.root else root
+    if args.index is not None:
+        if not 0 <= args.index < len(jobs):
+            raise StudyError(f"--index {args.index} is outside the study's {len(jobs)} jobs.")
+        job = jobs[args.index]
+    else:
+        byname = {j.name: j for j in jobs}
+        if args.job not in byname:
+            raise StudyError(f"No job {args.job!r} in {args.name}: use one of {', '.join(byname)}.")
+        job = byname[args.job]
+    r = run_job(job, root / job.name, threads=args.threads, device=args.device,
+                final=final_step(args.name, args.preset))
+    print(f"[job] {r.name}: {r.status}", flush=True)
+    return 1 if r.status.startswith("failed") else 0
 
 
 def add_cli(sub) -> None:
@@ -167,4 +205,25 @@ def add_cli(sub) -> None:
     p.add_argument("--out", default=None, help="results folder (default results/<study>-<preset>)")
     p.add_argument("--no-final", action="store_true",
                    help="skip the final evaluation (test bits/dim, FID) of finished runs")
+    p.add_argument("--collect", action="store_true",
+                   help="read a study made elsewhere (e.g. on a cluster): final evaluations of "
+                        "finished runs that lack one, and a summary")
+    slurm = p.add_argument_group("--emit slurm")
+    slurm.add_argument("--time", default="04:00:00", help="time limit of each array task")
+    slurm.add_argument("--cpus", type=int, default=4, help="CPUs per task (its torch threads)")
+    slurm.add_argument("--mem", default="8G", help="memory per task")
+    slurm.add_argument("--partition", default=None)
+    slurm.add_argument("--account", default=None)
     p.set_defaults(func=_cmd)
+
+    j = sub.add_parser("job", help="run one job of a study (what a cluster array task runs)")
+    j.add_argument("name", help=", ".join(STUDIES))
+    j.add_argument("--preset", default="quick")
+    j.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    j.add_argument("--root", default=None, help="the study's results folder")
+    which = j.add_mutually_exclusive_group(required=True)
+    which.add_argument("--index", type=int, help="the job's position in the study (array task id)")
+    which.add_argument("--job", help="the job's name")
+    j.add_argument("--threads", type=int, default=None)
+    j.add_argument("--device", default=None)
+    j.set_defaults(func=_cmd_job)

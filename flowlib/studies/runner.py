@@ -17,6 +17,7 @@ import os
 import shlex
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -75,8 +76,18 @@ def job_state(out: Path, job: Job) -> str:
     return "new"
 
 
-def _run_one(job: Job, root: Path, threads: int | None, device: str | None = None) -> JobResult:
-    out = root / job.name
+def run_job(job: Job, out: Path, *, threads: int | None = None, device: str | None = None,
+            final=None) -> JobResult:
+    """Run one job into ``out``: the one code path of the local runner, of a Slurm array task
+    (``python -m flowlib job``) and of a user by hand, so each writes the same files.
+
+    A finished job is skipped; a partial one (a checkpoint) resumes; a new one starts. The
+    training command runs as a child process with ``threads`` and ``device`` (where it runs,
+    not what it computes: not part of the job's identity). Exit 0 or a divergence
+    (:data:`DIVERGED_EXIT`) writes ``manifest.json`` (outcome, device, threads, headline
+    numbers): a diverged run is a result, recorded so that a rerun does not repeat it. Then
+    ``final(out)``, if given, makes the run's final evaluation.
+    """
     state = job_state(out, job)
     if state == "finished":
         return JobResult(job.name, "skipped (finished)", 0.0, out)
@@ -88,7 +99,7 @@ def _run_one(job: Job, root: Path, threads: int | None, device: str | None = Non
     if threads:
         cmd += ["--threads", str(threads)]
         env["OMP_NUM_THREADS"] = str(threads)
-    if device:  # where it runs, not what it computes: not part of the job's identity
+    if device:
         cmd += ["--device", device]
     start = time.perf_counter()
     with open(out / "log.txt", "a") as log:
@@ -96,22 +107,30 @@ def _run_one(job: Job, root: Path, threads: int | None, device: str | None = Non
         log.flush()
         proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO_ROOT)
     seconds = time.perf_counter() - start
-    if proc.returncode in (0, DIVERGED_EXIT):
-        # a diverged run is a result too: record it, so a rerun does not repeat it
-        outcome = "done" if proc.returncode == 0 else "diverged"
-        write_manifest(out, config={"argv": list(job.argv), **job.spec},
-                       seed=job.spec.get("seed"), wall_time_s=seconds, outcome=outcome,
-                       device=resolve_device(device) if device else None, threads=threads,
-                       **headline(out))
-        return JobResult(job.name, outcome, seconds, out)
-    return JobResult(job.name, f"failed (exit {proc.returncode})", seconds, out)
+    if proc.returncode not in (0, DIVERGED_EXIT):
+        return JobResult(job.name, f"failed (exit {proc.returncode})", seconds, out)
+    outcome = "done" if proc.returncode == 0 else "diverged"
+    write_manifest(out, config={"argv": list(job.argv), **job.spec},
+                   seed=job.spec.get("seed"), wall_time_s=seconds, outcome=outcome,
+                   device=resolve_device(device) if device else None, threads=threads,
+                   **headline(out))
+    if final is not None and outcome == "done":
+        final(out)
+    return JobResult(job.name, outcome, seconds, out)
+
+
+def gpu_assignment(n_jobs: int, n_gpus: int) -> list[int | None]:
+    """The GPU each of ``n_jobs`` parallel job slots uses: round-robin over ``n_gpus`` visible
+    devices (slot i on GPU i mod n), None without GPUs."""
+    return [i % n_gpus if n_gpus else None for i in range(n_jobs)]
 
 
 def run_jobs(jobs: list[Job], root: Path, n_parallel: int = 1,
-             threads_total: int | None = None, device: str | None = None) -> list[JobResult]:
-    """Run ``jobs`` under ``root``, ``n_parallel`` at a time; print one line per job.
-    ``device`` (e.g. ``"cuda"``) is passed to every job as ``--device``; several jobs may
-    share one GPU."""
+             threads_total: int | None = None, device: str | None = None,
+             final=None) -> list[JobResult]:
+    """Run ``jobs`` under ``root``, ``n_parallel`` at a time, each by :func:`run_job`; print one
+    line per job. With ``device="cuda"`` and several visible GPUs, parallel slots are spread
+    over them (:func:`gpu_assignment`: each job gets ``--device cuda:N``)."""
     names = [j.name for j in jobs]
     if len(set(names)) != len(names):
         raise StudyError("two jobs of the study share a name: " + ", ".join(
@@ -121,47 +140,95 @@ def run_jobs(jobs: list[Job], root: Path, n_parallel: int = 1,
     root.mkdir(parents=True, exist_ok=True)
     cores = threads_total or os.cpu_count() or 1
     threads = max(1, cores // max(1, n_parallel)) if n_parallel > 1 else None
+    n_gpus = _visible_gpus() if device == "cuda" else 0
+    slots = gpu_assignment(max(1, n_parallel), n_gpus)
+    free = list(range(len(slots)))
+    lock = threading.Lock()
+
+    def one(job):
+        with lock:
+            slot = free.pop(0)
+        try:
+            dev = f"cuda:{slots[slot]}" if slots[slot] is not None else device
+            return run_job(job, root / job.name, threads=threads, device=dev, final=final)
+        finally:
+            with lock:
+                free.append(slot)
+
     results = []
     with ThreadPoolExecutor(max_workers=max(1, n_parallel)) as pool:
-        for r in pool.map(lambda j: _run_one(j, root, threads, device), jobs):
+        for r in pool.map(one, jobs):
             print(f"[study] {r.name}: {r.status}" + (f" in {r.seconds:.0f} s" if r.seconds else ""),
                   flush=True)
             results.append(r)
     return results
 
 
-def emit_slurm(jobs: list[Job], root: Path, script: Path, *, time_limit: str = "04:00:00",
-               gpus: int = 1, cpus: int = 8, python: str = "python") -> Path:
-    """Write a Slurm job-array script: array index i runs job i, resuming if it was cut off."""
-    lines = []
-    for job in jobs:
-        out = root / job.name
-        args = shlex.join([*job.argv, "--out", str(out)])
-        lines.append(f"{job.name}\t{args}")
-    jobs_file = script.with_suffix(".jobs.tsv")
-    jobs_file.write_text("\n".join(lines) + "\n")
-    script.write_text(f"""#!/bin/bash
-#SBATCH --job-name=flowlib-{root.name}
-#SBATCH --array=0-{len(jobs) - 1}
-#SBATCH --time={time_limit}
-#SBATCH --cpus-per-task={cpus}
-#SBATCH --gres=gpu:{gpus}
-#SBATCH --output={root}/slurm-%A_%a.out
-# One array task per run of the study; the command is the same as `--jobs N` runs
-# locally. Resubmitting the script resumes cut-off runs and skips finished ones.
-set -euo pipefail
-cd {shlex.quote(str(REPO_ROOT))}
-line=$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" {shlex.quote(str(jobs_file))})
-name=${{line%%$'\\t'*}}
-args=${{line#*$'\\t'}}
-out={shlex.quote(str(root))}/$name
-if [ -f "$out/manifest.json" ]; then echo "$name finished already"; exit 0; fi
-resume=""
-if [ -f "$out/checkpoint.pt" ]; then resume="--resume"; fi
-eval {python} -m flowlib $args $resume
-""")
-    script.chmod(0o755)
-    return script
+def _visible_gpus() -> int:
+    import torch
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+@dataclass(frozen=True)
+class SlurmOptions:
+    """What a cluster user sets: ``sbatch`` options of every array task."""
+    time: str = "04:00:00"
+    cpus: int = 4
+    mem: str = "8G"
+    partition: str | None = None
+    account: str | None = None
+    python: str = sys.executable  # the interpreter that emitted the script (its environment)
+
+
+def emit_slurm(study: str, preset: str, seeds, root: Path, n_jobs: int, *,
+               device: str | None = None, options: SlurmOptions = SlurmOptions()) -> Path:
+    """Write ``<root>.slurm/``: ``array.sh`` (task i runs ``python -m flowlib job`` for job i,
+    the local runner's code path), ``collect.sh`` (``flowlib experiment --collect``, the final
+    evaluations and the summary) and ``submit.sh``, which submits the array and then collect
+    with ``--dependency=afterok``. The log folder is created now (Slurm refuses an ``--output``
+    in a folder that does not exist). Tasks are ``--requeue``-able: a preempted or killed task
+    resumes from its last checkpoint when it runs again; finished tasks are skipped; a
+    diverged run is recorded and its task exits 0. GPUs are requested only for
+    ``--device cuda``."""
+    folder = root.with_name(root.name + ".slurm")
+    logs = folder / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    seed_args = " ".join(str(s) for s in seeds)
+    common = (f"{options.python} -m flowlib {{cmd}} {shlex.quote(study)} --preset {preset} "
+              f"--seeds {seed_args} ")
+    header = ["#!/bin/bash", f"#SBATCH --time={options.time}", f"#SBATCH --cpus-per-task={options.cpus}",
+              f"#SBATCH --mem={options.mem}"]
+    header += [f"#SBATCH --partition={options.partition}"] if options.partition else []
+    header += [f"#SBATCH --account={options.account}"] if options.account else []
+    gpu = ["#SBATCH --gres=gpu:1"] if device and str(device).startswith("cuda") else []
+    dev = f" --device {device}" if device else ""
+    (folder / "array.sh").write_text("\n".join(header + gpu + [
+        f"#SBATCH --job-name=flowlib-{study}",
+        f"#SBATCH --array=0-{n_jobs - 1}",
+        "#SBATCH --requeue",
+        f"#SBATCH --output={logs}/%A_%a.out",
+        "# One array task per job of the study, by the local runner's code path: a finished job",
+        "# is skipped, a cut-off one resumes, a diverged one is recorded (exit 0).",
+        "set -euo pipefail",
+        f"mkdir -p {shlex.quote(str(logs))}",
+        f"cd {shlex.quote(str(REPO_ROOT))}",
+        "exec " + common.format(cmd="job") + f"--root {shlex.quote(str(root))} "
+        "--index \"$SLURM_ARRAY_TASK_ID\" --threads \"${SLURM_CPUS_PER_TASK:-1}\"" + dev, ""]))
+    (folder / "collect.sh").write_text("\n".join(header[:1] + [
+        f"#SBATCH --job-name=flowlib-{study}-collect", "#SBATCH --time=01:00:00",
+        f"#SBATCH --cpus-per-task={options.cpus}", f"#SBATCH --mem={options.mem}"]
+        + header[4:] + [f"#SBATCH --output={logs}/collect-%j.out", "set -euo pipefail",
+                        f"cd {shlex.quote(str(REPO_ROOT))}",
+                        "exec " + common.format(cmd="experiment") + f"--out {shlex.quote(str(root))} --collect", ""]))
+    (folder / "submit.sh").write_text("\n".join([
+        "#!/bin/bash", "# Submit the study's array, then its collection once every task succeeded.",
+        "set -euo pipefail", f"cd {shlex.quote(str(folder))}",
+        "jid=$(sbatch --parsable array.sh)",
+        "sbatch --dependency=afterok:${jid%%;*} collect.sh",
+        'echo "submitted array $jid and its collection"', ""]))
+    for name in ("array.sh", "collect.sh", "submit.sh"):
+        (folder / name).chmod(0o755)
+    return folder
 
 
 def collect(root: Path) -> list[dict]:

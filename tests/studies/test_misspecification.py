@@ -39,13 +39,23 @@ def test_misspecification_emits_a_slurm_array(tmp_path, capsys):
     from flowlib.cli import main
     out = tmp_path / "misspecification-quick"
     assert main(["experiment", "misspecification", "--preset", "quick", "--seeds", "0", "1",
-                 "--out", str(out), "--emit", "slurm"]) == 0
-    script = out.with_name("misspecification-quick.slurm.sh")
-    text = script.read_text()
-    jobs = script.with_suffix(".jobs.tsv").read_text().splitlines()
-    assert "#SBATCH --array=0-19" in text and len(jobs) == 20     # 5 students x 2 sizes x 2 seeds
-    assert jobs[0].startswith("micro-n1000-seed0\ttrain --loss nll --preset quick --seed 0 --size micro")
+                 "--out", str(out), "--emit", "slurm", "--partition", "gpu", "--account", "lab",
+                 "--device", "cuda", "--time", "02:00:00"]) == 0
+    folder = out.with_name("misspecification-quick.slurm")
+    text = (folder / "array.sh").read_text()
+    assert "#SBATCH --array=0-19" in text                         # 5 students x 2 sizes x 2 seeds
+    for line in ("#SBATCH --requeue", "#SBATCH --gres=gpu:1", "#SBATCH --partition=gpu",
+                 "#SBATCH --account=lab", "#SBATCH --time=02:00:00"):
+        assert line in text, line
+    assert "-m flowlib job misspecification --preset quick --seeds 0 1" in text
+    assert "--device cuda" in text and (folder / "logs").is_dir()
+    assert "--dependency=afterok" in (folder / "submit.sh").read_text()
+    assert "--collect" in (folder / "collect.sh").read_text()
     assert not out.exists()                                       # nothing ran here
+    # on the CPU no GPU is asked for
+    assert main(["experiment", "misspecification", "--preset", "quick", "--seeds", "0",
+                 "--out", str(tmp_path / "cpu"), "--emit", "slurm"]) == 0
+    assert "--gres" not in (tmp_path / "cpu.slurm" / "array.sh").read_text()
 
 
 def test_unknown_student_size_and_oversized_training_set_are_clear_errors(tmp_path, capsys):

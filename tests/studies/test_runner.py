@@ -6,7 +6,6 @@ import json
 import pytest
 
 from flowlib.studies import runner
-from flowlib.studies.nll_vs_gan import jobs as nll_vs_gan_jobs
 
 
 def _jobs():
@@ -40,13 +39,7 @@ def test_foreign_results_are_refused_and_kept(tmp_path):
     assert (tmp_path / "x" / "notes.txt").read_text() == "mine"
 
 
-def test_emit_slurm_array_runs_the_same_commands(tmp_path):
-    jobs = nll_vs_gan_jobs("full", [0, 1, 2])
-    assert len(jobs) == 9 and {j.spec["loss"] for j in jobs} == {"nll", "nsgan", "hybrid"}
-    script = runner.emit_slurm(jobs, tmp_path / "exp1-full", tmp_path / "exp1.slurm.sh")
-    text = script.read_text()
-    assert "#SBATCH --array=0-8" in text and "-m flowlib $args $resume" in text
-    lines = script.with_suffix(".jobs.tsv").read_text().splitlines()
-    assert len(lines) == 9
-    name, args = lines[2].split("\t")
-    assert name == "hybrid-seed0" and "--hybrid-lambda" in args and "--out" in args
+def test_gpu_assignment_spreads_parallel_jobs_over_the_visible_gpus():
+    assert runner.gpu_assignment(4, 2) == [0, 1, 0, 1]
+    assert runner.gpu_assignment(3, 4) == [0, 1, 2]
+    assert runner.gpu_assignment(2, 0) == [None, None]
