@@ -41,7 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv  # what was typed, for commands that record or replay it
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

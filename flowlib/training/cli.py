@@ -1,11 +1,14 @@
 """``python -m flowlib train``: the command line of the one training loop."""
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import json
 import sys
 from pathlib import Path
 
 from flowlib.core.errors import FlowlibError
+from flowlib.core.paths import atomic_write_bytes
 from flowlib.core.presets import check_preset
 from flowlib.models.realnvp import SIZES
 from flowlib.training.config import preset_config
@@ -19,6 +22,7 @@ def _config_from_args(args):
     check_preset(args.preset)
     cfg = preset_config(args.preset, size=args.size, minutes=args.minutes,
                         max_steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                        checkpoint_every=args.checkpoint_every,
                         threads=args.threads, eval_every=args.eval_every,
                         quality_every=args.quality_every, quality_images=args.quality_images,
                         gan_beta1=args.gan_beta1, gan_beta2=args.gan_beta2, d_lr=args.d_lr,
@@ -35,8 +39,46 @@ def _config_from_args(args):
     return cfg
 
 
+COMMAND = "command.json"
+
+
+def _replayed(args):
+    """``train --out DIR --resume``: the options not given again come from the command that
+    started the run (``DIR/command.json``); options given again win (a changed configuration
+    is then refused by the checkpoint, with the difference named)."""
+    stored = json.loads((Path(args.out) / COMMAND).read_text())["argv"]
+    typed = [a for a in getattr(args, "argv", [])[1:]]
+    parser = argparse.ArgumentParser(prog="python -m flowlib")
+    add_cli(parser.add_subparsers())
+    replay = parser.parse_args(["train", *stored, *typed])
+    replay.argv = ["train", *stored, *typed]
+    return replay
+
+
+def _record(args) -> None:
+    """Keep the command that starts a run, without --out/--resume, beside it."""
+    argv, keep, skip = getattr(args, "argv", [])[1:], [], False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        if a == "--out":
+            skip = True
+            continue
+        if a.startswith("--out=") or a == "--resume":
+            continue
+        keep.append(a)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out / COMMAND, (json.dumps({"argv": keep}, indent=1) + "\n").encode())
+
+
 def _cmd_train(args) -> int:
     try:
+        if args.resume and (Path(args.out) / COMMAND).exists():
+            args = _replayed(args)
+        elif not args.resume and not (Path(args.out) / "checkpoint.pt").exists():
+            _record(args)
         cfg = _config_from_args(args)
         data = None
         if args.data != "mnist" or args.init or args.train_size:
@@ -108,6 +150,8 @@ def add_cli(subparsers) -> None:
                    help="extra checks every EVERY steps up to step UNTIL (e.g. 10 200)")
     p.add_argument("--reverse-kl", action="store_true",
                    help="synthetic data: also log the exact KL(student || teacher)")
+    p.add_argument("--checkpoint-every", type=int, default=None,
+                   help="steps between checkpoints (also every 2 training minutes at least)")
     p.add_argument("--no-ema", action="store_true")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_train)
