@@ -37,3 +37,38 @@ def curves_figure(runs: list[Run], keys=CURVES):
 def grid_frames(runs: list[Run], seed: int):
     """Slider frames for one seed: at each checked step, the three losses' fixed-noise grids."""
     return side_by_side_frames([r for r in runs if r.seed == seed], lambda r: LOSS_LABEL[r.loss])
+
+
+def control_section(root):
+    """The positive control (``results/gan-control-quick``): its LeNet-FID over training, its
+    final samples, and a sentence with its final figures; (None, text) when not shipped."""
+    import json
+    from pathlib import Path
+
+    from PIL import Image
+
+    from flowlib.training.metrics_file import read_metrics
+
+    root = Path(root)
+    runs = sorted(p.parent for p in root.glob("*/final.json"))
+    if not runs:
+        return None, f"No positive control is shipped (`{root.name}`)."
+    fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
+    texts = []
+    for run in runs:
+        rows = [r for r in read_metrics(run) if "fid" in r and not r.get("event")]
+        ax[0].plot([r["step"] for r in rows], [r["fid"] for r in rows], "o-", ms=3, label=run.name)
+        fin = json.loads((run / "final.json").read_text())["lenet"]
+        texts.append(f"{run.name}: LeNet-FID {fin['fid']:.1f} on {fin['n']:,} samples against MNIST "
+                     f"test, {fin['classes_covered']}/10 classes, precision {fin['precision']:.3f}, "
+                     f"recall {fin['recall']:.3f}")
+    log_axis(ax[0])
+    ax[0].set(xlabel="step", ylabel="LeNet-FID (2 000 samples vs validation)",
+              title="the DCGAN control over training")
+    ax[0].legend(fontsize=8)
+    last = sorted((runs[0] / "grids").glob("step-*.png"))[-1]
+    ax[1].imshow(np.asarray(Image.open(last)), cmap="gray")
+    ax[1].set_title(f"{runs[0].name}, fixed noise, {last.stem.replace('-', ' ')}", fontsize=9)
+    ax[1].axis("off")
+    fig.tight_layout()
+    return fig, "; ".join(texts) + "."

@@ -61,12 +61,15 @@ def _jsonable(obj):
 
 
 def write_manifest(directory: Path, *, config, seed: int | None, wall_time_s: float,
-                   device=None, threads: int | None = None, **results) -> dict:
-    """Write ``directory/manifest.json`` atomically and return its content."""
+                   device=None, threads: int | None = None, source: dict | None = None,
+                   **results) -> dict:
+    """Write ``directory/manifest.json`` atomically and return its content. ``source``: the
+    :func:`git_commit` taken when the work *started* (a long job must not be credited to the
+    commit the tree has reached by its end); by default, the tree now."""
     manifest = {
         "config": config,
         "seed": seed,
-        **git_commit(),
+        **(source or git_commit()),
         "device": device_description(device, threads),
         "torch": torch.__version__,
         "python": platform.python_version(),

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from flowlib.core.devices import resolve_device
 from flowlib.core.errors import FlowlibError
-from flowlib.core.manifest import read_manifest, write_manifest
+from flowlib.core.manifest import git_commit, read_manifest, write_manifest
 from flowlib.core.paths import REPO_ROOT
 from flowlib.training.metrics_file import headline
 
@@ -95,6 +95,7 @@ def run_job(job: Job, out: Path, *, threads: int | None = None, device: str | No
     (out / "job.json").write_text(json.dumps({"argv": list(job.argv), "spec": job.spec},
                                              indent=1))
     cmd = job.command(out, resume=(state == "partial"))
+    source = git_commit()  # the code that runs is the tree of now, not of the job's end
     env = dict(os.environ)
     if threads:
         cmd += ["--threads", str(threads)]
@@ -113,7 +114,7 @@ def run_job(job: Job, out: Path, *, threads: int | None = None, device: str | No
     write_manifest(out, config={"argv": list(job.argv), **job.spec},
                    seed=job.spec.get("seed"), wall_time_s=seconds, outcome=outcome,
                    device=resolve_device(device) if device else None, threads=threads,
-                   **headline(out))
+                   source=source, **headline(out))
     if final is not None and outcome == "done":
         final(out)
     return JobResult(job.name, outcome, seconds, out)
