@@ -8,7 +8,7 @@
 #   FLOWLIB_CACHE=... FLOWLIB_SOURCE_COMMIT=<sha> OUT=<dir> benchmarks/gpu_session.sh
 #
 # STUDIES: "name=seeds;name=seeds", e.g. "nll-vs-gan=0 1 2;nash=0 1 2". A study starts from
-# a copy of its shipped results (results/<prefix>-<preset>), so shipped runs are skipped.
+# a copy of its shipped results (results/<name>-<preset>), so shipped runs are skipped.
 # FULL_ARGS: arguments of the full benchmark, or "none". Studies whose final evaluation
 # needs the Inception weights (nll-vs-gan) run with --no-final: evaluate them afterwards.
 # A rehearsal on a CPU: DEVICE=cpu PRESET=smoke JOBS=2 FULL_ARGS="--dry-run --minutes 0.2"
@@ -31,12 +31,11 @@ echo "commit ${FLOWLIB_SOURCE_COMMIT:-?}; device $DEVICE; preset $PRESET; jobs $
 nvidia-smi -L 2>/dev/null
 $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 
-prefix_of() { $PY -c "from flowlib.experiments import STUDIES; print(STUDIES['$1'][0])"; }
 declare -a DIRS=()
 IFS=';' read -ra ENTRIES <<<"$STUDIES"
 for entry in "${ENTRIES[@]}"; do
     name=${entry%%=*}; seeds=${entry#*=}
-    dir="$(prefix_of "$name")-$PRESET"
+    dir="$name-$PRESET"  # a study's results folder carries its name
     DIRS+=("$dir")
     [ -d "results/$dir" ] && cp -rp "results/$dir" "$W/$dir"  # -p: shipped runs stay older than .start
     final=""; [ "$name" = "nll-vs-gan" ] && final="--no-final"
