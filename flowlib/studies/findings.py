@@ -69,11 +69,15 @@ def _retired(runs) -> str:
 
 
 def markdown(rows: list[dict]) -> str:
-    out = ["| finding | statement | verdict | status | the numbers | from |",
-           "|---|---|---|---|---|---|"]
+    """The statements as a list, then one table row per verdict: four columns, so the table
+    fits the book's column (six wrapped to a word a line)."""
+    ids = list(dict.fromkeys(r["id"] for r in rows))
+    out = [f"- **{k}**: {STATEMENTS[k]}" for k in ids] + ["",
+           "| finding | status | the numbers | from |", "|---|---|---|---|"]
     for r in rows:
-        out.append(f"| **{r['id']}** | {STATEMENTS[r['id']]} | {r['verdict']} | **{r['status']}** "
-                   f"| {r['numbers']} | `{r['source']}` |")
+        name = r["verdict"] if r["verdict"] != r["id"] else r["id"]
+        name = name if name.startswith(r["id"]) else f"{r['id']} {name}"
+        out.append(f"| **{name}** | **{r['status']}** | {r['numbers']} | `{r['source']}` |")
     return "\n".join(out)
 
 
