@@ -46,7 +46,8 @@
 # | F6 | overparameterised students are slow, often unstable, overfit heavily and give poorer images |
 #
 # Where each stands in this book — supported, not supported or mixed, with the numbers —
-# is on the page {doc}`findings`, generated from the shipped runs in `results/`.
+# is on the page {doc}`findings`, generated from the shipped runs in `results/`; the works
+# cited are listed in {doc}`references`.
 #
 # **Our own additions** (not in the thesis): the exact KL divergence from the teacher to
 # each student, $\mathrm{KL}(p_\text{teacher}\,\|\,p_\text{student}) =

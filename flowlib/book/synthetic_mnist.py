@@ -63,27 +63,6 @@ def density_histogram(data: SyntheticData, mnist_lp: torch.Tensor):
     return fig
 
 
-def class_figure(pred_synth: torch.Tensor, conf_synth: torch.Tensor, pred_real: torch.Tensor,
-                 conf_real: torch.Tensor):
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(1, 2, figsize=(10, 3.2))
-    hs = np.bincount(pred_synth.numpy(), minlength=10) / len(pred_synth)
-    hr = np.bincount(pred_real.numpy(), minlength=10) / len(pred_real)
-    x = np.arange(10)
-    ax[0].bar(x - 0.2, hr, 0.4, label="MNIST test")
-    ax[0].bar(x + 0.2, hs, 0.4, label="synthetic")
-    ax[0].set(xticks=x, xlabel="predicted digit", ylabel="fraction", title="class histogram")
-    ax[0].legend(fontsize=8)
-    bins = np.linspace(0.1, 1, 46)
-    ax[1].hist(conf_real.numpy(), bins, alpha=0.6, density=True, label="MNIST test")
-    ax[1].hist(conf_synth.numpy(), bins, alpha=0.6, density=True, label="synthetic")
-    ax[1].set(xlabel="classifier confidence (max softmax)", title="how sure is the classifier?",
-              yscale="log")
-    ax[1].legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
 def browse_frames(data: SyntheticData, frames: int = 12, per_frame: int = 12):
     """Slider frames from the most to the least likely samples: each frame shows ``per_frame``
     samples at one quantile of the exact log-density, each titled with its bits/dim."""

@@ -108,10 +108,8 @@ def train_data(cfg, kind: str = "synthetic", *, train_size: int | None = None,
     if train_size:
         raise SyntheticError("--train-size does not apply to --data teacher-stream (every "
                              "batch is fresh).")
-    tm = teacher.model
-
     def stream(n, generator):
-        return tm.sample(n, generator=generator, clamp=False).contiguous()
+        return teacher.draw(n, generator)
 
     return TrainData(None, val.images, stream, ref, kl, init_state, desc,
                      model_overrides={"base_std": teacher.temperature})
