@@ -2,6 +2,7 @@
 machine paths among the shipped results, and the top-level names that the docs promise."""
 import ast
 import json
+import re
 from pathlib import Path
 
 import flowlib
@@ -102,3 +103,8 @@ def test_results_hold_no_code_and_no_machine_paths():
                     walk(x)
         walk(json.loads(p.read_text()))
     assert not machine, machine
+    # nor in the text beside them (logs, notes, commands)
+    pattern = re.compile(r"(^|[^A-Za-z0-9_.])/(work|home|root|Users|mnt|scratch)/")
+    texts = [p for p in RESULTS.rglob("*") if p.suffix in (".txt", ".json", ".jsonl", ".md")]
+    found = [str(p.relative_to(REPO_ROOT)) for p in texts if pattern.search(p.read_text())]
+    assert not found, found

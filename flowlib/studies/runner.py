@@ -104,7 +104,8 @@ def run_job(job: Job, out: Path, *, threads: int | None = None, device: str | No
         cmd += ["--device", device]
     start = time.perf_counter()
     with open(out / "log.txt", "a") as log:
-        log.write(f"$ {shlex.join(cmd)}\n")
+        # paths relative to the repository: a shipped log names no machine's folders
+        log.write(f"$ {shlex.join(cmd)}\n".replace(str(REPO_ROOT) + "/", ""))
         log.flush()
         proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO_ROOT)
     seconds = time.perf_counter() - start
