@@ -92,11 +92,6 @@ class Teacher:
                              f"{TEACHER_DIR.name}/ and {RETIRED_TEACHERS.name}/): the run was made "
                              "with a teacher that is not in this repository.")
 
-    @property
-    def retired(self) -> bool:
-        """Whether this teacher has been replaced by a newer one (its studies await a rerun)."""
-        return self.sha256 != read_manifest(TEACHER_DIR).get("results", {}).get("model_sha256")
-
     @classmethod
     def from_file(cls, path) -> "Teacher":
         """A teacher from a model file, identified by its SHA-256 alone (while it is being

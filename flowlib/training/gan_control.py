@@ -14,7 +14,6 @@ samples against MNIST test).
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import sys
 import time
@@ -36,6 +35,7 @@ from flowlib.training.gan import (LossSpec, discriminator_update, generator_obje
                                   input_gradient, to_pixel_range)
 from flowlib.training.metrics_file import METRICS, append_metrics, read_metrics, truncate_metrics
 from flowlib.training.monitor import quality
+from flowlib.training.trainer import _save  # the one atomic torch.save of a run's files
 
 CHECKPOINT, MODEL, FINAL = "checkpoint.pt", "model.pt", "final.json"
 
@@ -63,12 +63,6 @@ PRESETS = {"smoke": ControlConfig(steps=30, quality_every=15, quality_images=300
                                   log_every=5, threads=1),
            "quick": ControlConfig(steps=9000),  # ~25 minutes on one CPU thread
            "full": ControlConfig(steps=20_000, quality_every=2000, log_every=200)}
-
-
-def _save(path: Path, obj) -> None:
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    atomic_write_bytes(path, buf.getvalue())
 
 
 def train_control(cfg: ControlConfig, out, *, seed: int = 0, resume: bool = False,
