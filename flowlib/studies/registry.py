@@ -28,6 +28,7 @@ cut-off ones. Each finished run of a study with ``final=True`` then gets its fin
 """
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -36,8 +37,8 @@ from flowlib.core.paths import REPO_ROOT, RESULTS
 from flowlib.core.presets import check_preset
 from flowlib.metrics.final import final_evaluation
 from flowlib.studies import misspecification, nash, nll_vs_gan
-from flowlib.studies.runner import (Job, SlurmOptions, StudyError, collect, emit_slurm, run_job,
-                                    run_jobs)
+from flowlib.studies.runner import (Job, SlurmOptions, StudyError, auto_parallel, collect,
+                                    emit_slurm, run_job, run_jobs)
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,8 @@ def _cmd(args) -> int:
         runs = collect_study(args.name, args.preset, root)
         print(f"[collect] {len(runs)}/{len(jobs)} runs of {args.name} under {root}")
         return 0 if len(runs) == len(jobs) else 1
-    results = run_jobs(jobs, root, n_parallel=args.jobs, device=args.device,
+    n_parallel = auto_parallel(len(jobs), args.device) if args.jobs == "auto" else args.jobs
+    results = run_jobs(jobs, root, n_parallel=n_parallel, device=args.device,
                        final=None if args.no_final else final_step(args.name, args.preset))
     failed = [r for r in results if r.status.startswith("failed")]
     print(f"[study] {len(results) - len(failed)}/{len(results)} runs finished, "
@@ -193,12 +195,26 @@ def _cmd_job(args) -> int:
     return 1 if r.status.startswith("failed") else 0
 
 
+def _jobs_arg(text: str):
+    if text == "auto":
+        return text
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"--jobs takes a positive number or auto, not {text!r}")
+    return n
+
+
 def add_cli(sub) -> None:
     p = sub.add_parser("experiment", help="run one of the book's studies (resumable)")
     p.add_argument("name", help=", ".join(STUDIES))
     p.add_argument("--preset", default="quick", help="smoke | quick | full")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--jobs", type=int, default=1, help="runs in parallel on this machine")
+    p.add_argument("--jobs", type=_jobs_arg, default="auto",
+                   help="runs in parallel on this machine: a number, or auto (one per core on a "
+                        "CPU, one per GPU with --device cuda)")
     p.add_argument("--device", default=None,
                    help="passed to every run: cpu (default), cuda or auto; jobs may share a GPU")
     p.add_argument("--emit", default=None, help="write a cluster script instead: slurm")

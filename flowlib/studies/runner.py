@@ -127,6 +127,16 @@ def gpu_assignment(n_jobs: int, n_gpus: int) -> list[int | None]:
     return [i % n_gpus if n_gpus else None for i in range(n_jobs)]
 
 
+def auto_parallel(n_jobs: int, device: str | None = None) -> int:
+    """How many jobs ``--jobs auto`` runs at once: one per visible GPU with ``--device cuda``;
+    on a CPU, one per core with one thread each, which ``benchmarks/study_throughput.py``
+    measured at 1.34x the throughput of one job using both cores on this project's 2-core
+    machine (``results/study-throughput/benchmark.json``): small models do not keep several
+    threads busy. Never more than the study's jobs."""
+    n = max(1, _visible_gpus()) if device == "cuda" else (os.cpu_count() or 1)
+    return max(1, min(n, n_jobs))
+
+
 def run_jobs(jobs: list[Job], root: Path, n_parallel: int = 1,
              threads_total: int | None = None, device: str | None = None,
              final=None) -> list[JobResult]:

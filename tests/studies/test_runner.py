@@ -43,3 +43,69 @@ def test_gpu_assignment_spreads_parallel_jobs_over_the_visible_gpus():
     assert runner.gpu_assignment(4, 2) == [0, 1, 0, 1]
     assert runner.gpu_assignment(3, 4) == [0, 1, 2]
     assert runner.gpu_assignment(2, 0) == [None, None]
+
+
+def test_jobs_auto_is_one_job_per_core_or_per_gpu(monkeypatch):
+    monkeypatch.setattr(runner.os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(runner, "_visible_gpus", lambda: 3)
+    assert runner.auto_parallel(20) == 8            # CPU: one job per core
+    assert runner.auto_parallel(5) == 5             # never more than the study's jobs
+    assert runner.auto_parallel(20, "cuda") == 3    # one per visible GPU
+    monkeypatch.setattr(runner, "_visible_gpus", lambda: 0)
+    assert runner.auto_parallel(20, "cuda") == 1
+
+
+@pytest.mark.parametrize("bad", ["0", "-2", "two"])
+def test_jobs_flag_refuses_what_is_not_a_count(bad, capsys):
+    from flowlib.cli import main
+    with pytest.raises(SystemExit):
+        main(["experiment", "gan-control", "--preset", "smoke", "--jobs", bad])
+    assert "--jobs takes a positive number or auto" in capsys.readouterr().err
+
+
+def _numbers(run_dir):
+    timing = {"wall_seconds", "quality_seconds", "seconds", "train_seconds", "img_per_s"}
+    rows = [json.loads(l) for l in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return [{k: v for k, v in r.items() if k not in timing} for r in rows]
+
+
+def test_local_runner_killed_mid_study_resumes_and_equals_an_uninterrupted_study(tmp_path):
+    """SIGKILL to the whole local study (runner and its training child) while the second job is
+    between checkpoints; the same command again skips the finished job, resumes the partial one,
+    and the study equals one made without interruption, number for number."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from flowlib.cli import main
+    from flowlib.core.paths import REPO_ROOT
+
+    root = tmp_path / "killed"
+    argv = ["experiment", "gan-control", "--preset", "smoke", "--seeds", "0", "1", "--jobs", "1",
+            "--out", str(root)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "flowlib", *argv], cwd=REPO_ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    victim = root / "seed1"
+    deadline = time.time() + 600
+    while not (victim / "checkpoint.pt").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert (root / "seed0" / "manifest.json").exists(), "the first job did not finish first"
+    assert (victim / "checkpoint.pt").exists() and not (victim / "manifest.json").exists(), \
+        "the kill did not land between the second job's first checkpoint and its end"
+    assert main(argv) == 0
+    log = (victim / "log.txt").read_text()
+    assert "--resume" in log, "the second job started over instead of resuming"
+    clean = tmp_path / "clean"
+    assert main([*argv[:-1], str(clean)]) == 0
+    for seed in ("seed0", "seed1"):
+        assert _numbers(root / seed) == _numbers(clean / seed), seed
+        assert json.loads((root / seed / "final.json").read_text()) == \
+            json.loads((clean / seed / "final.json").read_text())
+        lines = (root / seed / "metrics.jsonl").read_text().splitlines()
+        assert len(lines) == len(set(lines)), "duplicated metrics lines after the resume"
