@@ -149,3 +149,147 @@ def _median(v) -> str:
 
 def _range(v) -> str:
     return f"{min(v):.3g}..{max(v):.3g}" if v else "—"
+
+
+# ------------------------------------------------------------------ the redesigned study (issue 17)
+# Stated before any of its runs; the chapter repeats it. The study above let the step size
+# grow with time (a warm-up) and used beta1 = 0.9 and no regulariser, so it could not say
+# whether NSGAN or its settings leave the equilibrium. This design asks two questions, each
+# with an NLL control trained exactly alike:
+#
+# A. Does the time to leave depend on the step size? NSGAN (Adam betas (0.5, 0.999) for both
+#    players, no regulariser, a fresh discriminator at the generator's learning rate, fresh
+#    teacher samples every step) and NLL, at constant learning rates LRS: no warm-up, no decay.
+# B. Does any optimiser or regulariser keep NSGAN at the equilibrium? At REFERENCE_LR, one
+#    change at a time from that reference (VARIANTS): beta1 0.9; plain SGD (with its own NLL
+#    control: SGD's steps are not Adam's); R1 on reals with gamma 1 and 10; a spectrally
+#    normalised discriminator; a discriminator first trained alone on the fixed generator;
+#    the finite synthetic set instead of the stream (with its own NLL control).
+#
+# A fractional design (a full factorial of 5 rates x 8 variants x 2 losses is 240 runs): the
+# reference variant is crossed with every rate; the others are at REFERENCE_LR only. Every
+# cell has SEEDS seeds. Checks every 10 steps for the first 200, then every EVERY; each logs
+# the exact KL both ways, LeNet-FID and class coverage against teacher samples, and the
+# generator's and the discriminator's input gradients.
+LRS = (1e-6, 1e-5, 3e-5, 1e-4, 2e-4)
+REFERENCE_LR = 1e-4
+SEEDS = (0, 1, 2)
+VARIANTS = {  # name: (flags of `flowlib train` added to the reference, has its own NLL control)
+    "reference": ((), False),
+    "beta1-0.9": (("--gan-beta1", "0.9"), False),
+    "sgd": (("--optimizer", "sgd"), True),
+    "r1-1": (("--r1", "1"), False),
+    "r1-10": (("--r1", "10"), False),
+    "spectral-norm": (("--spectral-norm",), False),
+    "pretrained-d": (("--pretrain-disc", "{pretrain}"), False),
+    "finite": ((), True),
+}
+DESIGN_PLAN = {"smoke": {"steps": 30, "every": 15, "dense": (10, 20), "train_size": 500, "pretrain": 20},
+               "quick": {"steps": 400, "every": 100, "dense": (10, 200), "train_size": 10_000, "pretrain": 300},
+               "full": {"steps": 5000, "every": 500, "dense": (10, 200), "train_size": 50_000, "pretrain": 2000}}
+
+
+def design_cells() -> list[dict]:
+    """The design's cells, ``{"method", "variant", "lr"}``, in a fixed order."""
+    cells = []
+    for lr in LRS:
+        cells += [{"method": m, "variant": "reference", "lr": lr} for m in ("nsgan", "nll")]
+    for variant, (_, own_control) in VARIANTS.items():
+        if variant == "reference":
+            continue
+        cells.append({"method": "nsgan", "variant": variant, "lr": REFERENCE_LR})
+        if own_control:
+            cells.append({"method": "nll", "variant": variant, "lr": REFERENCE_LR})
+    return cells
+
+
+def design_jobs(preset: str, seeds=SEEDS) -> list[Job]:
+    """One job per (cell, seed) of the design (:func:`design_cells`)."""
+    plan = DESIGN_PLAN[preset]
+    jobs = []
+    for cell in design_cells():
+        method, variant, lr = cell["method"], cell["variant"], cell["lr"]
+        flags, _ = VARIANTS[variant]
+        for seed in seeds:
+            argv = ["train", "--loss", method, "--preset", preset, "--seed", str(seed),
+                    "--init", "teacher", "--steps", str(plan["steps"]),
+                    "--eval-every", str(plan["every"]), "--quality-every", str(plan["every"]),
+                    "--dense-checks", *map(str, plan["dense"]), "--reverse-kl",
+                    "--lr", f"{lr:g}", "--warmup-steps", "0", "--final-lr-frac", "1",
+                    "--no-ema", "--no-progress"]
+            argv += (["--data", "synthetic", "--train-size", str(plan["train_size"])]
+                     if variant == "finite" else ["--data", "teacher-stream"])
+            if method == "nsgan":
+                argv += ["--d-lr", f"{lr:g}", "--gan-beta1", "0.5"]
+                argv += [f.format(pretrain=plan["pretrain"]) for f in flags]
+            elif variant == "sgd":
+                argv += ["--optimizer", "sgd"]
+            data = "finite" if variant == "finite" else "stream"
+            jobs.append(Job(f"{method}-{variant}-lr{lr:g}-seed{seed}", tuple(argv),
+                            {"method": method, "loss": method, "variant": variant, "lr": lr,
+                             "data": data, "seed": seed, "preset": preset}))
+    return jobs
+
+
+# The departure rule, fixed before the runs (and unit-tested on constructed curves): an NSGAN
+# run *leaves the equilibrium* at the first check where its exact KL(teacher || student)
+# exceeds DEPARTURE_FACTOR times the largest KL its NLL control (same learning rate, optimiser,
+# data and seed) reached at any check up to then, and at least DEPARTURE_FLOOR nats/image (an
+# NLL control that stays within sampling noise of 0 must not make any wobble a departure).
+DEPARTURE_FACTOR = 10.0
+DEPARTURE_FLOOR = 1.0
+
+
+def departure_step(steps, kl_gan, steps_nll, kl_nll, factor: float = DEPARTURE_FACTOR,
+                   floor: float = DEPARTURE_FLOOR):
+    """The first step at which the NSGAN curve ``(steps, kl_gan)`` leaves the equilibrium by the
+    rule above, judged against the NLL curve ``(steps_nll, kl_nll)``; None if it never does.
+    A non-finite KL (a run that blew up) counts as leaving."""
+    import numpy as np
+    steps, kl_gan = np.asarray(steps), np.asarray(kl_gan, dtype=float)
+    steps_nll, kl_nll = np.asarray(steps_nll), np.asarray(kl_nll, dtype=float)
+    for s, k in zip(steps, kl_gan):
+        seen = kl_nll[steps_nll <= s]
+        bar = max(floor, factor * float(np.nanmax(np.abs(seen)))) if len(seen) else floor
+        if not np.isfinite(k) or k > bar:
+            return int(s)
+    return None
+
+
+def _control(runs: list[Run], run: Run) -> Run | None:
+    """The NLL control of an NSGAN run: same seed and learning rate, and the same optimiser
+    and data where the variant has its own control."""
+    variant = run.spec.get("variant")
+    own = VARIANTS.get(variant, ((), False))[1]
+    for r in runs:
+        if (r.spec.get("method") == "nll" and r.seed == run.seed and r.spec.get("lr") == run.spec.get("lr")
+                and r.spec.get("variant") == (variant if own else "reference")):
+            return r
+    return None
+
+
+def departures(runs: list[Run]) -> list[dict]:
+    """Per NSGAN run of the design: its cell, seed and departure step (None: stayed), judged
+    against its NLL control by :func:`departure_step`; runs without a control are left out."""
+    out = []
+    for r in runs:
+        if r.spec.get("method") != "nsgan" or "variant" not in r.spec:
+            continue
+        c = _control(runs, r)
+        if c is None:
+            continue
+        out.append({"variant": r.spec["variant"], "lr": r.spec["lr"], "seed": r.seed,
+                    "step": departure_step(*r.series("kl"), *c.series("kl")),
+                    "final_kl": value_at(r, "kl"), "control_max_kl": float(max(abs(v) for v in c.series("kl")[1]))
+                    if len(c.series("kl")[1]) else None})
+    return out
+
+
+def cell_verdicts(rows: list[dict]) -> dict[tuple[str, float], str]:
+    """Per (variant, lr) cell: *leaves* (every seed departed), *stays* (none did), or *mixed*,
+    with the number of seeds; from :func:`departures`' rows."""
+    cells: dict = {}
+    for row in rows:
+        cells.setdefault((row["variant"], row["lr"]), []).append(row["step"] is not None)
+    word = {"supported": "leaves", "not supported": "stays", "mixed": "mixed"}
+    return {k: f"{word[verdict(sum(v), len(v))]} ({sum(v)}/{len(v)} seeds)" for k, v in cells.items()}

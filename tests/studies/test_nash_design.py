@@ -1,0 +1,84 @@
+"""The redesigned Nash study (issue 17): its departure rule on constructed curves, including the
+cases that must not count as leaving, and its fractional design as jobs."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from flowlib.cli import build_parser
+from flowlib.studies import nash
+
+STEPS = list(range(0, 210, 10))
+
+
+def test_a_run_that_leaves_departs_at_its_first_check_past_ten_times_the_control():
+    control = [0.0] + [0.3] * 20                    # NLL wanders up to 0.3 nats
+    gan = [0.0, 0.2, 0.5, 1.0, 2.9, 3.1, 40.0] + [1e3] * 14
+    assert nash.departure_step(STEPS, gan, STEPS, control) == 50   # 3.1 > 10 x 0.3
+
+
+def test_staying_within_ten_times_the_control_is_not_leaving():
+    control = [0.0] + [2.0] * 20
+    gan = [0.0] + [19.0] * 20                       # large, but under 10 x 2.0
+    assert nash.departure_step(STEPS, gan, STEPS, control) is None
+
+
+def test_a_wobble_against_a_control_at_zero_is_not_leaving():
+    control = [0.0] + [0.01] * 20                   # 10 x 0.01 = 0.1: the floor of 1 nat rules
+    gan = [0.0] + [0.6, -0.4] * 10
+    assert nash.departure_step(STEPS, gan, STEPS, control) is None
+    assert nash.departure_step(STEPS, [0.0] + [1.5] * 20, STEPS, control) == 10
+
+
+def test_a_blown_up_run_leaves_and_a_later_control_excursion_does_not_excuse_it():
+    control = [0.0] * 10 + [500.0] * 11             # the control moves only after step 90
+    gan = [0.0, 0.1, 30.0] + [math.nan] * 18
+    assert nash.departure_step(STEPS, gan, STEPS, control) == 20
+    assert nash.departure_step(STEPS, [0.0, math.inf] + [0.0] * 19, STEPS, control) == 10
+
+
+def test_cell_verdicts_count_seeds():
+    rows = [{"variant": "reference", "lr": 1e-4, "step": s} for s in (30, 50, 70)]
+    rows += [{"variant": "r1-10", "lr": 1e-4, "step": s} for s in (None, None, 120)]
+    rows += [{"variant": "sgd", "lr": 1e-4, "step": None} for _ in range(3)]
+    v = nash.cell_verdicts(rows)
+    assert v["reference", 1e-4] == "leaves (3/3 seeds)"
+    assert v["r1-10", 1e-4] == "mixed (1/3 seeds)"
+    assert v["sgd", 1e-4] == "stays (0/3 seeds)"
+
+
+def test_the_design_is_fractional_with_a_control_for_every_nsgan_cell():
+    jobs = nash.design_jobs("quick")
+    names = [j.name for j in jobs]
+    assert len(names) == len(set(names))
+    cells = nash.design_cells()
+    # the reference crossed with every rate (NSGAN and NLL), the other variants at one rate
+    assert len(cells) == 2 * len(nash.LRS) + (len(nash.VARIANTS) - 1) + 2
+    assert len(jobs) == len(cells) * len(nash.SEEDS)
+    assert min(nash.LRS) <= 1e-6 and max(nash.LRS) >= 2e-4 and len(nash.LRS) >= 5
+    parser = build_parser()
+    for j in jobs:
+        args = parser.parse_args([*j.argv, "--out", "unused"])
+        assert args.warmup_steps == 0 and args.final_lr_frac == 1.0   # constant step size
+        assert args.init == "teacher" and args.reverse_kl and args.dense_checks == [10, 200]
+        if j.spec["method"] == "nsgan":
+            assert args.d_lr == args.lr and (args.gan_beta1 == 0.9) == (j.spec["variant"] == "beta1-0.9")
+        assert (args.data == "synthetic") == (j.spec["variant"] == "finite")
+
+
+@pytest.mark.parametrize("variant", [v for v in nash.VARIANTS])
+def test_every_nsgan_run_of_the_design_finds_its_nll_control(variant):
+    from flowlib.studies.results import Run
+
+    def run(spec):
+        return Run(name="x", loss=spec["loss"], seed=spec["seed"], directory=None, manifest={},
+                   rows=[], final=None, spec=spec)
+    jobs = nash.design_jobs("quick")
+    runs = [run(j.spec) for j in jobs]
+    for r in runs:
+        if r.spec["method"] == "nsgan" and r.spec["variant"] == variant:
+            c = nash._control(runs, r)
+            assert c is not None and c.spec["method"] == "nll" and c.seed == r.seed
+            assert c.spec["lr"] == r.spec["lr"]
+            assert c.spec["variant"] == (variant if variant in ("sgd", "finite") else "reference")
