@@ -12,8 +12,8 @@
 # # The data: real MNIST
 #
 # Every experiment on real images in this book uses MNIST loaded one way, through
-# `flowlib.data.mnist.load_mnist`: the classic split used by the Real NVP paper (Dinh et al.,
-# 2017) and most flow papers since — the first 50 000 images of MNIST's training set
+# `flowlib.data.mnist.load_mnist`: the classic split used by the Real NVP paper
+# ({ref}`Dinh et al., 2017 <ref-dinh2017>`) and most flow papers since — the first 50 000 images of MNIST's training set
 # for training, its last 10 000 for validation, and the 10 000 test images. Images
 # are `uint8` tensors of shape `(N, 1, 28, 28)`, labels `int64`.
 #
@@ -37,7 +37,7 @@ from flowlib.book import widgets
 from flowlib.core.presets import pick
 
 splits = {name: data.load_mnist(name) for name in data.SPLITS}
-print(data.describe())
+print(data.describe(show_path=False))
 
 # %% [markdown]
 # ## A first look
@@ -55,7 +55,7 @@ print("labels:", labels[:16].tolist(), "...")
 # ## Class counts per split
 #
 # The ten digits are close to balanced but not exactly: a generator that covers the
-# data should reproduce these proportions, which chapter *Measuring image quality*
+# data should reproduce these proportions, which chapter {doc}`Measuring image quality <measuring_quality>`
 # turns into a mode-coverage score.
 
 # %%
@@ -83,12 +83,12 @@ for name, c in counts.items():
 # $u \sim U[0, 1)$ to each integer pixel and divide by 256, so the model sees
 # continuous values in $[0, 1)$. The model's log-density of the noisy image, minus
 # $D \log 256$, is then a lower bound on the log-probability of the discrete image
-# (Theis et al., 2016), which is what *bits per dimension* report.
+# ({ref}`Theis et al., 2016 <ref-theis2016>`), which is what *bits per dimension* report.
 
 # %%
 pixels = splits["train"].images.numpy().ravel()
 hist = np.bincount(pixels, minlength=256)
-fig, axes = plt.subplots(1, 2, figsize=(10, 3))
+fig, axes = plt.subplots(1, 2, figsize=(7.2, 3))
 axes[0].bar(range(256), hist / hist.sum(), width=1.0)
 axes[0].set_yscale("log")
 axes[0].set_xlabel("pixel value (uint8)")

@@ -37,7 +37,7 @@ rows = findings.findings_table(shown)
 display(Markdown(f"Preset of the runs: `{shown}`.\n\n" + findings.markdown(rows)))
 
 # %% [markdown]
-# Chapters: F1 and F2 (from a random start) in *Experiment 1*; F2 at the equilibrium in
-# *The Nash equilibrium is not a resting place*; F3 and F4 in *Experiment 2:
-# misspecification*; F5 in *What NLL and FID say about each other*; F6 in
-# *Overparameterised models*.
+# Chapters: F1 and F2 (from a random start) in {doc}`Experiment 1 <nll_vs_gan>`; F2 at the equilibrium in
+# {doc}`The Nash equilibrium is not a resting place <nash>`; F3 and F4 in *Experiment 2:
+# misspecification*; F5 in {doc}`What NLL and FID say about each other <nll_vs_fid>`; F6 in
+# {doc}`Overparameterised models <overparameterised>`.

@@ -9,7 +9,7 @@
 # ---
 
 # %% [markdown]
-# # Likelihood versus adversaries
+# # Maximum likelihood and the GAN game
 #
 # Two ways to fit a generative model $q_\theta$ to data drawn from an unknown $p$:
 # maximise the likelihood of the data, or train $q_\theta$ to fool a discriminator.
@@ -57,7 +57,7 @@ from flowlib.core.presets import pick
 #
 # ## The GAN game and its Nash equilibrium
 #
-# Goodfellow et al. (2014) pit a generator $G$ (here: samples of $q_\theta$) against a
+# {ref}`Goodfellow et al. (2014) <ref-goodfellow2014>` pit a generator $G$ (here: samples of $q_\theta$) against a
 # discriminator $D(x) \in (0,1)$ in the game
 #
 # $$
@@ -88,7 +88,7 @@ print(text)
 # $-\log D(G(z))$ instead: the **non-saturating** GAN (NSGAN), whose gradient
 # $-(1 - D(G(z)))$ is largest exactly there. Both push $D(G(z))$ up, but they are
 # different objectives: with the optimal discriminator the NSGAN generator minimises
-# $\mathrm{KL}(q\,\|\,p) - 2\,\mathrm{JSD}(p\,\|\,q)$ (Arjovsky & Bottou, 2017), a
+# $\mathrm{KL}(q\,\|\,p) - 2\,\mathrm{JSD}(p\,\|\,q)$ ({ref}`Arjovsky & Bottou, 2017 <ref-arjovsky2017>`), a
 # reverse-KL-like objective, and the game no longer has the minimax value function.
 
 # %%
@@ -116,4 +116,4 @@ widgets.frame_slider(frames, labels, description="separation")
 # steps need not reach its optimum, and a flow trained by NLL has a fixed architecture
 # that may not contain $p$. Which effects survive in practice, with the model and the
 # data held fixed, is what the rest of the book measures — first in two dimensions, where
-# training takes seconds (*Flows in 2D*), then on MNIST.
+# training takes seconds ({doc}`Flows in 2D <flows_2d>`), then on MNIST.

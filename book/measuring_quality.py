@@ -13,7 +13,7 @@
 #
 # The thesis compares a Real NVP trained by maximum likelihood with the same network
 # trained as a GAN generator, and judges the images by the **Fréchet Inception
-# Distance** (FID, Heusel et al., 2017). Every such verdict is only as good as the
+# Distance** (FID, {ref}`Heusel et al., 2017 <ref-heusel2017>`). Every such verdict is only as good as the
 # yardstick, so this chapter builds it, checks it, and says what it cannot see.
 #
 # **What FID measures.** Embed real and generated images with a fixed feature network
@@ -39,7 +39,7 @@
 # * It does not detect memorisation: the training set itself scores an excellent FID.
 # * It is one number for two failure modes: poor samples (low *precision*) and missing
 #   modes (low *recall*). So `flowlib.metrics.fid` also reports precision and recall
-#   (Kynkäänniemi et al., 2019: $k$-nearest-neighbour balls, $k=3$, around each real or
+#   ({ref}`Kynkäänniemi et al., 2019 <ref-kynkaanniemi2019>`: $k$-nearest-neighbour balls, $k=3$, around each real or
 #   generated feature vector approximate the two manifolds) and **mode coverage**: the
 #   histogram of the digit classes an MNIST classifier assigns to the samples, its
 #   entropy ($\ln 10 \approx 2.303$ nats when uniform) and its KL divergence to the

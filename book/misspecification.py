@@ -27,7 +27,7 @@
 # **The design.** Every student shares the teacher's pre-processing and base temperature,
 # trains by NLL with the preset's optimiser settings for the same number of steps, and is
 # checked every $k$ steps: bits/dim of the validation split and of a fixed subset of its own
-# training set (both in MNIST's units, chapter *Synthetic MNIST*), the exact KL, and
+# training set (both in MNIST's units, chapter {doc}`Synthetic MNIST <synthetic_mnist>`), the exact KL, and
 # LeNet-FID against teacher samples.
 #
 # ```
@@ -51,13 +51,13 @@ from IPython.display import Markdown, display
 
 from flowlib.book import misspecification as C
 from flowlib.studies.registry import locate
-from flowlib.studies.results import provenance
+from flowlib.studies.results import provenance, teacher_notes
 
 from flowlib.studies import misspecification as exp2
 
 root, note = locate("misspecification", preset, rerun=rerun, seeds=tuple(seeds))
 runs = exp2.load(root)
-display(Markdown(note + " " + provenance(runs).replace("final evaluation at —; ", "")))
+display(Markdown(" ".join(teacher_notes(runs)) + "\n\n" + provenance(runs, note)))
 
 # %% [markdown]
 # ## The students

@@ -13,7 +13,7 @@
 #
 # GAN theory promises a fixed point: when the generator's distribution equals the data's,
 # the best discriminator outputs $D = 1/2$ everywhere and the generator's gradient vanishes —
-# a Nash equilibrium of the game (chapter *Likelihood versus adversaries*). In practice,
+# a Nash equilibrium of the game (chapter {doc}`Maximum likelihood and the GAN game <likelihood_vs_adversaries>`). In practice,
 # nobody can *start* there, because nobody knows the data's distribution. With synthetic
 # MNIST we do: the data *are* samples of the teacher. So start the generator **at the
 # teacher's weights** and watch what training does to it (thesis finding **F2**: NSGAN
@@ -53,7 +53,7 @@ from IPython.display import Markdown, display
 
 from flowlib.book import nash as C
 from flowlib.studies.registry import locate
-from flowlib.studies.results import provenance
+from flowlib.studies.results import provenance, teacher_notes
 
 from flowlib.studies import nash
 
@@ -61,7 +61,7 @@ from flowlib.book import widgets
 
 root, note = locate("nash", preset, rerun=rerun, seeds=tuple(seeds))
 runs = nash.load(root)
-display(Markdown(note + " " + provenance(runs).replace("final evaluation at —; ", "")))
+display(Markdown(" ".join(teacher_notes(runs)) + "\n\n" + provenance(runs, note)))
 
 # %% [markdown]
 # ## The exact KL over training
@@ -120,7 +120,7 @@ widgets.frame_choice(choices, "run") if choices else print("no sample grids in t
 # - A forward KL of thousands of nats can coexist with samples that still cover all ten
 #   classes: it punishes any teacher sample the student makes unlikely; the reverse KL, which
 #   the redesigned study records, reads the other way round.
-# - Made with the retired teacher (see the provenance line at the top).
+# - Made with the retired teacher (see the note at the top).
 
 # %%
 v = nash.findings(runs)

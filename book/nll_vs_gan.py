@@ -21,10 +21,10 @@
 # and three copies of that initialisation are trained on MNIST for the same number of
 # steps, with the same batches:
 #
-# * **NLL** — maximum likelihood of dequantised pixels (chapter *Real NVP on MNIST*);
+# * **NLL** — maximum likelihood of dequantised pixels (chapter {doc}`Real NVP on MNIST <realnvp_mnist>`);
 # * **NSGAN** — the flow is the generator, $G(z) = f^{-1}(z)$, trained against a small
 #   convolutional discriminator with the non-saturating loss $-\log D(G(z))$;
-# * **hybrid** — NSGAN plus $\lambda\cdot$NLL (Flow-GAN, Grover et al. 2018), $\lambda = 0.05$
+# * **hybrid** — NSGAN plus $\lambda\cdot$NLL (Flow-GAN, {ref}`Grover et al. 2018 <ref-grover2018>`), $\lambda = 0.05$
 #   (NLL in nats per dimension).
 #
 # The discriminator sees real images *dequantised exactly as the NLL sees them*
@@ -68,13 +68,13 @@ from IPython.display import Markdown, display
 from flowlib.book import nll_vs_gan as C
 from flowlib.studies import nll_vs_gan as exp1
 from flowlib.studies.registry import locate
-from flowlib.studies.results import provenance
+from flowlib.studies.results import provenance, teacher_notes
 
 from flowlib.book import widgets
 
 root, note = locate("nll-vs-gan", preset, rerun=rerun, seeds=tuple(seeds))
 runs = exp1.load(root)
-display(Markdown(note + " " + provenance(runs)))
+display(Markdown(" ".join(teacher_notes(runs)) + "\n\n" + provenance(runs, note)))
 
 # %% [markdown]
 # ## Final figures
@@ -191,14 +191,14 @@ display(Markdown("| finding | status | numbers |\n|---|---|---|\n" + "".join(
 #   family then runs 3 seeds for 6 000 steps, with test figures (LeNet-FID on 10 000 samples,
 #   Inception-FID) and the real-versus-real floor at the same sample size.
 # - **Reported whole**: the distribution of the validation FID over every configuration of
-#   each side, as a figure, not only the winners (Lucic et al. 2018); the hybrid loss swept
+#   each side, as a figure, not only the winners ({ref}`Lucic et al. 2018 <ref-lucic2018>`); the hybrid loss swept
 #   over lambda up to Flow-GAN's effective weight with the selected NSGAN settings.
 # - **Cost**, estimated before running on this 2-core CPU: about 9 CPU-hours for the search
 #   (WGAN-GP's five critic steps cost the most) and about 10 for the selected runs.
 #
-# Related work: Grover et al. 2018 (Flow-GAN), Danihelka et al. 2017 (*Comparison of maximum
-# likelihood and GAN-based training of Real NVPs*), Mescheder et al. 2018 (R1 and the local
-# convergence of GAN training), Lucic et al. 2018 (*Are GANs created equal?*).
+# Related work: {ref}`Grover et al. 2018 <ref-grover2018>` (Flow-GAN), {ref}`Danihelka et al. 2017 <ref-danihelka2017>` (*Comparison of maximum
+# likelihood and GAN-based training of Real NVPs*), {ref}`Mescheder et al. 2018 <ref-mescheder2018>` (R1 and the local
+# convergence of GAN training), {ref}`Lucic et al. 2018 <ref-lucic2018>` (*Are GANs created equal?*).
 
 # ## The positive control: does this machinery train any GAN?
 #
@@ -219,10 +219,10 @@ display(Markdown(text))
 
 # %% [markdown]
 # **What to keep in mind.** These are `quick` runs: a small Real NVP and a short
-# schedule (sizes, steps and devices in the provenance line at the top), so absolute
+# schedule (sizes, steps and devices in the provenance note at the top), so absolute
 # numbers are far from the literature's; what the chapter tests is the *comparison* at
 # equal architecture, data and steps. Training ran on a CPU for one seed and on a lent GPU
-# for the others where the provenance line says so; every final figure was measured on
+# for the others where the provenance note says so; every final figure was measured on
 # the CPU from the saved model.
 #
 # **Why the NSGAN runs above died, and what has changed since.** They were made with an

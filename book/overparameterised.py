@@ -13,16 +13,16 @@
 #
 # More parameters than the truth needs: the students of Experiment 2 that are *larger* than
 # the synthetic-MNIST teacher. The thesis (**F6**) finds them slow, often unstable, heavily
-# overfitting and giving poorer images. This chapter reads the same runs as *Experiment 2*
+# overfitting and giving poorer images. This chapter reads the same runs as {doc}`Experiment 2 <misspecification>`
 # and looks at the larger students against the teacher-size one, on four counts:
 #
 # * **speed**: training images per second, and seconds per 10 000 images (an epoch of the
 #   largest quick training set). Compare students with each other only: where the runs were
-#   made (the provenance line below says) decides the absolute numbers — the shipped `quick`
+#   made (the provenance note below says) decides the absolute numbers — the shipped `quick`
 #   runs shared one GPU seven at a time;
 # * **stability**: instability events and divergences, and the largest gradient norm seen;
 # * **overfitting**: the gap between validation and training bits/dim, each above the
-#   teacher's own bits/dim on the same images (chapter *Experiment 2*);
+#   teacher's own bits/dim on the same images (chapter {doc}`Experiment 2 <misspecification>`);
 # * **images**: LeNet-FID against teacher samples, and samples side by side.
 
 # %%
@@ -39,15 +39,16 @@ import numpy as np
 from IPython.display import Markdown, display
 from PIL import Image
 
+from flowlib.book.plots import panel_grid
 from flowlib.studies.registry import locate
-from flowlib.studies.results import fmt, provenance
+from flowlib.studies.results import fmt, provenance, teacher_notes
 
 from flowlib.studies import misspecification as exp2
 
 root, note = locate("misspecification", preset, rerun=rerun, seeds=tuple(seeds))
 runs = exp2.load(root)
 rows = exp2.run_rows(runs)
-display(Markdown(note + " " + provenance(runs).replace("final evaluation at —; ", "")))
+display(Markdown(" ".join(teacher_notes(runs)) + "\n\n" + provenance(runs, note)))
 
 # %% [markdown]
 # ## Speed, stability, overfitting, images
@@ -65,7 +66,7 @@ for (st, n), xs in exp2.grouped(rows).items():
 display(Markdown("\n".join(lines)))
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+fig, axes = plt.subplots(3, 1, figsize=(7.2, 8.4))  # stacked, to stay legible
 for i, n in enumerate(sorted({x["train_size"] for x in rows})):
     g = sorted(exp2.grouped([x for x in rows if x["train_size"] == n]).items(),
                key=lambda kv: kv[1][0]["parameters"])
@@ -76,7 +77,7 @@ for i, n in enumerate(sorted({x["train_size"] for x in rows})):
 for ax, t in zip(axes, ("training images / s", "overfitting gap (bits/dim)", "LeNet-FID vs teacher")):
     ax.set(xscale="log", xlabel="student parameters", title=t)
     ax.axvline(exp2.RealNVP(exp2.SIZES[exp2.TEACHER_SIZE]).num_parameters(), color="k", ls=":")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=9)
 axes[0].set_yscale("log")
 fig.tight_layout()
 plt.show()
@@ -90,10 +91,10 @@ plt.show()
 # %%
 n_min = min(x["train_size"] for x in rows)
 last = [r for r in runs if exp2.train_size(r) == n_min and r.seed == min(x.seed for x in runs) and r.grids]
-fig, axes = plt.subplots(1, len(last), figsize=(2.6 * len(last), 2.9))
-for ax, r in zip(np.atleast_1d(axes), last):
+fig, axes = panel_grid(len(last), ncols=3, height=2.9)  # rows of three: digits stay visible
+for ax, r in zip(axes, last):
     ax.imshow(np.asarray(Image.open(r.grids[max(r.grids)])), cmap="gray")
-    ax.set_title(f"{exp2.student(r)} ({exp2.relation(exp2.student(r))})", fontsize=9)
+    ax.set_title(f"{exp2.student(r)} ({exp2.relation(exp2.student(r))})", fontsize=10)
     ax.axis("off")
 fig.tight_layout()
 plt.show()

@@ -9,13 +9,14 @@
 # ---
 
 # %% [markdown]
-# # Likelihood versus adversaries
+# # Preface
 #
 # *An executable book about the negative log-likelihood loss in generative modelling.*
 #
 # Is maximum likelihood a poor way to train a model that should make realistic images,
 # as is often argued, and are generative adversarial networks better at it? A master
-# thesis from KTH, *Analyzing the Negative Log-Likelihood Loss in Generative Modeling*,
+# thesis from KTH, *Analyzing the Negative Log-Likelihood Loss in Generative Modeling*
+# ({ref}`references <ref-thesis>`),
 # put this to the test with a method that holds the confounders fixed: the **same**
 # Real NVP normalizing flow is trained on MNIST once by minimising the negative
 # log-likelihood (NLL) and once as the generator of a non-saturating GAN (NSGAN), and

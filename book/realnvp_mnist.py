@@ -22,7 +22,7 @@ rerun = False
 # # Real NVP on MNIST
 #
 # This chapter builds the model every later experiment trains: a multi-scale **Real NVP**
-# (Dinh, Sohl-Dickstein & Bengio, 2017), trained here by maximum likelihood. A normalizing flow
+# ({ref}`Dinh, Sohl-Dickstein & Bengio, 2017 <ref-dinh2017>`), trained here by maximum likelihood. A normalizing flow
 # is an invertible map $f$ from an image $x$ to a latent $z = f(x)$ with a standard normal
 # density, so the model's density is exact:
 #

@@ -128,8 +128,9 @@ plt.show()
 # nothing: it holds for any function. Two checks that could fail:
 #
 # - **An analytic KL.** Give a student the teacher's weights but another base temperature
-#   $s$. A bijection leaves KL unchanged, so $\mathrm{KL}(T\,\|\,S) = \tfrac D2\,(t^2/s^2
-#   - 1 - \ln t^2/s^2)$ exactly, whatever the flow; the estimate from samples must agree
+#   $s$. A bijection leaves KL unchanged, so
+#   $\mathrm{KL}(T\,\|\,S) = \tfrac D2\,(t^2/s^2 - 1 - \ln t^2/s^2)$ exactly,
+#   whatever the flow; the estimate from samples must agree
 #   within its standard error (the tests also check that the standard error is honest, over
 #   40 repeated draws).
 # - **Samples and density agree.** If the samples follow the density the teacher evaluates,

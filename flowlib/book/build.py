@@ -136,6 +136,14 @@ class Book:
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                      "language": "python"}
         nb.metadata["jupytext"] = {"formats": "py:percent"}
+        # Every page's inline figures carry their smallest text for the legibility check
+        # (_prepare_page): a hidden cell, after `%matplotlib inline`, imports the book layer.
+        inline = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+                       and c.source.strip() == "%matplotlib inline"), None)
+        if inline is not None:
+            nb.cells.insert(inline + 1, nbformat.v4.new_code_cell(
+                "import flowlib.book  # figures carry their smallest text (legibility check)",
+                metadata={"tags": ["remove-cell"]}))
         start = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix=f"flowlib-{name}-") as tmp:
             src_nb, out_nb = Path(tmp) / f"{name}.src.ipynb", Path(tmp) / f"{name}.ipynb"
@@ -163,7 +171,15 @@ class Book:
             finally:
                 if env_backup is not None:
                     os.environ["MPLBACKEND"] = env_backup
-            _hide_plumbing(out_nb)
+            illegible = _prepare_page(out_nb, name)
+            if illegible:
+                failed = self.build_dir / "failed" / f"{name}.ipynb"
+                failed.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(out_nb, failed)
+                return ChapterResult(name, "failed", time.perf_counter() - start,
+                                     f"chapter {name!r} (book/{name}.py) has figures a reader "
+                                     "cannot read:\n" + "\n".join(illegible) + "\nThe previous "
+                                     "output of this chapter, if any, was kept.")
             shutil.copyfile(out_nb, self.book_dir / f"{name}.ipynb")
         seconds = time.perf_counter() - start
         self._stamp(name).parent.mkdir(parents=True, exist_ok=True)
@@ -216,16 +232,59 @@ class Book:
 PLUMBING_TAGS = {"parameters", "injected-parameters"}
 
 
-def _hide_plumbing(path: Path) -> None:
-    """Tag the cells a reader needs not see with ``remove-cell``: the parameters cell, the one
-    papermill injects, and ``%matplotlib inline`` (the notebook keeps them; the page does not)."""
+# Pages that are not chapters to rerun: the preface explains rerunning at length, the
+# references page computes nothing.
+NO_RUN_BOX = {"preface", "references"}
+
+
+def repository_url() -> str | None:
+    """The repository a reader clones: ``$FLOWLIB_REPOSITORY_URL``, else the checkout's
+    ``origin`` remote when it is a web address; None when neither names one."""
+    url = os.environ.get("FLOWLIB_REPOSITORY_URL")
+    if not url:
+        proc = subprocess.run(["git", "config", "--get", "remote.origin.url"], cwd=REPO_ROOT,
+                              capture_output=True, text=True)
+        url = proc.stdout.strip() if proc.returncode == 0 else ""
+    return url if url.startswith(("https://", "http://")) else None
+
+
+def run_box(name: str) -> str:
+    """The "run it yourself" box of a chapter page (MyST)."""
+    url = repository_url()
+    clone = (f"a clone of [the repository]({url}) (`git clone {url}`)" if url
+             else "a clone of the book's repository (its README lists both commands)")
+    return (":::{admonition} Run this chapter yourself\n:class: tip\n"
+            f"From {clone}: `make chapter NAME={name}` re-executes this page and rebuilds the "
+            f"website (`PRESET=smoke` for a one-minute pass, `PRESET=full` for the thesis-scale "
+            "settings on a GPU); `make book` builds the whole book. The notebook offered by the "
+            "download button at the top of this page runs only inside such a clone: it imports "
+            "`flowlib` and reads the shipped runs under `results/`.\n:::")
+
+
+def _prepare_page(path: Path, name: str) -> list[str]:
+    """Make an executed chapter into its page; return legibility problems (empty when none).
+
+    - Tag with ``remove-cell`` the cells a reader needs not see: the parameters cell, the one
+      papermill injects, and ``%matplotlib inline`` (the notebook keeps them; the page does not).
+    - Put the "run it yourself" box under the chapter's title.
+    - Check every inline figure's smallest text against the column
+      (:func:`flowlib.book.legibility.check_notebook`).
+    """
+    from flowlib.book.legibility import check_notebook
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         tags = cell.setdefault("metadata", {}).setdefault("tags", [])
         plumbing = (PLUMBING_TAGS & set(tags)) or cell.source.strip() in ("%matplotlib inline",)
         if cell.cell_type == "code" and plumbing and "remove-cell" not in tags:
             tags.append("remove-cell")
+    if name not in NO_RUN_BOX:
+        title = next((i for i, c in enumerate(nb.cells)
+                      if c.cell_type == "markdown" and c.source.lstrip().startswith("# ")), None)
+        if title is not None:
+            nb.cells.insert(title + 1, nbformat.v4.new_markdown_cell(
+                run_box(name), metadata={"tags": ["flowlib-run-box"]}))
     nbformat.write(nb, path)
+    return check_notebook(nb, name)
 
 
 def _hash_tree(h, root: Path, patterns: tuple[str, ...]) -> None:

@@ -76,7 +76,7 @@ def training_browser(runs: dict, data_pts: dict):
 def final_figure(runs: dict, data_pts: dict):
     """The last samples of every run over its data (a grid of panels), and a table of final
     and best NLL, modes covered (8 Gaussians) and training time, printed."""
-    fig, axes = plt.subplots(len(LOSSES), len(DATASETS), figsize=(9, 6))
+    fig, axes = plt.subplots(len(LOSSES), len(DATASETS), figsize=(7.2, 5))
     print(f"{'data set':<12} {'loss':<6} {'final NLL':>10} {'best NLL':>9} {'modes':>6} {'time':>6}")
     for j, dataset in enumerate(DATASETS):
         for i, loss in enumerate(LOSSES):
@@ -84,7 +84,7 @@ def final_figure(runs: dict, data_pts: dict):
             ax.scatter(*data_pts[dataset].T, s=1, c="0.75")
             ax.scatter(*run.samples[-1].T, s=1, c="C3")
             ax.set(xlim=(-4, 4), ylim=(-4, 4), xticks=[], yticks=[])
-            ax.set_title(f"{dataset}, {loss.upper()}", fontsize=9)
+            ax.set_title(f"{dataset}, {loss.upper()}", fontsize=10)
             cov = run.coverage[-1]
             print(f"{dataset:<12} {loss.upper():<6} {run.nll[-1]:10.3f} {min(run.nll):9.3f} "
                   f"{'' if cov is None else f'{cov:.0%}':>6} {run.seconds:5.1f}s")

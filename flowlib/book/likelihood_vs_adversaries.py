@@ -1,4 +1,4 @@
-"""Small numerical companions to the chapter *Likelihood versus adversaries*.
+"""Small numerical companions to the chapter *Maximum likelihood and the GAN game*.
 
 Everything here works on 1-D densities tabulated on a grid ``xs`` (numpy), so the
 quantities of the theory (KL in both directions, Jensen-Shannon, the optimal
@@ -102,7 +102,7 @@ def generator_losses_figure():
     """Minimax and non-saturating generator losses and their gradients against D(G(z))."""
     d = np.linspace(0.001, 0.999, 999)
     curves = generator_losses(d)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+    fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.2))
     axes[0].plot(d, curves["minimax"], label=r"minimax: $\log(1 - D)$")
     axes[0].plot(d, curves["nsgan"], label=r"NSGAN: $-\log D$")
     axes[0].set(xlabel="$D(G(z))$", ylabel="generator loss (minimised)")
@@ -131,7 +131,7 @@ def mode_fitting_frames(separations):
             name = "max. likelihood: KL(p‖q)" if direction == "forward" else "reverse KL(q‖p)"
             ax.plot(XS, mixture_pdf(XS, [m], [s], [1.0]), label=name)
         ax.set(xlim=(-7, 7), ylim=(0, 0.65), title=f"mode separation {sep:.1f}")
-        ax.legend(loc="upper right", fontsize=8)
+        ax.legend(loc="upper right", fontsize=9)
         frames.append(fig)
         labels.append(f"separation {sep:.1f}")
         (fm, fs), (rm, rs) = fits["forward"], fits["reverse"]

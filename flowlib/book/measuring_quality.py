@@ -43,7 +43,7 @@ def classifier_summary() -> str:
 
 def curves_figure(curves: dict):
     """FID (left axis) and precision/recall (right axis) against noise, blur and sample size."""
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    fig, axes = plt.subplots(3, 1, figsize=(7.2, 8.4))  # stacked: three panels in a row shrink below legibility
     for ax, key, xlabel in zip(axes, ("noise", "blur", "sample_size"),
                                ("noise std σ (pixels in [0, 1])", "blur std (pixels)",
                                 "generated images n (reference: 10 000)")):
@@ -124,18 +124,23 @@ def corruption_browser(grid: list[dict], n: int):
         return _frame({"examples": x[:16], "fid": r.fid, "precision": r.precision,
                        "recall": r.recall, "classes_covered": r.classes_covered})
 
-    controls = {"noise": W.FloatSlider(value=0.15, min=0, max=0.8, step=0.05, description="noise"),
-                "blur": W.FloatSlider(value=0.5, min=0, max=4, step=0.25, description="blur")}
+    # named apart from the frames' controls, on the same scale as their labels (σ, pixels)
+    controls = {"noise": W.FloatSlider(value=0.15, min=0, max=0.8, step=0.05,
+                                       description="your noise σ",
+                                       style={"description_width": "initial"}),
+                "blur": W.FloatSlider(value=0.5, min=0, max=4, step=0.25,
+                                      description="your blur (px)",
+                                      style={"description_width": "initial"})}
     blurs = sorted({r["blur"] for r in grid})
     by_blur = {}
     for b in blurs:
         rows = [r for r in grid if r["blur"] == b]
-        first = b == blurs[0]
         by_blur[f"blur {b:g} px"] = widgets.frame_slider(
-            [_frame(r) for r in rows], [f"noise σ = {r['noise']:g}" for r in rows], "noise",
-            recompute=recompute if first else None, recompute_controls=controls if first else None)
+            [_frame(r) for r in rows], [f"noise σ = {r['noise']:g}" for r in rows], "noise")
     plt.close("all")
-    return widgets.frame_choice(by_blur, "blur")
+    # one panel under the whole browser: it stays whatever blur is chosen above
+    return W.VBox([widgets.frame_choice(by_blur, "blur"),
+                   widgets.recompute_panel(recompute, controls)])
 
 
 def benchmark_tables() -> list[str]:

@@ -18,7 +18,7 @@ def curves_figure(runs: list[Run], n: int):
     """Train (dashed) and validation (solid) bits/dim over steps per student, one training size."""
     mine = [r for r in runs if train_size(r) == n]
     names = [s for s in LADDER if any(student(r) == s for r in mine)]
-    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
+    fig, axes = plt.subplots(2, 1, figsize=(7.2, 7.2))  # stacked: each keeps the column's width
     for i, s in enumerate(names):
         c = f"C{i}"
         for j, r in enumerate([r for r in mine if student(r) == s]):
@@ -33,7 +33,7 @@ def curves_figure(runs: list[Run], n: int):
     axes[1].set(xlabel="step", ylabel="nats/image", yscale="log",
                 title="exact KL(teacher ‖ student), held-out samples")
     for ax in axes:
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=9, ncol=2)
     lo = [np.nanmin(r.series("val_bpd")[1]) for r in mine if len(r.series("val_bpd")[1])]
     if lo:
         axes[0].set_ylim(min(lo) - 0.1, min(lo) + 1.5)
@@ -44,7 +44,7 @@ def curves_figure(runs: list[Run], n: int):
 def capacity_figure(runs: list[Run]):
     """Final exact KL (and FID) against parameter count, one line per training-set size."""
     rows = run_rows(runs)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    fig, axes = plt.subplots(2, 1, figsize=(7.2, 7.2))
     for i, n in enumerate(sorted({x["train_size"] for x in rows})):
         g = grouped([x for x in rows if x["train_size"] == n])
         xs = sorted(g.items(), key=lambda kv: kv[1][0]["parameters"] or 0)
@@ -55,11 +55,11 @@ def capacity_figure(runs: list[Run]):
                 m = [np.nanmean([np.nan if x[key] is None else x[key] for x in v]) for _, v in xs]
             ax.plot(p, m, "o-", color=f"C{i}", label=f"n = {n:,}")
             for (st, _), pp, mm in zip(xs, p, m):
-                ax.annotate(st[0], (pp, mm), fontsize=7, textcoords="offset points", xytext=(3, 3))
+                ax.annotate(st[0], (pp, mm), fontsize=9, textcoords="offset points", xytext=(3, 3))
     teacher_p = RealNVP(SIZES[TEACHER_SIZE]).num_parameters()
     for ax, title in zip(axes, ("final exact KL (nats/image)", "final LeNet-FID vs teacher")):
         ax.axvline(teacher_p, color="k", ls=":", label="teacher's size")
         ax.set(xscale="log", yscale="log", xlabel="student parameters", title=title)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=9)
     fig.tight_layout()
     return fig

@@ -1,9 +1,8 @@
 """Companion of the chapter *The Nash equilibrium is not a resting place* (``book/nash.py``): its figures."""
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 
-from flowlib.book.plots import log_axis, plot_band, side_by_side_frames
+from flowlib.book.plots import log_axis, panel_grid, plot_band, side_by_side_frames
 from flowlib.studies.nash import DATA_LABEL, DATA_STYLE, METHOD_COLOR, METHOD_LABEL, groups
 from flowlib.studies.results import Run
 
@@ -13,7 +12,7 @@ def curves_figure(runs: list[Run]):
     keys = (("kl", "exact KL(teacher ‖ student), nats/image"),
             ("fid", "LeNet-FID vs teacher samples"),
             ("val_bpd", "validation bits/dim (MNIST units)"))
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
+    fig, axes = panel_grid(3)
     for ax, (key, title) in zip(axes, keys):
         for (method, data), rs in groups(runs).items():
             plot_band(ax, rs, key, color=METHOD_COLOR.get(method, "k"), ls=DATA_STYLE.get(data, "-"),
@@ -23,9 +22,11 @@ def curves_figure(runs: list[Run]):
             ax.set_yscale("symlog", linthresh=1.0)
         else:  # FID and bits/dim span orders of magnitude once NSGAN leaves the teacher
             log_axis(ax)
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title, fontsize=10)
         ax.set_xlabel("step")
-    axes[0].legend(fontsize=7)
+    # the legend gets the grid's empty fourth cell
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower right", fontsize=9,
+               bbox_to_anchor=(0.98, 0.05))
     fig.tight_layout()
     return fig
 

@@ -8,8 +8,9 @@ from flowlib.studies.nll_vs_fid import Track
 
 
 def figure(ts: list[Track], highlight: str | None = None):
-    """Two panels (MNIST, synthetic); runs of ``highlight`` in colour, the others in grey."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    """Two panels (MNIST above, synthetic below, so each keeps the column's width); runs of
+    ``highlight`` in colour, the others in grey."""
+    fig, axes = plt.subplots(2, 1, figsize=(7.2, 9))
     groups = sorted({(t.experiment, t.group) for t in ts})
     colors = {g: f"C{i % 10}" for i, g in enumerate(groups)}
     for ax, space in zip(axes, ("mnist", "synthetic")):
@@ -34,9 +35,9 @@ def figure(ts: list[Track], highlight: str | None = None):
             ax.set(xlabel="LeNet-FID vs teacher samples", ylabel="exact KL(teacher ‖ model), nats/image",
                    title="synthetic MNIST: Nash experiment, Experiment 2")
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=6, ncol=2)
+            ax.legend(fontsize=9, ncol=2)
     fig.suptitle("each line: one run over training (dot: its end); "
                  + ("all experiments" if highlight in (None, "all") else f"highlighted: {highlight}"),
-                 fontsize=9)
+                 fontsize=11)
     fig.tight_layout()
     return fig

@@ -4,7 +4,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from flowlib.book.plots import log_axis, plot_band, side_by_side_frames
+from flowlib.book.plots import COLUMN_IN, log_axis, panel_grid, plot_band, side_by_side_frames
 from flowlib.studies.nll_vs_gan import LOSS_COLOR, LOSS_LABEL, LOSS_ORDER
 from flowlib.studies.results import Run
 
@@ -19,17 +19,17 @@ def curves_figure(runs: list[Run], keys=CURVES):
     """Each quantity over training steps: per loss, the mean over seeds and the min–max band."""
 
     n = ((runs[0].rows[0].get("train") or {}).get("quality_images") if runs and runs[0].rows else None)
-    fig, axes = plt.subplots(1, len(keys), figsize=(3.6 * len(keys), 3.4))
-    for ax, (key, title, log) in zip(np.atleast_1d(axes), keys):
+    fig, axes = panel_grid(len(keys))
+    for ax, (key, title, log) in zip(axes, keys):
         title = title.replace("2 000", f"{n:,}".replace(",", " ") if n else "?")
         for loss in LOSS_ORDER:
             plot_band(ax, [r for r in runs if r.loss == loss], key, color=LOSS_COLOR[loss],
                       label=LOSS_LABEL[loss])
         if log:
             log_axis(ax)
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title, fontsize=10)
         ax.set_xlabel("step")
-    np.atleast_1d(axes)[0].legend(fontsize=8)
+    axes[0].legend(fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -53,7 +53,7 @@ def control_section(root):
     runs = sorted(p.parent for p in root.glob("*/final.json"))
     if not runs:
         return None, f"No positive control is shipped (`{root.name}`)."
-    fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, ax = plt.subplots(1, 2, figsize=(COLUMN_IN, 3.4))
     texts = []
     for run in runs:
         rows = [r for r in read_metrics(run) if "fid" in r and not r.get("event")]
@@ -65,7 +65,7 @@ def control_section(root):
     log_axis(ax[0])
     ax[0].set(xlabel="step", ylabel="LeNet-FID (2 000 samples vs validation)",
               title="the DCGAN control over training")
-    ax[0].legend(fontsize=8)
+    ax[0].legend(fontsize=9)
     last = sorted((runs[0] / "grids").glob("step-*.png"))[-1]
     ax[1].imshow(np.asarray(Image.open(last)), cmap="gray")
     ax[1].set_title(f"{runs[0].name}, fixed noise, {last.stem.replace('-', ' ')}", fontsize=9)

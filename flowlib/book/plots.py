@@ -41,6 +41,21 @@ def log_axis(ax, which: str = "y") -> None:
     axis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}"[0] in "25" else ""))
 
 
+COLUMN_IN = 7.2  # the content column at 100 dpi (flowlib.book.legibility.COLUMN_PX, plus margin)
+
+
+def panel_grid(n: int, ncols: int = 2, height: float = 2.9):
+    """A figure of ``n`` panels in rows of ``ncols``, as wide as the book's column: a row of
+    five panels would shrink every label below legibility. Returns (fig, flat list of n axes);
+    unused cells of the last row are removed."""
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(COLUMN_IN, height * nrows), squeeze=False)
+    flat = list(axes.ravel())
+    for ax in flat[n:]:
+        ax.remove()
+    return fig, flat[:n]
+
+
 def side_by_side_frames(runs: list[Run], title) -> tuple[list, list[str]]:
     """Slider frames: at each checked step, the runs' fixed-noise grids side by side, each
     titled ``title(run)``."""
@@ -48,10 +63,11 @@ def side_by_side_frames(runs: list[Run], title) -> tuple[list, list[str]]:
     steps = sorted(set().union(*[set(r.grids) for r in runs])) if runs else []
     frames, labels = [], []
     for step in steps:
-        fig, axes = plt.subplots(1, len(runs), figsize=(3.2 * len(runs), 3.4))
+        # 2.5 in a panel: three grids side by side fit the column at full size
+        fig, axes = plt.subplots(1, len(runs), figsize=(2.5 * len(runs), 2.9))
         for ax, r in zip(np.atleast_1d(axes), runs):
             ax.axis("off")
-            ax.set_title(title(r), fontsize=10)
+            ax.set_title(title(r), fontsize=11)
             if step in r.grids:
                 ax.imshow(np.asarray(Image.open(r.grids[step])), cmap="gray", vmin=0, vmax=255)
             else:

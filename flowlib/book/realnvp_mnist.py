@@ -58,14 +58,14 @@ def canonical_or_train(preset: str = "quick", rerun: bool = False, seed: int = 0
 # ------------------------------------------------------------------ figures
 def dequantisation_figure(alpha: float = 0.05):
     """Left: uint8 bins spread to (k + u)/256; right: the logit map y -> logit(a + (1-2a) y)."""
-    fig, ax = plt.subplots(1, 2, figsize=(9, 3))
+    fig, ax = plt.subplots(1, 2, figsize=(7.2, 3))
     rng = np.random.default_rng(0)
     for k, c in ((0, "C0"), (1, "C1"), (2, "C2")):
         y = (k + rng.random(400)) / 256
         ax[0].hist(y, bins=30, range=(0, 3 / 256), color=c, alpha=0.7, label=f"pixel {k}")
     ax[0].set_xlabel("continuous value y = (k + u) / 256")
     ax[0].set_title("dequantisation: each integer owns a bin")
-    ax[0].legend(fontsize=8)
+    ax[0].legend(fontsize=9)
     y = np.linspace(0, 1, 400)
     s = alpha + (1 - 2 * alpha) * y
     ax[1].plot(y, np.log(s) - np.log1p(-s), label=f"alpha = {alpha}")
@@ -74,7 +74,7 @@ def dequantisation_figure(alpha: float = 0.05):
     ax[1].set_xlabel("y")
     ax[1].set_ylabel("logit(alpha + (1 - 2 alpha) y)")
     ax[1].set_title("logit: [0, 1] to the real line")
-    ax[1].legend(fontsize=8)
+    ax[1].legend(fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -95,23 +95,27 @@ def architecture_figure(config: RealNVPConfig):
         c, h, w = 2 * c, h // 2, w // 2
     items.append((f"{config.last} x checker-\nboard coupling", f"{c}x{h}x{w}", "#9ecae1"))
     items.append(("latent", f"z{config.scales - 1}: {c}x{h}x{w}", "#fdae6b"))
-    fig, ax = plt.subplots(figsize=(1.45 * len(items), 2.4))
+    # Rows of PER_ROW boxes, read like text: one row of eleven boxes shrank to 5-px labels.
+    per_row = 4
+    rows = -(-len(items) // per_row)
+    fig, ax = plt.subplots(figsize=(7.2, 1.75 * rows + 0.5))
     for i, (label, shape, color) in enumerate(items):
-        ax.add_patch(FancyBboxPatch((i * 1.4, 0), 1.15, 1, boxstyle="round,pad=0.04",
+        x, y = (i % per_row) * 1.5, -(i // per_row) * 1.9
+        ax.add_patch(FancyBboxPatch((x, y), 1.2, 1, boxstyle="round,pad=0.04",
                                     fc=color, ec="black", lw=0.8))
-        ax.text(i * 1.4 + 0.575, 0.55, label, ha="center", va="center", fontsize=7.5)
-        ax.text(i * 1.4 + 0.575, -0.25, shape, ha="center", va="center", fontsize=7)
-        if i:
-            ax.annotate("", (i * 1.4 - 0.02, 0.5), (i * 1.4 - 0.23, 0.5),
+        ax.text(x + 0.6, y + 0.55, label, ha="center", va="center", fontsize=9.5)
+        ax.text(x + 0.6, y - 0.3, shape, ha="center", va="center", fontsize=9.5)
+        if i:  # an arrow from the box on the left (a row's first box: from the row above)
+            ax.annotate("", (x - 0.02, y + 0.5), (x - 0.28, y + 0.5),
                         arrowprops=dict(arrowstyle="->", lw=0.8))
-    ax.set_xlim(-0.2, len(items) * 1.4)
-    ax.set_ylim(-0.5, 1.2)
+    ax.set_xlim(-0.35, per_row * 1.5)
+    ax.set_ylim(-(rows - 1) * 1.9 - 0.6, 1.2)
     ax.axis("off")
     widths = config.widths()
-    ax.set_title(f"Real NVP '{config.name}': encode (data -> latent) left to right; "
+    ax.set_title(f"Real NVP '{config.name}': encode (data -> latent), read row by row\n"
                  f"ResNet widths {widths}, {config.blocks} residual block(s), "
                  f"{'ActNorm after each coupling' if config.actnorm else 'no ActNorm'}",
-                 fontsize=9)
+                 fontsize=10)
     return fig
 
 
@@ -138,7 +142,7 @@ def compute_frontier_figure(budget: dict):
     """Test bits/dim of the shipped NLL runs against the training FLOPs spent so far (log
     scale), with the 15-CPU-minute budget as a band: ``budget`` is
     ``results/realnvp-compute-budget/budget.json`` (``benchmarks/compute_budget.py``)."""
-    fig, ax = plt.subplots(figsize=(9.5, 4))
+    fig, ax = plt.subplots(figsize=(7.2, 4.2))
     runs: dict[str, list] = {}
     for p in budget["frontier"]:
         runs.setdefault(p["run"], []).append(p)
@@ -155,7 +159,7 @@ def compute_frontier_figure(budget: dict):
     ax.set_xlabel("training compute so far (TFLOP, forward + backward)")
     ax.set_ylabel("test bits / dim")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.legend(fontsize=9, loc="upper right")
     fig.tight_layout()
     return fig
 
@@ -190,8 +194,10 @@ def run_summary(run: Run, preset: str) -> str:
              else f"fresh `{preset}` run in `{run.directory}`")
     return (f"Showing the {where}: size **{run.model.config.name}**, "
             f"{run.model.num_parameters():,} parameters, {res['steps']:,} steps in "
-            f"{res['train_minutes']:.1f} training minutes on {m['device']} (torch {m['torch']}), "
-            f"git commit `{str(m['commit'])[:10]}`{' (uncommitted changes)' if m['dirty'] else ''}.")
+            f"{res['train_minutes']:.1f} training minutes.\n\n"
+            f'<p class="flowlib-provenance"><b>Provenance.</b> code {str(m["commit"])[:7]}'
+            f'{"+" if m["dirty"] else ""} · {m["device"]} · torch {m["torch"]} · '
+            f'{str(m.get("finished_utc", "?"))[:10]}.</p>')
 
 
 def test_bpd_summary(run: Run) -> str:
@@ -209,12 +215,11 @@ def full_gpu_summary() -> str:
     if not full.exists():
         return "No `full`-preset GPU run is shipped (`results/realnvp-full-gpu/`)."
     fb = json.loads(full.read_text())
-    note = json.loads((full.parent / "source.json").read_text())["note"]
     return (f"`{fb['size']}` ({fb['parameters']:,} parameters), batch {fb['batch']}, on "
             f"{fb['device']}: {fb['steps']:,} steps ({fb['epochs']:.1f} epochs) in "
             f"{fb['minutes']:g} training minutes, {fb['train_img_per_s_median']:.0f} images/s. Test "
             "bits/dim along the way: " + ", ".join(f"{m} min: {v:.3f}" for m, v in fb["test_bpd"].items())
-            + f". *{note}*")
+            + ". How it was made: `results/realnvp-full-gpu/source.json`.")
 
 
 def compute_budget_section():
@@ -242,11 +247,11 @@ def compute_budget_section():
 
 def interpolation_figure(model: RealNVP, images, pairs=((0, 1), (2, 3), (4, 7))):
     rows = [interpolate(model, images[a], images[b], steps=9) for a, b in pairs]
-    fig, ax = plt.subplots(figsize=(9, 3.3))
+    fig, ax = plt.subplots(figsize=(7.2, 2.9))
     ax.imshow(grid(torch.cat(rows), nrow=9), cmap="gray")
     ax.axis("off")
-    ax.set_title("latent interpolation between pairs of test digits (left and right ends are "
-                 "the reconstructed digits)")
+    ax.set_title("latent interpolation between pairs of test digits\n(the ends are the "
+                 "reconstructed digits)", fontsize=10)
     return fig
 
 
@@ -254,10 +259,11 @@ def likelihood_extremes(model: RealNVP, images):
     """The 16 most and least likely of ``images`` (uint8) under ``model``, and a sentence."""
     bpd = per_image_bits_per_dim(model, images)
     order = torch.argsort(bpd)
-    fig, ax = plt.subplots(1, 2, figsize=(9, 2.6))
+    fig, ax = plt.subplots(1, 2, figsize=(7.2, 2.4))
     for a, idx, name in ((ax[0], order[:16], "most likely"), (ax[1], order.flip(0)[:16], "least likely")):
         a.imshow(grid(images[idx].float() / 255, nrow=8), cmap="gray")
-        a.set_title(f"{name}: {float(bpd[idx].min()):.2f} to {float(bpd[idx].max()):.2f} bits/dim")
+        a.set_title(f"{name}: {float(bpd[idx].min()):.2f} to {float(bpd[idx].max()):.2f} bits/dim",
+                    fontsize=10)
         a.axis("off")
     return fig, (f"Over the first {len(images)} test digits the bits/dim range from "
                  f"{float(bpd.min()):.2f} to {float(bpd.max()):.2f} (median {float(bpd.median()):.2f}).")

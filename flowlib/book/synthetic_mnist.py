@@ -16,7 +16,7 @@ def temperature_figure(scan: list[dict], chosen: float):
     """LeNet-FID and precision/recall of the teacher's samples against MNIST validation digits,
     per base temperature (the scan the rule chose from)."""
     t = [r["temperature"] for r in scan]
-    fig, ax = plt.subplots(1, 2, figsize=(9, 3.2))
+    fig, ax = plt.subplots(1, 2, figsize=(7.2, 3.2))
     ax[0].plot(t, [r["lenet_fid"] for r in scan], "o-")
     ax[0].axvline(chosen, color="k", ls=":", label=f"chosen σ = {chosen}")
     ax[0].set(xlabel="base temperature σ", ylabel="LeNet-FID (2 000 samples)",
@@ -27,7 +27,7 @@ def temperature_figure(scan: list[dict], chosen: float):
     ax[1].plot(t, [r["classes_covered"] / 10 for r in scan], "x--", label="classes covered / 10")
     ax[1].axvline(chosen, color="k", ls=":")
     ax[1].set(xlabel="base temperature σ", title="precision, recall, coverage", ylim=(0, 1.05))
-    ax[1].legend(fontsize=8)
+    ax[1].legend(fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -58,7 +58,7 @@ def density_histogram(data: SyntheticData, mnist_lp: torch.Tensor):
     ax.hist(s, bins, alpha=0.6, density=True, label="teacher samples (exact density)")
     ax.hist(m, bins, alpha=0.6, density=True, label="MNIST test digits (dequantised bound)")
     ax.set(xlabel="bits/dim under the teacher (MNIST units)", ylabel="density")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -75,12 +75,12 @@ def browse_frames(data: SyntheticData, frames: int = 12, per_frame: int = 12):
     for f in range(frames):
         start = int(round(f * (n - per_frame) / max(1, frames - 1)))
         idx = order[start:start + per_frame]
-        fig, axes = plt.subplots(per_frame // cols, cols, figsize=(1.6 * cols, 1.75 * (per_frame // cols)))
+        fig, axes = plt.subplots(per_frame // cols, cols, figsize=(1.2 * cols, 1.4 * (per_frame // cols)))
         for ax, i in zip(axes.flat, idx.tolist()):
             ax.imshow(data.images[i, 0].clamp(0, 1).numpy(), cmap="gray", vmin=0, vmax=1)
-            ax.set_title(f"{bpd_256(data.log_p[i], d):.3f}", fontsize=8)
+            ax.set_title(f"{bpd_256(data.log_p[i], d):.3f}", fontsize=10)
             ax.axis("off")
-        fig.suptitle("bits/dim (exact, MNIST units) of each sample", fontsize=9)
+        fig.suptitle("bits/dim (exact, MNIST units) of each sample", fontsize=11)
         fig.tight_layout()
         out.append(to_png(fig))
         plt.close(fig)
@@ -124,7 +124,7 @@ def aims_table(teacher: Teacher) -> str:
 def samples_beside_real(directory):
     """100 uncurated teacher samples (no selection, fixed seed) beside 100 real test digits."""
     from PIL import Image
-    fig, ax = plt.subplots(1, 2, figsize=(10, 5.2))
+    fig, ax = plt.subplots(1, 2, figsize=(7.2, 3.9))
     for a, name, title in ((ax[0], "samples.png", "synthetic MNIST: 100 uncurated teacher samples"),
                            (ax[1], "real.png", "MNIST: the first 100 test digits")):
         a.imshow(np.asarray(Image.open(directory / name)), cmap="gray")
@@ -142,7 +142,7 @@ def class_share_figure(teacher: Teacher):
                label="aim: no class above this")
     ax.axhline(0.1, color="0.6", lw=0.8, label="uniform")
     ax.set(xticks=range(10), xlabel="digit the classifier sees", ylabel="share of samples")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -152,7 +152,7 @@ def fid_curve_figure(teacher: Teacher):
     the teacher's training: whether more training was still buying sample quality."""
     curve = teacher.manifest["config"]["training"]["fid_curve"]
     t = [c["train_minutes"] for c in curve]
-    fig, ax = plt.subplots(1, 2, figsize=(10, 3.2))
+    fig, ax = plt.subplots(1, 2, figsize=(7.2, 3.2))
     ax[0].plot(t, [c["lenet_fid_T1"] for c in curve], "o-", ms=3)
     ax[0].set(xlabel="training minutes", ylabel="LeNet-FID (σ = 1, n = 2 000)", yscale="log",
               title="sample quality over training")

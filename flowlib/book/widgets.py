@@ -16,7 +16,13 @@ from typing import Callable, Mapping, Sequence
 
 import ipywidgets as W
 
-from flowlib.core.images import image_grid, to_png  # noqa: F401 (chapters use them from here)
+from flowlib.book.legibility import frame_png as to_png
+from flowlib.core.images import image_grid  # noqa: F401 (chapters use it from here)
+
+# CSS classes the browser test reads: a control that steps through precomputed frames (it
+# must respond in the static page), and a panel that needs a running kernel (it must say so).
+FRAME_CONTROL = "flowlib-frame-control"
+KERNEL_ONLY = "flowlib-kernel-only"
 
 STATIC_NOTE = ("Showing {n} frames precomputed when this chapter was executed; "
                "they respond in the static page too.")
@@ -50,10 +56,13 @@ def frame_slider(frames: Sequence, labels: Sequence[str] | None = None, descript
     # Client-side links: they keep working in the static HTML, where no kernel answers.
     W.jslink((slider, "value"), (images, "selected_index"))
     W.jslink((slider, "value"), (readout, "selected_index"))
+    slider.add_class(FRAME_CONTROL)
     note = W.HTML(f"<small><i>{caption or STATIC_NOTE.format(n=len(frames))}</i></small>")
-    children = [W.HBox([slider, readout]), images, note]
+    # one frame: nothing to step through, so no slider (a control that moves nothing)
+    head = W.HBox([slider, readout]) if len(frames) > 1 else readout
+    children = [head, images] + ([note] if len(frames) > 1 else [])
     if recompute is not None:
-        children.append(_recompute_panel(recompute, recompute_controls or {}))
+        children.append(recompute_panel(recompute, recompute_controls or {}))
     box = W.VBox(children)
     box.add_class("flowlib-frames")
     return box
@@ -74,10 +83,15 @@ def frame_choice(options: Mapping[str, object], description: str = "", *, dropdo
                                   style={"description_width": "initial"})
     # a selection's *index* is what syncs to the browser (its value does not)
     W.jslink((chooser, "index"), (stack, "selected_index"))
-    return W.VBox([chooser, stack])
+    chooser.add_class(FRAME_CONTROL)
+    box = W.VBox([chooser, stack])
+    box.add_class("flowlib-choice")
+    return box
 
 
-def _recompute_panel(recompute: Callable, controls: Mapping[str, object]):
+def recompute_panel(recompute: Callable, controls: Mapping[str, object]):
+    """Controls and a Recompute button that call ``recompute(**values)`` in a running kernel
+    and show the frame it returns. Marked, in the page, as needing a kernel."""
 
     button = W.Button(description="Recompute", tooltip="needs a running Jupyter kernel",
                       icon="refresh", layout=W.Layout(width="auto", min_width="8em"))
@@ -98,4 +112,6 @@ def _recompute_panel(recompute: Callable, controls: Mapping[str, object]):
         status.value = f"<small>computed for {values}</small>"
 
     button.on_click(_on_click)
-    return W.VBox([W.HBox([*controls.values(), button]), status, out])
+    panel = W.VBox([W.HBox([*controls.values(), button]), status, out])
+    panel.add_class(KERNEL_ONLY)
+    return panel

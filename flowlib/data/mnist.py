@@ -220,10 +220,12 @@ def load_mnist(split: str = "train") -> Split:
                  torch.from_numpy(arrays[f"{split}_labels"].copy()))
 
 
-def describe() -> str:
-    """One paragraph about the data set as loaded: for ``python -m flowlib data``."""
+def describe(show_path: bool = True) -> str:
+    """One paragraph about the data set as loaded: for ``python -m flowlib data`` (with the
+    cache's path) and the book (``show_path=False``: a page names no machine's folders)."""
     arrays = _load_all()
-    lines = [f"MNIST cache: {cache_path()} (SHA-256 of the arrays {MNIST_SHA256[:16]}...)"]
+    where = f"cache: {cache_path()} " if show_path else "verified "
+    lines = [f"MNIST {where}(SHA-256 of the arrays {MNIST_SHA256[:16]}...)"]
     for split in SPLITS:
         y = arrays[f"{split}_labels"]
         counts = np.bincount(y, minlength=10)

@@ -128,27 +128,47 @@ def shown(path) -> str:
         return str(path)
 
 
-def provenance(runs: list[Run]) -> str:
-    commits = sorted({r.manifest.get("commit", "?")[:10] + (" (dirty)" if r.manifest.get("dirty") else "")
+def provenance(runs: list[Run], shown: str = "") -> str:
+    """A study's provenance as one small-print footnote (HTML in Markdown): what ran, the code's
+    commit, the device, when, and where the details are. ``shown``: the sentence saying which
+    study is shown (:func:`flowlib.studies.registry.locate`), kept in the footnote.
+
+    Scientific caveats are not provenance: see :func:`teacher_notes`, which chapters show in
+    the text."""
+    if not runs:
+        return f'<p class="flowlib-provenance">{shown} No runs.</p>'
+
+    def short(commit):
+        return str(commit or "?")[:7]
+
+    commits = sorted({short(r.manifest.get("commit")) + ("+" if r.manifest.get("dirty") else "")
                       for r in runs})
+    fcommits = sorted({short((r.final or {}).get("commit")) for r in runs if r.final})
     devices = sorted({r.manifest.get("device", "?") for r in runs})
+    days = sorted({str(r.manifest.get("finished_utc", "?"))[:10] for r in runs})
     total = sum(r.manifest.get("wall_time_s", 0) for r in runs) / 60
-    fcommits = sorted({(r.final or {}).get("commit", "?")[:10] for r in runs if r.final})
-    res = runs[0].manifest.get("results", {})
-    sizes = {(r.rows[0].get("config") or {}).get("name", "?") if r.rows else "?": 
+    sizes = {(r.rows[0].get("config") or {}).get("name", "?") if r.rows else "?":
              r.manifest.get("results", {}).get("parameters") for r in runs}
     if len(sizes) == 1:
         [(size, params)] = sizes.items()
-        what = (f"the `{size}` Real NVP ({f'{params:,}' if isinstance(params, int) else '?'} "
-                "parameters)")
+        what = f"`{size}` Real NVP" + (f" ({params:,} parameters)" if isinstance(params, int) else "")
     else:
-        what = f"{len(sizes)} Real NVP sizes (" + ", ".join(
-            f"`{s}`" for s, _ in sorted(sizes.items(), key=lambda kv: kv[1] or 0)) + ")"
-    return (f"{len(runs)} runs of {what}, {res.get('steps', '?')} steps each, batch "
-            f"{(runs[0].rows[0].get('train') or {}).get('batch_size', '?')}; training code at commit {', '.join(commits)}; final evaluation "
-            f"at {', '.join(fcommits) or '—'}; device {', '.join(devices)}; "
-            f"total training wall time {total:.0f} min." + "".join(
-                f" {note}" for note in _source_notes(runs) + teacher_notes(runs)))
+        what = f"{len(sizes)} Real NVP sizes"
+    steps = sorted({r.manifest.get("results", {}).get("steps") for r in runs} - {None})
+    roots = sorted({r.directory.parent for r in runs})
+    details = [f"`{(root / 'source.json').relative_to(REPO_ROOT)}`" for root in roots
+               if (root / "source.json").exists() and root.is_relative_to(REPO_ROOT)]
+    parts = [f"{len(runs)} runs of the {what}"
+             + (f", {steps[0]:,} steps each" if len(steps) == 1 else ""),
+             "code " + ", ".join(commits)
+             + (f" (final evaluation {', '.join(fcommits)})" if fcommits and fcommits != commits else ""),
+             "; ".join(devices),
+             days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}",
+             f"{total:.0f} training minutes in all"]
+    if details:
+        parts.append("how they were made: " + ", ".join(details))
+    return (f'<p class="flowlib-provenance"><b>Provenance.</b> {shown} '
+            + " · ".join(parts) + ".</p>")
 
 
 def teacher_notes(runs: list[Run]) -> list[str]:
@@ -164,14 +184,3 @@ def teacher_notes(runs: list[Run]) -> list[str]:
     return [f"**These runs were made with a retired teacher (SHA-256 {', '.join(s[:12] + '…' for s in old)}, "
             f"kept in `results/{RETIRED_TEACHERS.name}/`), not the current one: their numbers "
             "describe that teacher's synthetic MNIST and await a rerun on the new teacher.**"]
-
-
-def _source_notes(runs: list[Run]) -> list[str]:
-    """Notes of ``source.json`` beside a study's runs: which commit's tree made runs whose
-    manifests could not name it (e.g. made on a lent GPU machine from a copied tree)."""
-    notes = []
-    for root in sorted({r.directory.parent for r in runs}):
-        f = root / "source.json"
-        if f.exists():
-            notes.append(json.loads(f.read_text())["note"])
-    return notes

@@ -1,9 +1,15 @@
-"""The built book in a real headless Chromium, from file://, offline, with no kernel."""
+"""The built book in a real headless Chromium, from file://, offline, with no kernel: what a
+reader sees. By default the tests' smoke build; ``FLOWLIB_BOOK_HTML=_build/html`` points them
+at a book already built (e.g. the ``quick`` book of ``make book``)."""
 from __future__ import annotations
 
+import os
 import shutil
+from pathlib import Path
 
 import pytest
+
+from flowlib.book.legibility import BODY_TEXT_PX, COLUMN_PX
 
 pytestmark = [pytest.mark.book, pytest.mark.browser]
 
@@ -11,6 +17,19 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
 LOCAL = ("file:", "data:", "blob:", "about:")
+MACHINE_PATHS = ("/work/", "/home/", "/tmp/", "/root/", "/Users/")
+
+
+@pytest.fixture(scope="module")
+def html(request) -> Path:
+    given = os.environ.get("FLOWLIB_BOOK_HTML")
+    if given:
+        path = Path(given).resolve()
+        if not (path / "index.html").exists():
+            pytest.fail(f"FLOWLIB_BOOK_HTML={given} holds no built book (no index.html): run "
+                        "`make book` first, or unset it to test the smoke build.")
+        return path
+    return request.getfixturevalue("smoke_book").build_dir / "html"
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +44,12 @@ def browser():
         b.close()
 
 
-def _open(browser, url):
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
+def _pages(html: Path) -> list[Path]:
+    return [html / "index.html"] + sorted((html / "book").glob("*.html"))
+
+
+def _open(browser, url, width=1280):
+    page = browser.new_page(viewport={"width": width, "height": 900})
     problems = []
     page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
@@ -35,23 +58,61 @@ def _open(browser, url):
     page.goto(url)
     page.wait_for_load_state("load")
     page.wait_for_timeout(1500)  # the widget manager renders after load
+    # MathJax typesets asynchronously: wait for it where the page loads it
+    page.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
     return page, problems
 
 
-def test_every_page_renders_offline_without_errors(smoke_book, browser):
-    html = smoke_book.build_dir / "html"
-    pages = [html / "index.html"] + sorted((html / "book").glob("*.html"))
-    assert len(pages) >= 1 + len(smoke_book.chapters())
+# Text a reader should never see: TeX that MathJax did not typeset. Searched in text nodes
+# outside MathJax's output, code and scripts.
+RAW_TEX = r"""() => {
+  const bad = /\\(mathrm|frac|text|left|right|sum|mathbb|mathcal|cdot|lVert|rVert|log|exp|int)\b|\$[^$\s][^$]{0,80}\\[a-zA-Z]/;
+  const skip = 'script,style,pre,code,mjx-container,.MathJax,.highlight,textarea';
+  const out = [];
+  const walk = document.createTreeWalker(document.querySelector('main') || document.body,
+                                         NodeFilter.SHOW_TEXT);
+  while (walk.nextNode()) {
+    const n = walk.currentNode;
+    if (n.parentElement && n.parentElement.closest(skip)) continue;
+    if (bad.test(n.textContent)) out.push(n.textContent.trim().slice(0, 80));
+  }
+  return out;
+}"""
+
+# Every figure as the page shows it: an image wider than the column is shrunk to it, and the
+# build checked its text at exactly that shrinking (flowlib.book.legibility); an image shown
+# any smaller than that has text below the book's minimum.
+SHRUNK = """(column) => [...document.querySelectorAll('main img')]
+  .filter(i => i.complete && i.naturalWidth > 0 && i.clientWidth > 0 && !i.closest('.flowlib-tiny-ok'))
+  .filter(i => i.clientWidth + 2 < Math.min(i.naturalWidth, column))
+  .map(i => `${i.src.split('/').pop().slice(0, 40)}: shown ${i.clientWidth} px of ${i.naturalWidth}`)"""
+
+
+# Display equations and code lines wider than the column: cut off, or a scroll bar to find them.
+OVERFLOW = """() => [...document.querySelectorAll('main mjx-container[display="true"], main pre')]
+  .filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 2)
+  .map(e => `${e.tagName.toLowerCase()} ${e.scrollWidth} px in ${e.clientWidth}: ` +
+            e.innerText.split('\\n').sort((a, b) => b.length - a.length)[0].slice(0, 50))"""
+
+
+def test_every_page_renders_offline_without_errors(html, browser):
+    pages = _pages(html)
+    assert len(pages) >= 2
     for path in pages:
         page, problems = _open(browser, path.as_uri())
         broken = page.evaluate("""() => [...document.images]
             .filter(i => i.complete && i.naturalWidth === 0).map(i => i.src.slice(0, 80))""")
         problems += [f"broken image: {b}" for b in broken]
         # a table built in code must render as a table, not as a paragraph of pipes
-        pipes = page.evaluate("""() => [...document.querySelectorAll('p')]
-            .map(p => p.innerText).filter(t => /\\|\\s*:?-{3,}:?\\s*\\|/.test(t))  // a |---| row
+        pipes = page.evaluate(r"""() => [...document.querySelectorAll('p')]
+            .map(p => p.innerText).filter(t => /\|\s*:?-{3,}:?\s*\|/.test(t))  // a |---| row
             .map(t => t.slice(0, 60))""")
         problems += [f"table rendered as text: {s!r}" for s in pipes]
+        problems += [f"raw TeX: {t!r}" for t in page.evaluate(RAW_TEX)]
+        problems += [f"figure shrunk below legibility: {t}" for t in page.evaluate(SHRUNK, COLUMN_PX)]
+        problems += [f"wider than the column: {t}" for t in page.evaluate(OVERFLOW)]
+        text = page.locator("main").inner_text()
+        problems += [f"a machine path in the text: {p!r}" for p in MACHINE_PATHS if p in text]
         views = page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
         if views:
             rendered = page.locator(".jupyter-widgets").count()
@@ -62,8 +123,89 @@ def test_every_page_renders_offline_without_errors(smoke_book, browser):
         assert not problems, f"{path.name}: " + "; ".join(problems)
 
 
-def test_data_browser_slider_and_dropdown_work_without_a_kernel(smoke_book, browser):
-    page, problems = _open(browser, (smoke_book.build_dir / "html" / "book" / "data.html").as_uri())
+def test_the_column_is_as_wide_and_the_text_as_large_as_the_legibility_rule_assumes(html, browser):
+    page, _ = _open(browser, (html / "book" / "data.html").as_uri())
+    column = page.evaluate("() => document.querySelector('main .cell_output').clientWidth")
+    body = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector('main p')).fontSize)")
+    page.close()
+    assert column >= COLUMN_PX, f"the content column is {column} px at a 1280 px window"
+    assert abs(body - BODY_TEXT_PX) <= 1, f"body text is {body} px, the rule assumes {BODY_TEXT_PX}"
+
+
+# Every control a reader can touch, driven with real input: a precomputed-frame control must
+# change what is shown; anything else must sit in a panel that says it needs a kernel.
+CONTROLS = ".widget-slider, .widget-dropdown, .widget-toggle-buttons, .widget-button, .widget-text"
+
+
+def _shown(page, container):
+    return container.evaluate("""c => [...c.querySelectorAll('img, .widget-html')]
+        .filter(e => e.offsetParent !== null)
+        .map(e => e.tagName === 'IMG' ? e.src.slice(-64) : e.innerText).join('|')""")
+
+
+def _drive(page, control) -> bool:
+    """Operate ``control`` as a reader would; True if it could be operated."""
+    handle = control.locator(".noUi-handle")
+    if handle.count():
+        at_end = handle.first.get_attribute("aria-valuenow") == handle.first.get_attribute("aria-valuemax")
+        handle.first.focus()
+        page.keyboard.press("Home" if at_end else "End")
+        return True
+    select = control.locator("select")
+    if select.count():
+        options = select.first.locator("option").all_inner_texts()
+        if len(options) < 2:
+            return False
+        current = select.first.evaluate("s => s.selectedIndex")
+        select.first.select_option(index=(current + 1) % len(options))
+        return True
+    buttons = control.locator("button:not(.mod-active)")
+    if buttons.count():
+        buttons.first.click()
+        return True
+    return False
+
+
+def _check_controls(page) -> list[str]:
+    problems = []
+    for control in page.locator(CONTROLS).all():
+        if not control.is_visible():
+            continue
+        if control.evaluate("c => !!c.closest('.flowlib-kernel-only')"):
+            continue
+        if "flowlib-frame-control" not in (control.get_attribute("class") or ""):
+            problems.append(f"a control that is neither a precomputed-frame control nor marked "
+                            f"as needing a kernel: {control.inner_text()[:40]!r}")
+            continue
+        box = control.locator("xpath=ancestor::*[contains(@class, 'flowlib-frames') or "
+                              "contains(@class, 'flowlib-choice')][1]")
+        before = _shown(page, box)
+        control.scroll_into_view_if_needed()
+        if not _drive(page, control):
+            problems.append(f"a control that cannot be operated: {control.inner_text()[:40]!r}")
+            continue
+        page.wait_for_timeout(250)
+        if _shown(page, box) == before:
+            problems.append(f"a control that changes nothing shown: {control.inner_text()[:40]!r}")
+    for panel in page.locator(".flowlib-kernel-only").all():
+        if panel.is_visible() and "Needs a running Jupyter kernel" not in panel.inner_text():
+            problems.append("a kernel-only panel that does not say so")
+    return problems
+
+
+def test_every_control_responds_or_says_it_needs_a_kernel(html, browser):
+    checked = 0
+    for path in _pages(html):
+        page, problems = _open(browser, path.as_uri())
+        checked += page.locator(".flowlib-frame-control").count()
+        problems += _check_controls(page)
+        page.close()
+        assert not problems, f"{path.name}: " + "; ".join(problems)
+    assert checked > 0, "no precomputed-frame control in the whole book"
+
+
+def test_data_browser_slider_and_dropdown_work_without_a_kernel(html, browser):
+    page, problems = _open(browser, (html / "book" / "data.html").as_uri())
     frames = page.locator(".flowlib-frames").first
     frames.scroll_into_view_if_needed()
 
@@ -88,8 +230,8 @@ def test_data_browser_slider_and_dropdown_work_without_a_kernel(smoke_book, brow
     assert not problems, problems
 
 
-def test_the_findings_page_is_a_table(smoke_book, browser):
-    page, problems = _open(browser, (smoke_book.build_dir / "html" / "book" / "findings.html").as_uri())
+def test_the_findings_page_is_a_table(html, browser):
+    page, problems = _open(browser, (html / "book" / "findings.html").as_uri())
     rows = page.locator("table tbody tr").count()
     page.close()
     assert rows >= 6, f"the findings table has {rows} rows (F1-F6 expected)"

@@ -62,6 +62,32 @@ def test_failing_chapter_names_chapter_and_cell_and_keeps_outputs(tmp_path):
     assert book.execute_chapter("preface", "quick").status == "executed"  # preset changed
 
 
+def test_a_chapter_with_an_illegible_figure_fails_and_names_it(tmp_path):
+    """The legibility rule in the real pipeline: a five-panel row at 8 pt (text about 5 px on
+    the page) fails its chapter, by name and cell; the same figure split into rows passes and
+    its page gets the run-it-yourself box under its title."""
+    book = Book(copy_book_tree(tmp_path / "b"))
+    chapter = ('# %% tags=["parameters"]\npreset = "quick"\n\n# %% [markdown]\n# # A figure\n\n'
+               '# %%\n# %matplotlib inline\n\n# %%\nimport matplotlib.pyplot as plt\n'
+               'fig, axes = plt.subplots({rows}, {cols}, figsize=({w}, 3))\n'
+               'for ax in fig.axes:\n    ax.set_title("panel", fontsize={pt})\n')
+    (book.book_dir / "wide.py").write_text(chapter.format(rows=1, cols=5, w=18, pt=8))
+    toc = (book.root / "_toc.yml").read_text()
+    (book.root / "_toc.yml").write_text(toc + "      - file: book/wide\n")
+    r = book.execute_chapter("wide", "smoke")
+    assert r.status == "failed", r
+    assert "chapter 'wide'" in r.message and "wide, code cell" in r.message
+    assert "below the book's minimum" in r.message and "figsize" in r.message
+    assert not (book.book_dir / "wide.ipynb").exists()
+    (book.book_dir / "wide.py").write_text(chapter.format(rows=3, cols=2, w=7, pt=10))
+    r = book.execute_chapter("wide", "smoke")
+    assert r.status == "executed", r.message
+    nb = nbformat.read(book.book_dir / "wide.ipynb", as_version=4)
+    titles = [i for i, c in enumerate(nb.cells) if c.source.startswith("# A figure")]
+    assert titles and "Run this chapter yourself" in nb.cells[titles[0] + 1].source
+    assert "make chapter NAME=wide" in nb.cells[titles[0] + 1].source
+
+
 def test_unknown_chapter_and_preset_are_clear_errors(tmp_path):
     book = Book()
     with pytest.raises(BookError, match="No chapter named 'nope'. The chapters are: preface, data"):
