@@ -112,6 +112,7 @@ def recompute_panel(recompute: Callable, controls: Mapping[str, object]):
         status.value = f"<small>computed for {values}</small>"
 
     button.on_click(_on_click)
-    panel = W.VBox([W.HBox([*controls.values(), button]), status, out])
+    # the button on its own line: squeezed beside the sliders its label was cut to "Recomp..."
+    panel = W.VBox([W.HBox(list(controls.values())), button, status, out])
     panel.add_class(KERNEL_ONLY)
     return panel

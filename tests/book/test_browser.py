@@ -95,6 +95,12 @@ OVERFLOW = """() => [...document.querySelectorAll('main mjx-container[display="t
             e.innerText.split('\\n').sort((a, b) => b.length - a.length)[0].slice(0, 50))"""
 
 
+# Buttons and readouts whose label does not fit ("Recomp..."): the reader cannot read them.
+CUT_LABELS = """() => [...document.querySelectorAll('main .jupyter-widgets button, main .widget-label')]
+  .filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)
+  .map(e => e.innerText.slice(0, 30))"""
+
+
 def test_every_page_renders_offline_without_errors(html, browser):
     pages = _pages(html)
     assert len(pages) >= 2
@@ -111,6 +117,7 @@ def test_every_page_renders_offline_without_errors(html, browser):
         problems += [f"raw TeX: {t!r}" for t in page.evaluate(RAW_TEX)]
         problems += [f"figure shrunk below legibility: {t}" for t in page.evaluate(SHRUNK, COLUMN_PX)]
         problems += [f"wider than the column: {t}" for t in page.evaluate(OVERFLOW)]
+        problems += [f"a control's label is cut: {t!r}" for t in page.evaluate(CUT_LABELS)]
         text = page.locator("main").inner_text()
         problems += [f"a machine path in the text: {p!r}" for p in MACHINE_PATHS if p in text]
         views = page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()

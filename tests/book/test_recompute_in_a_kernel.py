@@ -16,10 +16,10 @@ runs = {("8 gaussians", "nsgan"): train_toy(Toy2DConfig(dataset="8 gaussians", l
                                                         steps=steps, snapshots=2, seed=0))}
 box = C.recompute_panel(runs, data, steps=steps, seed=0)
 panel = box.children[-1]
-controls, button = panel.children[0].children[:-1], panel.children[0].children[-1]
+controls, button = panel.children[0].children, panel.children[1]
 controls[0].value, controls[1].value = "two moons", "nll"     # the reader's own settings
 button.click()
-print("STATUS", panel.children[1].value)
+print("STATUS", panel.children[2].value)
 """
 
 
