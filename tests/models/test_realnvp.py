@@ -53,7 +53,7 @@ def _perturbed(cfg, scale=0.05, dtype=torch.float64, seed=0):
 # ------------------------------------------------------------------ sizes
 def test_named_sizes_form_a_ladder():
     counts = realnvp.parameter_table()
-    assert list(counts) == ["micro", "tiny", "small", "medium", "base", "large"]
+    assert list(counts) == ["micro", "tiny", "slim", "small", "medium", "base", "large"]
     values = list(counts.values())
     assert values == sorted(values) and values[0] * 4 < values[-1]
     assert RealNVP().config == RealNVPConfig.named("base")

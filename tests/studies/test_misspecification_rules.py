@@ -1,0 +1,128 @@
+"""Issue 18's rules for F3-F6 on constructed inputs: each shown passing where it must, and not
+passing where it must not (equal NLLs, a curve converging 5x slower, FID noise as large as the
+change, a larger student that is only slower)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from flowlib.studies import misspecification as M
+
+STEPS = np.arange(0, 1100, 100)
+
+
+def curve(start, end, rate):
+    return STEPS, end + (start - end) * np.exp(-STEPS / rate)
+
+
+def test_above_needs_disjoint_seed_ranges_beyond_the_tolerance():
+    assert M.above([1.10, 1.12], [1.00, 1.05], 0.01)
+    assert not M.above([1.10, 1.02], [1.00, 1.05], 0.01)     # ranges overlap
+    assert not M.above([1.055], [1.05], 0.01)                # apart, but within tolerance
+    assert not M.above([], [1.0]) and not M.above([math.nan], [1.0])
+
+
+def test_f3_different_and_alike():
+    final = {"tiny": [1.60, 1.61, 1.62], "slim": [1.50, 1.51, 1.49], "small": [1.40, 1.41, 1.42]}
+    curves = {"tiny": curve(6.0, 1.6, 150), "slim": curve(5.0, 1.5, 160), "small": curve(4.0, 1.4, 150)}
+    status, numbers = M.f3_rule(final, curves, "small")
+    assert status == "supported", numbers
+
+
+def test_f3_is_not_supported_when_nll_is_the_same_and_one_student_converges_five_times_slower():
+    final = {"tiny": [1.40, 1.42, 1.41], "slim": [1.41, 1.40, 1.42], "small": [1.40, 1.41, 1.42]}
+    curves = {"tiny": curve(6.0, 1.6, 750), "slim": curve(5.0, 1.5, 150), "small": curve(4.0, 1.4, 150)}
+    status, numbers = M.f3_rule(final, curves, "small")
+    assert status == "not supported", numbers
+    # the same curves with distinct NLLs: only one half holds
+    final["tiny"] = [1.60, 1.61, 1.62]
+    final["slim"] = [1.50, 1.51, 1.52]
+    assert M.f3_rule(final, curves, "small")[0] == "mixed"
+
+
+def test_f4_overfitting_and_a_smaller_student_validating_better():
+    final = {"small": [1.60, 1.62, 1.61], "tiny": [1.55, 1.56, 1.57], "micro": [1.80, 1.81, 1.82]}
+    best = {"small": [1.50, 1.51, 1.52], "tiny": [1.54, 1.55, 1.56], "micro": [1.79, 1.80, 1.81]}
+    status, numbers = M.f4_rule(final, best, "small", ["micro", "tiny"])
+    assert status == "supported" and "tiny" in numbers, numbers
+    # no overfitting (final = best) and every smaller student worse: not supported
+    flat = {"small": [1.50, 1.51, 1.52], "tiny": [1.55, 1.56, 1.57], "micro": [1.80, 1.81, 1.82]}
+    assert M.f4_rule(flat, flat, "small", ["micro", "tiny"])[0] == "not supported"
+
+
+def test_f5_counts_fid_noise_against_the_claim():
+    clear = {"kl_best": 100, "kl_final": 160, "fid_best": 50, "fid_final": 52, "fid_se": 1}
+    assert M.f5_rule([clear, clear])[0] == "supported"          # +60% vs at most +8%
+    noisy = {**clear, "fid_se": 10}                              # FID could have moved +44%
+    assert M.f5_rule([noisy])[0] == "not supported"
+    assert M.f5_rule([clear, noisy])[0] == "mixed"
+    assert M.f5_rule([])[0] == "no data"
+
+
+def test_f6_each_property_by_its_own_criterion():
+    ref = {"img_per_s": [400, 410, 390], "unstable": [False] * 3, "gap": [0.05, 0.06, 0.05],
+           "fid": [40, 41, 42], "fid_se": [1, 1, 1]}
+    heavy = {"img_per_s": [100, 110, 90], "unstable": [True, False, False], "gap": [0.20, 0.25, 0.22],
+             "fid": [60, 62, 61], "fid_se": [1, 1, 1]}
+    status, numbers = M.f6_rule({"base": heavy}, ref)
+    assert status == "supported", numbers
+    only_slower = {**ref, "img_per_s": [100, 110, 90]}
+    status, numbers = M.f6_rule({"base": only_slower}, ref)
+    assert status == "mixed" and "slow: 1/1" in numbers and "poorer images: 0/1" in numbers
+    same = dict(ref)
+    assert M.f6_rule({"base": same}, ref)[0] == "not supported"
+
+
+# ------------------------------------------------------------------ the design as jobs
+def _run(spec, val, outcome="done"):
+    from flowlib.studies.results import Run
+    rows = [{"step": 0, "val_bpd": 9.0}, {"step": 100, "val_bpd": val}]
+    return Run(name="r", loss="nll", seed=0, directory=None,
+               manifest={"results": {"outcome": outcome}}, rows=rows, final=None, spec=spec)
+
+
+def test_the_lr_search_picks_the_lowest_validation_and_never_a_diverged_run():
+    runs = [_run({"student": "small", "lr": 1e-3}, 1.60), _run({"student": "small", "lr": 2e-3}, 1.55),
+            _run({"student": "small", "lr": 4e-3}, 1.20, outcome="diverged"),
+            _run({"student": "tiny", "lr": 4e-3}, math.nan), _run({"student": "tiny", "lr": 1e-3}, 1.9)]
+    assert M.select_lrs(runs) == {"small": 2e-3, "tiny": 1e-3}
+
+
+def test_the_design_needs_every_searched_rate_and_has_three_seeds_where_verdicts_are_read():
+    from flowlib.cli import build_parser
+    from flowlib.studies.runner import StudyError
+    with pytest.raises(StudyError, match="No searched learning rate for .*misspecification-lr"):
+        M.design_jobs("quick", lrs={"small": 2e-3})
+    lrs = {s: 1e-3 * (i + 1) for i, s in enumerate(M.DESIGN_STUDENTS)}
+    jobs = M.design_jobs("quick", lrs=lrs)
+    sizes = M.DESIGN_SIZES["quick"]
+    assert len(sizes) >= 4 and min(sizes) <= 500 and max(sizes) >= 10_000
+    assert "slim" in M.DESIGN_STUDENTS and M.relation("slim") == "smaller"
+    seeds = {}
+    for j in jobs:
+        seeds.setdefault((j.spec["student"], j.spec["train_size"]), set()).add(j.spec["seed"])
+    for (s, n), ss in seeds.items():
+        verdict_cell = n == 0 or n in sizes[:M.VERDICT_SIZES]
+        assert len(ss) == (3 if verdict_cell else 2), (s, n, ss)
+    parser = build_parser()
+    for j in jobs:
+        a = parser.parse_args([*j.argv, "--out", "x"])
+        assert a.final_lr_frac == 1.0 and a.lr == lrs[j.spec["student"]]   # constant, searched
+        assert (a.data == "teacher-stream") == (j.spec["train_size"] == 0)
+    assert len({j.name for j in jobs}) == len(jobs)
+
+
+def test_the_lr_search_runs_and_feeds_the_design(tmp_path):
+    from flowlib.studies import runner
+    from flowlib.studies.results import load_study
+    jobs = [j for j in M.lr_search_jobs("smoke") if j.spec["student"] == "tiny"][:2]
+    results = runner.run_jobs(jobs, tmp_path, n_parallel=2)
+    assert [r.status for r in results] == ["done", "done"], \
+        [(r.out / "log.txt").read_text()[-1500:] for r in results]
+    chosen = M.select_lrs(load_study(tmp_path))
+    assert set(chosen) == {"tiny"} and chosen["tiny"] in M.LR_SEARCH["lrs"][:2]
+    lrs = {s: chosen.get(s, 2e-3) for s in M.DESIGN_STUDENTS}
+    assert any(j.spec["lr"] == chosen["tiny"] for j in M.design_jobs("smoke", lrs=lrs)
+               if j.spec["student"] == "tiny")
