@@ -122,3 +122,33 @@ plt.show()
 v = exp2.findings(runs)
 display(Markdown("| finding | status | numbers |\n|---|---|---|\n" + "".join(
     f"| {k} | **{v[k]['status']}** | {v[k]['numbers']} |\n" for k in ("F3", "F4") if k in v)))
+
+# %% [markdown]
+# ## The redesigned study, stated before its runs
+#
+# The runs above stop after 800 steps of a shared cosine schedule, before any student
+# overfits: they measure undertraining. A pilot (the teacher-size student on 500 synthetic
+# images at a constant learning rate) passed its validation minimum near step 800 and then
+# memorised. The next study, written down with its rules (and the rules unit-tested in
+# `flowlib.studies.misspecification`) before its runs:
+#
+# * students **tiny**, **slim** (the teacher's architecture with narrower coupling nets, 72%
+#   of its parameters: only mildly misspecified), **small** (the teacher's size) and
+#   **medium**; training sets of 300, 1 000, 3 000 and 10 000 images, and an **infinite-data
+#   control** per student (fresh teacher samples every step), whose error is approximation
+#   alone; 3 000 steps at a constant learning rate per student, chosen by a stated search
+#   (1e-3, 2e-3, 4e-3 on the control, by validation bits/dim); three seeds at 300, 1 000 and
+#   the controls, two at the larger sizes.
+# * **F3** (different training NLL, alike convergence): every pair of neighbouring students'
+#   final training bits/dim have disjoint seed ranges more than 0.01 apart, and every
+#   student's control curve, normalised to its own range, stays within 0.15 of the
+#   teacher-size student's.
+# * **F4**, at each size: the teacher-size student's final validation bits/dim lies more than
+#   0.01 above its own best in every seed, and some smaller student's final range lies more
+#   than 0.01 below it (the same comparison at the early-stopping point is shown beside it).
+# * **F5**: in every run that overfits, the exact KL grows relatively at least twice as much
+#   as the largest relative FID change that FID's own noise (two standard errors over
+#   resampled sample sets) allows.
+# * **F6**, each property against the teacher-size student at the same size: at least 20%
+#   slower; more unstable seeds; an overfitting gap whose range lies 0.02 bits/dim above; a
+#   FID whose range lies two standard errors above.

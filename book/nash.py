@@ -127,3 +127,27 @@ v = nash.findings(runs)
 display(Markdown("| finding | status | numbers |\n|---|---|---|\n" + "".join(
     f"| {k} | **{x['status']}** | {x['numbers']} |\n" for k, x in v.items())))
 display(Markdown(nash.instability_summary(runs)))
+
+# %% [markdown]
+# ## The redesigned study, stated before its runs
+#
+# Written down (and its rule implemented and unit-tested in `flowlib.studies.nash`) before
+# any of its runs, so that its verdict cannot be fitted to them. Two questions:
+#
+# * **Does the time to leave depend on the step size?** NSGAN (Adam betas (0.5, 0.999) for
+#   both players, no regulariser, a fresh discriminator at the generator's rate, fresh teacher
+#   samples every step) and NLL trained alike, at constant learning rates 1e-6, 1e-5, 3e-5,
+#   1e-4 and 2e-4: no warm-up, no decay.
+# * **Does any optimiser or regulariser keep NSGAN at the equilibrium?** At 1e-4, one change
+#   at a time: beta1 0.9; plain SGD (with its own NLL control: SGD's steps are not Adam's); R1
+#   on reals with gamma 1 and 10; a spectrally normalised discriminator; a discriminator first
+#   trained alone on the fixed generator; the finite synthetic set (with its own control).
+#
+# Three seeds per cell; checks every 10 steps for the first 200; exact KL both ways, LeNet-FID
+# and class coverage against teacher samples, the generator's gradient and the
+# discriminator's input gradient on fakes and reals. **The rule:** an NSGAN run *leaves the
+# equilibrium* at the first check where its exact KL(teacher ‖ student) exceeds 10 times the
+# largest KL its NLL control (same rate, optimiser, data and seed) has reached so far, and at
+# least 1 nat per image; a non-finite KL counts as leaving. A cell *leaves* when every seed
+# does, *stays* when none does, *mixed* otherwise. Whatever the runs show is the finding,
+# including "R1 keeps NSGAN at the equilibrium" if that is what happens.
