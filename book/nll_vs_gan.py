@@ -200,6 +200,23 @@ display(Markdown("| finding | status | numbers |\n|---|---|---|\n" + "".join(
 # likelihood and GAN-based training of Real NVPs*), {ref}`Mescheder et al. 2018 <ref-mescheder2018>` (R1 and the local
 # convergence of GAN training), {ref}`Lucic et al. 2018 <ref-lucic2018>` (*Are GANs created equal?*).
 
+# %% [markdown]
+# **The search so far.** Configurations are shipped as they finish (curves and manifests,
+# no weights); nothing is selected until every stated configuration has finished, and then
+# only by the rule above.
+
+# %%
+from flowlib.studies.results import load_study
+
+sroot, snote = locate("nll-vs-gan-search", preset)
+sruns = load_study(sroot)
+srows = exp1.search_rows(sruns)
+display(Markdown(exp1.search_summary(srows, sruns[0].spec.get("preset", preset))
+                 + "\n\n" + provenance(sruns, snote)))
+C.search_figure(srows)
+plt.show()
+
+# %% [markdown]
 # ## The positive control: does this machinery train any GAN?
 #
 # Before an adversarial flow can be judged, the discriminator, losses, range handling and

@@ -72,3 +72,24 @@ def control_section(root):
     ax[1].axis("off")
     fig.tight_layout()
     return fig, "; ".join(texts) + "."
+
+
+def search_figure(rows: list[dict]):
+    """Every finished search configuration's validation LeNet-FID, one column per family
+    (filled: generator alive at its end; open: collapsed or dead), on a log scale: the whole
+    distribution, not only the winners."""
+    families = list(dict.fromkeys(x["family"] for x in rows))
+    fig, ax = plt.subplots(figsize=(COLUMN_IN, 3.4))
+    rng = np.random.default_rng(0)  # horizontal jitter only, so points do not hide each other
+    for i, fam in enumerate(families):
+        for x in [x for x in rows if x["family"] == fam]:
+            ax.plot(i + rng.uniform(-0.15, 0.15), x["fid"], "o", ms=7,
+                    color=LOSS_COLOR.get(fam, "C4"), mfc=LOSS_COLOR.get(fam, "C4") if x["alive"] else "none")
+    ax.set_xticks(range(len(families)), [f"{f}\n({sum(x['family'] == f for x in rows)} configs)"
+                                         for f in families])
+    log_axis(ax)
+    ax.set_ylabel("validation LeNet-FID (2 000 samples)")
+    ax.set_title("the search after 1 000 steps: filled = alive at its end, open = collapsed",
+                 fontsize=10)
+    fig.tight_layout()
+    return fig

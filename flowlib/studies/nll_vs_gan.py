@@ -18,7 +18,7 @@ LOSS_ORDER = ("nll", "nsgan", "hybrid")
 LOSS_LABEL = {"nll": "NLL", "nsgan": "NSGAN", "hybrid": "hybrid (λ·NLL + NSGAN)",
               "minimax": "minimax"}
 
-LOSS_COLOR = {"nll": "C0", "nsgan": "C3", "hybrid": "C2", "minimax": "C1"}
+LOSS_COLOR = {"nll": "C0", "nsgan": "C3", "hybrid": "C2", "minimax": "C1", "wgan-gp": "C4"}
 
 HYBRID_LAMBDA = 0.05  # weight of NLL in the hybrid loss (nats/dim units), Flow-GAN's range
 
@@ -301,3 +301,43 @@ def select(runs: list[Run], family: str):
         if best is None or last["fid"] < best[1]:
             best = (r, last["fid"])
     return best[0] if best else None
+
+
+def search_rows(runs: list[Run]) -> list[dict]:
+    """One row per finished search configuration: its family, flags, validation LeNet-FID and
+    classes at the last check, whether its generator is alive there (:func:`alive`; an NLL run
+    is alive unless it diverged), and its wall minutes."""
+    rows = []
+    for r in runs:
+        family = r.spec.get("family")
+        checks = [x for x in r.rows if "fid" in x and not x.get("event")]
+        if family is None or not checks:
+            continue
+        last = checks[-1]
+        g = next((x["grad_norm"] for x in reversed(r.rows) if "grad_norm" in x), None)
+        live = (r.outcome != "diverged" if family == "nll" else
+                alive({"final_grad_norm": g, "classes": last.get("classes_covered")}))
+        rows.append({"name": r.name, "family": family,
+                     "config": {k: v for k, v in r.spec.get("config", {}).items() if k != "loss"},
+                     "fid": last["fid"], "classes": last.get("classes_covered"), "alive": live,
+                     "minutes": r.manifest.get("wall_time_s", 0) / 60})
+    return sorted(rows, key=lambda x: (list(SEARCH["quick"]["configs"]).index(x["family"])
+                                       if x["family"] in SEARCH["quick"]["configs"] else 9, x["fid"]))
+
+
+def search_summary(rows: list[dict], preset: str) -> str:
+    """Markdown: per family, configurations finished of those stated, alive, and the median
+    and range of the validation LeNet-FID (all finished ones, and the live ones)."""
+    stated = SEARCH[preset]["configs"]
+    lines = ["| family | finished / stated | alive at the end | val. LeNet-FID, all: median (range) "
+             "| live ones: median (range) | wall min per config |", "|---|---|---|---|---|---|"]
+    for fam, n in stated.items():
+        xs = [x for x in rows if x["family"] == fam]
+        live = [x["fid"] for x in xs if x["alive"]]
+
+        def med(v):
+            return f"{np.median(v):.0f} ({min(v):.0f}–{max(v):.0f})" if v else "—"
+        lines.append(f"| {fam} | {len(xs)} / {n} | {sum(x['alive'] for x in xs)} | "
+                     f"{med([x['fid'] for x in xs])} | {med(live)} | "
+                     f"{med([x['minutes'] for x in xs]) if xs else '—'} |")
+    return "\n".join(lines)

@@ -53,3 +53,16 @@ def test_every_searched_configuration_is_a_valid_command():
         args = parser.parse_args([*job.argv, "--out", "unused"])
         cfg = _config_from_args(args)
         assert cfg.max_steps == 1000 and cfg.lr == job.spec["config"]["lr"]
+
+
+def test_the_reported_distribution_counts_every_finished_configuration_and_marks_the_dead():
+    runs = [_run("a", "nsgan", 300.0, 0.0, 10), _run("b", "nsgan", 400.0, 0.5, 3),
+            _run("c", "nsgan", 500.0, 0.5, 10), _run("f", "nll", 800.0, 2.0, 10),
+            _run("e", "nll", 700.0, 2.0, 10, outcome="diverged")]
+    rows = S.search_rows(runs)
+    assert [r["name"] for r in rows] == ["e", "f", "a", "b", "c"]      # family, then FID
+    assert {r["name"]: r["alive"] for r in rows} == {"a": False, "b": False, "c": True,
+                                                     "e": False, "f": True}
+    table = S.search_summary(rows, "quick")
+    assert "| nsgan | 3 / 16 | 1 | 400 (300–500) | 500 (500–500) |" in table
+    assert "| nll | 2 / 24 | 1 |" in table and "| wgan-gp | 0 / 8 | 0 | — |" in table
