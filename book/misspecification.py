@@ -124,6 +124,25 @@ display(Markdown("| finding | status | numbers |\n|---|---|---|\n" + "".join(
     f"| {k} | **{v[k]['status']}** | {v[k]['numbers']} |\n" for k in ("F3", "F4") if k in v)))
 
 # %% [markdown]
+# ## A pilot: how long until a student overfits?
+#
+# One run, before the redesigned study was fixed: the teacher-size student on only 500
+# synthetic images for 4 000 steps (571 epochs) at a constant learning rate.
+
+# %%
+from flowlib.core.manifest import read_manifest
+from flowlib.core.paths import RESULTS
+from flowlib.data.synthetic import TEACHER_DIR
+from flowlib.studies.results import load_study
+
+pilot_runs = load_study(RESULTS / "misspecification-pilot")
+h_bpd = read_manifest(TEACHER_DIR)["results"]["entropy"]["bits_per_dim"]
+C.pilot_figure(pilot_runs[0], h_bpd)
+plt.show()
+display(Markdown(C.pilot_text(pilot_runs[0], h_bpd) + "\n\n"
+                 + provenance(pilot_runs, "The pilot: `results/misspecification-pilot`.")))
+
+# %% [markdown]
 # ## The redesigned study, stated before its runs
 #
 # The runs above stop after 800 steps of a shared cosine schedule, before any student
@@ -150,5 +169,6 @@ display(Markdown("| finding | status | numbers |\n|---|---|---|\n" + "".join(
 #   as the largest relative FID change that FID's own noise (two standard errors over
 #   resampled sample sets) allows.
 # * **F6**, each property against the teacher-size student at the same size: at least 20%
-#   slower; more unstable seeds; an overfitting gap whose range lies 0.02 bits/dim above; a
+#   slower; more unstable seeds (a divergence, or a gradient norm above 10 times its median:
+#   validation rising is overfitting, not instability); an overfitting gap whose range lies 0.02 bits/dim above; a
 #   FID whose range lies two standard errors above.

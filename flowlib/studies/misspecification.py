@@ -485,3 +485,19 @@ def design_jobs(preset: str, seeds=(0, 1, 2), lrs: dict[str, float] | None = Non
                                 {"student": s, "train_size": n, "data": "finite" if n else "stream",
                                  "seed": seed, "lr": lrs[s], "loss": "nll", "preset": preset}))
     return jobs
+
+
+SPIKE_FACTOR = 10.0   # F6: a gradient norm this many times the run's median is a spike
+
+
+def unstable(r: Run) -> bool:
+    """F6's instability of one run: it diverged (a non-finite loss stopped it), or its gradient
+    norm spiked above :data:`SPIKE_FACTOR` times its own median. Not the monitor's
+    ``bpd_exploded`` flag: on a small training set validation bits/dim rises because the
+    student memorises (the pilot raised it 19 times), which is overfitting, F4's and the gap's
+    business, not instability."""
+    if r.outcome == "diverged":
+        return True
+    g = np.array([x["grad_norm"] for x in r.rows if "grad_norm" in x], dtype=float)
+    g = g[np.isfinite(g)]
+    return bool(len(g) >= 5 and g.max() > SPIKE_FACTOR * np.median(g))

@@ -126,3 +126,28 @@ def test_the_lr_search_runs_and_feeds_the_design(tmp_path):
     lrs = {s: chosen.get(s, 2e-3) for s in M.DESIGN_STUDENTS}
     assert any(j.spec["lr"] == chosen["tiny"] for j in M.design_jobs("smoke", lrs=lrs)
                if j.spec["student"] == "tiny")
+
+
+def test_f6_instability_is_divergence_or_a_gradient_spike_not_memorising():
+    from flowlib.studies.results import Run
+
+    def run(grads, outcome="done", events=()):
+        rows = [{"step": i * 20, "grad_norm": g} for i, g in enumerate(grads)] + list(events)
+        return Run("r", "nll", 0, None, {"results": {"outcome": outcome}}, rows, None)
+    steady = [2.0, 2.5, 1.8, 2.2, 2.1, 2.4, 1.9]
+    memorising = [{"event": "instability", "step": 900, "kind": "bpd_exploded", "val_bpd": 4.9}]
+    assert not M.unstable(run(steady, events=memorising))
+    assert M.unstable(run(steady + [60.0]))
+    assert M.unstable(run(steady, outcome="diverged"))
+
+
+def test_the_shipped_pilot_is_what_the_design_was_based_on():
+    """The design says the teacher-size student overfits 500 images within its 3000 steps:
+    the shipped pilot's own curves must show it (and the test fails when it is missing)."""
+    from flowlib.core.paths import RESULTS
+    from flowlib.studies.results import load_study
+    [pilot] = load_study(RESULTS / "misspecification-pilot")
+    assert pilot.manifest["commit"] == "82f0f17" and pilot.manifest["results"]["steps"] == 4000
+    s, v = pilot.series("val_bpd")
+    best = int(np.nanargmin(v))
+    assert s[best] < M.DESIGN_STEPS["quick"] / 2 and v[-1] > v[best] + 1.0
