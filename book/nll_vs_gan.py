@@ -192,7 +192,10 @@ display(Markdown("| finding | status | numbers |\n|---|---|---|\n" + "".join(
 #   Inception-FID) and the real-versus-real floor at the same sample size.
 # - **Reported whole**: the distribution of the validation FID over every configuration of
 #   each side, as a figure, not only the winners ({ref}`Lucic et al. 2018 <ref-lucic2018>`); the hybrid loss swept
-#   over lambda up to Flow-GAN's effective weight with the selected NSGAN settings.
+#   over lambda up to Flow-GAN's effective weight with the selected NSGAN settings (lambda
+#   0.05, 0.5, 5, 50 and 500 nats per dimension, one seed, the search's length; these values
+#   were fixed while the search ran, before any hybrid run), its best live lambda then run
+#   like the other families.
 # - **Cost**, estimated before running on this 2-core CPU: about 9 CPU-hours for the search
 #   (WGAN-GP's five critic steps cost the most) and about 10 for the selected runs.
 #

@@ -341,3 +341,64 @@ def search_summary(rows: list[dict], preset: str) -> str:
                      f"{med([x['fid'] for x in xs])} | {med(live)} | "
                      f"{med([x['minutes'] for x in xs]) if xs else '—'} |")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ after the search
+# Stated with the search, before its runs. The hybrid loss lambda * NLL + NSGAN is swept with
+# the selected NSGAN configuration over HYBRID_LAMBDAS (nats per dimension; the shipped study's
+# 0.05 up to Flow-GAN's effective weight, log-spaced), one seed, the search's length, and the
+# lambda with the lowest validation FID among live generators is kept. Then every family's
+# selection runs FINAL_SEEDS seeds at FINAL_STEPS steps, with the final evaluation on test.
+HYBRID_LAMBDAS = (0.05, 0.5, 5.0, 50.0, 500.0)
+FINAL_SEEDS = (0, 1, 2)
+FINAL_STEPS = {"smoke": 30, "quick": 6000, "full": 30_000}
+
+
+def _flags(config: dict) -> list[str]:
+    out = []
+    for k, v in config.items():
+        if k == "loss":
+            continue
+        out += [f"--{k}"] if v is True else [f"--{k}", str(v)]
+    return out
+
+
+def hybrid_sweep_jobs(preset: str, nsgan_config: dict) -> list[Job]:
+    """The hybrid sweep: the selected NSGAN configuration's flags with each lambda."""
+    plan = SEARCH[preset]
+    jobs = []
+    for lam in HYBRID_LAMBDAS:
+        cfg = {**{k: v for k, v in nsgan_config.items() if k != "loss"}, "hybrid-lambda": lam}
+        argv = ["train", "--preset", preset, "--seed", "0", "--steps", str(plan["steps"]),
+                "--eval-every", str(plan["every"]), "--quality-every", str(plan["every"]),
+                "--no-progress", "--loss", "hybrid", *_flags(cfg)]
+        jobs.append(Job(f"hybrid-l{lam:g}", tuple(argv), {"family": "hybrid", "loss": "hybrid",
+                                                           "seed": 0, "preset": preset,
+                                                           "config": {"loss": "hybrid", **cfg}}))
+    return jobs
+
+
+def final_jobs(preset: str, selected: dict[str, dict], seeds=FINAL_SEEDS) -> list[Job]:
+    """The fair fight itself: each family's selected configuration (``selected``: family ->
+    its search flags, as in ``job.json``'s ``config``), ``seeds`` seeds at
+    :data:`FINAL_STEPS`. A family without a selection (no live configuration) is refused by
+    name: the chapter then reports that family's baseline as failed, never a default."""
+    from flowlib.studies.runner import StudyError
+    missing = [f for f in ("nll", "nsgan", "wgan-gp", "hybrid") if not selected.get(f)]
+    if missing:
+        raise StudyError(f"No selected configuration for {', '.join(missing)}: finish the search "
+                         "(and the hybrid sweep) first; a family with no live configuration "
+                         "makes F1 inconclusive for it.")
+    steps = FINAL_STEPS[preset]
+    every = max(1, steps // 12)
+    jobs = []
+    for family in ("nll", "nsgan", "wgan-gp", "hybrid"):
+        cfg = selected[family]
+        for seed in seeds:
+            argv = ["train", "--preset", preset, "--seed", str(seed), "--steps", str(steps),
+                    "--eval-every", str(every), "--quality-every", str(every), "--no-progress",
+                    "--loss", family, *_flags(cfg)]
+            jobs.append(Job(f"{family}-seed{seed}", tuple(argv),
+                            {"family": family, "loss": family, "seed": seed, "preset": preset,
+                             "config": cfg}))
+    return jobs

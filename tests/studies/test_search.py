@@ -66,3 +66,30 @@ def test_the_reported_distribution_counts_every_finished_configuration_and_marks
     table = S.search_summary(rows, "quick")
     assert "| nsgan | 3 / 16 | 1 | 400 (300–500) | 500 (500–500) |" in table
     assert "| nll | 2 / 24 | 1 |" in table and "| wgan-gp | 0 / 8 | 0 | — |" in table
+
+
+def test_the_hybrid_sweep_and_the_final_runs_follow_the_selection():
+    import pytest
+    from flowlib.cli import build_parser
+    from flowlib.studies.runner import StudyError
+    nsgan = {"loss": "nsgan", "lr": 3.14e-05, "d-lr": 0.000126, "gan-beta1": 0.5, "d-steps": 2,
+             "r1": 1.0}
+    sweep = S.hybrid_sweep_jobs("quick", nsgan)
+    parser = build_parser()
+    lams = []
+    for j in sweep:
+        a = parser.parse_args([*j.argv, "--out", "x"])
+        assert a.loss == "hybrid" and a.lr == 3.14e-05 and a.r1 == 1.0 and a.d_steps == 2
+        lams.append(a.hybrid_lambda)
+    assert lams == sorted(lams) and lams[0] == 0.05 and lams[-1] >= 100   # up to Flow-GAN's
+    with pytest.raises(StudyError, match="No selected configuration for wgan-gp"):
+        S.final_jobs("quick", {"nll": {"lr": 2e-3}, "nsgan": nsgan, "hybrid": {"hybrid-lambda": 5}})
+    selected = {"nll": {"loss": "nll", "lr": 0.00306, "no-ema": True}, "nsgan": nsgan,
+                "wgan-gp": {"loss": "wgan-gp", "lr": 3e-4, "d-steps": 5, "gan-beta2": 0.9},
+                "hybrid": {**{k: v for k, v in nsgan.items() if k != "loss"}, "hybrid-lambda": 5.0}}
+    jobs = S.final_jobs("quick", selected)
+    assert len(jobs) == 4 * 3
+    for j in jobs:
+        a = parser.parse_args([*j.argv, "--out", "x"])
+        assert a.steps == 6000 and a.loss == j.spec["family"]
+        assert a.lr == selected[j.spec["family"]]["lr"]
