@@ -38,6 +38,6 @@ display(Markdown(f"Preset of the runs: `{shown}`.\n\n" + findings.markdown(rows)
 
 # %% [markdown]
 # Chapters: F1 and F2 (from a random start) in {doc}`Experiment 1 <nll_vs_gan>`; F2 at the equilibrium in
-# {doc}`The Nash equilibrium is not a resting place <nash>`; F3 and F4 in *Experiment 2:
+# {doc}`Is the Nash equilibrium a resting place? <nash>`; F3 and F4 in *Experiment 2:
 # misspecification*; F5 in {doc}`What NLL and FID say about each other <nll_vs_fid>`; F6 in
 # {doc}`Overparameterised models <overparameterised>`.

@@ -9,7 +9,7 @@
 # ---
 
 # %% [markdown]
-# # The Nash equilibrium is not a resting place
+# # Is the Nash equilibrium a resting place?
 #
 # GAN theory promises a fixed point: when the generator's distribution equals the data's,
 # the best discriminator outputs $D = 1/2$ everywhere and the generator's gradient vanishes —

@@ -1,4 +1,4 @@
-"""Companion of the chapter *The Nash equilibrium is not a resting place* (``book/nash.py``): its figures."""
+"""Companion of the chapter *Is the Nash equilibrium a resting place?* (``book/nash.py``): its figures."""
 from __future__ import annotations
 
 
