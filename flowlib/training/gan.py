@@ -101,6 +101,19 @@ def gradient_penalty(disc: nn.Module, real: torch.Tensor, fake: torch.Tensor,
     return (input_gradient(disc, x_hat, create_graph=True).norm(dim=1) - 1).pow(2).mean()
 
 
+SATURATED = 1e-6  # sigmoid'(z) below this: the pixel passes (almost) no gradient back
+
+
+def saturated_fraction(raw: torch.Tensor, alpha: float) -> float:
+    """The fraction of a flow's decoded pixels (``raw``, in ``(-a, 1 + a)``) that sit in the flat
+    ends of its output sigmoid, where ``sigmoid'(z) = s (1 - s) < SATURATED``: there the
+    generator's gradient vanishes inside the flow, whatever the discriminator's input gradient
+    (the straight-through clip of :func:`to_pixel_range` cannot help). A dead NSGAN run of the
+    search had its pre-sigmoid values near -2000, every pixel saturated."""
+    s = alpha + (1 - 2 * alpha) * raw
+    return float((s * (1 - s) < SATURATED).float().mean())
+
+
 def to_pixel_range(fake: torch.Tensor) -> torch.Tensor:
     """Fakes clipped to [0, 1] in value, with the gradient of the identity (straight-through):
     the discriminator compares images on the same range as real ones, and the generator keeps
@@ -287,7 +300,8 @@ class GANTrainLoss:
             discriminator_update(self.disc, self.d_opt, self._real(model, extra, noise),
                                  self._fake(model, extra.shape[0], noise), kind, cfg.r1, noise)
         real = self._real(model, batch, noise)
-        fake = to_pixel_range(model.decode(self._latent(model, batch.shape[0], noise)))
+        raw = model.decode(self._latent(model, batch.shape[0], noise))
+        fake = to_pixel_range(raw)
         logs = discriminator_update(self.disc, self.d_opt, real, fake, kind, cfg.r1, noise)
         nll = None
         if self.spec.uses_nll:
@@ -298,6 +312,7 @@ class GANTrainLoss:
         logs["d_input_grad_fake"] = float(input_gradient(self.disc, fake).norm(dim=1).mean())
         logs["d_input_grad_real"] = float(input_gradient(self.disc, real).norm(dim=1).mean())
         logs["g_loss"] = float(objective.detach())
+        logs["g_saturated"] = saturated_fraction(raw.detach(), model.config.alpha)
         return objective, logs
 
     @staticmethod

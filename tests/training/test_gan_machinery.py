@@ -165,4 +165,15 @@ def test_the_nash_study_options_run_together(tmp_path):
     assert all(r["reverse_kl"] is not None and abs(r["reverse_kl"]) < 5 * r["reverse_kl_se"] + 1.0
                for r in checks[:1])  # the student starts as the teacher
     assert {r["lr"] for r in rows if "lr" in r} == {1e-5}
-    assert {"d_input_grad_fake", "d_input_grad_real"} <= set(next(r for r in rows if "d_loss" in r))
+    assert {"d_input_grad_fake", "d_input_grad_real", "g_saturated"} <= set(next(r for r in rows if "d_loss" in r))
+
+
+def test_saturated_fraction_finds_pixels_whose_sigmoid_passes_no_gradient():
+    import torch
+    from flowlib.training.gan import saturated_fraction
+    a = 0.05
+    # decoded pixels from pre-sigmoid values z: (sigmoid(z) - a) / (1 - 2a)
+    z = torch.tensor([-2000.0, -123.0, -20.0, -5.0, 0.0, 5.0, 20.0, 60.0])
+    raw = (torch.sigmoid(z) - a) / (1 - 2 * a)
+    assert saturated_fraction(raw, a) == pytest.approx(5 / 8)   # |z| >= 20 are flat
+    assert saturated_fraction(torch.full((4, 1, 28, 28), 0.5), a) == 0.0
