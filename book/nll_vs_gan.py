@@ -207,6 +207,14 @@ display(Markdown("| finding | status | numbers |\n|---|---|---|\n" + "".join(
 # **The search so far.** Configurations are shipped as they finish (curves and manifests,
 # no weights); nothing is selected until every stated configuration has finished, and then
 # only by the rule above.
+#
+# Noticed while it runs, and not yet decided: the NSGAN configurations that died all ended on
+# one all-black image (the same LeNet-FID, 5327, to the last digit). Their flows push the
+# values entering the output sigmoid to about -100 (c05) and -2000 (c06), where its slope is
+# exactly 0 in float32: the generator's gradient vanishes *inside the flow*, which the
+# straight-through clip on the pixel range cannot undo. The live ones (and WGAN-GP's) sit near
+# -5. GAN runs now log that saturated fraction (`g_saturated`); whether it is NSGAN's own
+# failure or a fixable property of this machinery is the question before any verdict.
 
 # %%
 from flowlib.studies.results import load_study
