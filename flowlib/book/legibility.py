@@ -29,8 +29,9 @@ def min_text_px(fig, dpi: float | None = None) -> float | None:
     """The smallest font size of ``fig``'s visible, non-empty text, in pixels at ``dpi``
     (default: the figure's own); None for a figure with no text."""
     from matplotlib.text import Text
+    fig.draw_without_rendering()  # tick labels exist only once the figure has been drawn
     sizes = [t.get_fontsize() for t in fig.findobj(Text)
-             if t.get_visible() and t.get_text().strip() and t.get_figure() is fig]
+             if t.get_visible() and t.get_text().strip() and t.get_figure(root=True) is fig]
     return min(sizes) * (dpi or fig.dpi) / 72.0 if sizes else None
 
 

@@ -343,7 +343,8 @@ def f4_rule(final_val: dict[str, list], best_val: dict[str, list], reference: st
     :data:`TOL_BPD`. Both: supported; neither: not supported; otherwise mixed. The same
     comparison at the early-stopping point is reported beside it."""
     ref_f, ref_b = final_val[reference], best_val[reference]
-    overfits = bool(ref_f) and all(f - b > TOL_BPD for f, b in zip(ref_f, ref_b))
+    overfits = (bool(ref_f) and len(ref_f) == len(ref_b)
+                and all(f - b > TOL_BPD for f, b in zip(ref_f, ref_b)))
     better = [s for s in smaller if above(ref_f, final_val[s], TOL_BPD)]
     better_early = [s for s in smaller if above(ref_b, best_val[s], TOL_BPD)]
     return verdict(overfits + bool(better), 2), (
@@ -364,6 +365,10 @@ def f5_rule(runs: list[dict]) -> tuple[str, str]:
     every run counts, not supported when none does."""
     hits, parts = 0, []
     for r in runs:
+        values = [r["kl_final"], r["kl_best"], r["fid_final"], r["fid_best"], r["fid_se"]]
+        if not all(math.isfinite(float(v)) for v in values) or r["kl_best"] <= 0 or r["fid_best"] <= 0:
+            parts.append("a run with a non-finite or non-positive figure (not counted for F5)")
+            continue  # never a hit: missing evidence must not read as "FID unharmed"
         dk = r["kl_final"] / r["kl_best"] - 1
         df = max(0.0, (r["fid_final"] - r["fid_best"] + 2 * r["fid_se"]) / r["fid_best"])
         hit = dk > 0 and dk >= F5_RATIO * df
@@ -445,9 +450,15 @@ def lr_search_jobs(preset: str, seeds=(0,)) -> list[Job]:
 
 def select_lrs(runs: list[Run]) -> dict[str, float]:
     """Per student, the searched rate with the lowest validation bits/dim at the last check;
-    a diverged run or one without a finite value is never chosen."""
+    a diverged run or one without a finite value is never chosen, and a student is chosen for
+    only once every rate of its search has finished (diverged counts as finished)."""
+    finished: dict = {}
+    for r in runs:
+        finished.setdefault(r.spec.get("student"), set()).add(r.spec.get("lr"))
     best: dict = {}
     for r in runs:
+        if not set(LR_SEARCH["lrs"]) <= finished.get(r.spec.get("student"), set()):
+            continue
         v = value_at(r, "val_bpd")
         if r.outcome == "diverged" or v is None or not math.isfinite(v):
             continue

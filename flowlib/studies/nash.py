@@ -166,6 +166,8 @@ def _range(v) -> str:
 #    normalised discriminator; a discriminator first trained alone on the fixed generator;
 #    the finite synthetic set instead of the stream (with its own NLL control).
 #
+# The NLL controls keep NLL's own optimiser settings (Adam (0.9, 0.999), or SGD where the
+# variant is SGD): "alike" means the same rate, data, steps, seed and starting point.
 # A fractional design (a full factorial of 5 rates x 8 variants x 2 losses is 240 runs): the
 # reference variant is crossed with every rate; the others are at REFERENCE_LR only. Every
 # cell has SEEDS seeds. Checks every 10 steps for the first 200, then every EVERY; each logs
@@ -271,17 +273,24 @@ def _control(runs: list[Run], run: Run) -> Run | None:
 def departures(runs: list[Run]) -> list[dict]:
     """Per NSGAN run of the design: its cell, seed and departure step (None: stayed), judged
     against its NLL control by :func:`departure_step`; runs without a control are left out."""
+    import numpy as np
     out = []
     for r in runs:
         if r.spec.get("method") != "nsgan" or "variant" not in r.spec:
             continue
         c = _control(runs, r)
-        if c is None:
-            continue
-        out.append({"variant": r.spec["variant"], "lr": r.spec["lr"], "seed": r.seed,
-                    "step": departure_step(*r.series("kl"), *c.series("kl")),
-                    "final_kl": value_at(r, "kl"), "control_max_kl": float(max(abs(v) for v in c.series("kl")[1]))
-                    if len(c.series("kl")[1]) else None})
+        row = {"variant": r.spec["variant"], "lr": r.spec["lr"], "seed": r.seed,
+               "control": c is not None, "final_kl": value_at(r, "kl"), "step": None,
+               "control_max_kl": None}
+        if c is not None:
+            row["step"] = departure_step(*r.series("kl"), *c.series("kl"))
+            kl = c.series("kl")[1]
+            row["control_max_kl"] = float(np.nanmax(np.abs(kl))) if len(kl) else None
+        if r.outcome == "diverged" and row["step"] is None:
+            # a run stopped by a non-finite loss left the equilibrium where it stopped
+            row["step"] = next((int(e["step"]) for e in r.events if e.get("event") == "diverged"),
+                               r.manifest.get("results", {}).get("diverged_at_step"))
+        out.append(row)
     return out
 
 
@@ -289,7 +298,15 @@ def cell_verdicts(rows: list[dict]) -> dict[tuple[str, float], str]:
     """Per (variant, lr) cell: *leaves* (every seed departed), *stays* (none did), or *mixed*,
     with the number of seeds; from :func:`departures`' rows."""
     cells: dict = {}
+    missing: dict = {}
     for row in rows:
-        cells.setdefault((row["variant"], row["lr"]), []).append(row["step"] is not None)
-    word = {"supported": "leaves", "not supported": "stays", "mixed": "mixed"}
-    return {k: f"{word[verdict(sum(v), len(v))]} ({sum(v)}/{len(v)} seeds)" for k, v in cells.items()}
+        key = (row["variant"], row["lr"])
+        if row.get("control", True):
+            cells.setdefault(key, []).append(row["step"] is not None)
+        else:  # a seed without its control is not judged, and the cell says so
+            missing[key] = missing.get(key, 0) + 1
+            cells.setdefault(key, [])
+    word = {"supported": "leaves", "not supported": "stays", "mixed": "mixed", "no data": "no data"}
+    return {k: f"{word[verdict(sum(v), len(v))]} ({sum(v)}/{len(v)} seeds"
+               + (f"; {missing[k]} without a control" if k in missing else "") + ")"
+            for k, v in cells.items()}

@@ -315,8 +315,8 @@ def search_rows(runs: list[Run]) -> list[dict]:
             continue
         last = checks[-1]
         g = next((x["grad_norm"] for x in reversed(r.rows) if "grad_norm" in x), None)
-        live = (r.outcome != "diverged" if family == "nll" else
-                alive({"final_grad_norm": g, "classes": last.get("classes_covered")}))
+        live = r.outcome != "diverged" and (
+            family == "nll" or alive({"final_grad_norm": g, "classes": last.get("classes_covered")}))
         rows.append({"name": r.name, "family": family,
                      "config": {k: v for k, v in r.spec.get("config", {}).items() if k != "loss"},
                      "fid": last["fid"], "classes": last.get("classes_covered"), "alive": live,

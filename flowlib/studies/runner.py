@@ -133,7 +133,8 @@ def auto_parallel(n_jobs: int, device: str | None = None) -> int:
     measured at 1.34x the throughput of one job using both cores on this project's 2-core
     machine (``results/study-throughput/benchmark.json``): small models do not keep several
     threads busy. Never more than the study's jobs."""
-    n = max(1, _visible_gpus()) if device == "cuda" else (os.cpu_count() or 1)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    n = max(1, _visible_gpus()) if (device or "").startswith("cuda") else cores
     return max(1, min(n, n_jobs))
 
 

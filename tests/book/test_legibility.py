@@ -64,3 +64,12 @@ def test_the_build_check_reads_inline_figures_from_the_notebook():
     nb.cells[1].outputs[0].metadata = {}
     assert L.check_notebook(nb, "chapter") == []
     plt.close("all")
+
+
+def test_tick_labels_count_although_they_exist_only_once_drawn():
+    fig, ax = plt.subplots(figsize=(4, 3), dpi=100)
+    ax.plot([0, 1], [0, 1])
+    ax.tick_params(labelsize=5)            # the only text: tick labels at 5 pt
+    assert L.min_text_px(fig) == pytest.approx(5 * 100 / 72)
+    with pytest.raises(L.IllegibleFigure):
+        L.frame_png(fig)

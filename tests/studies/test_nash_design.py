@@ -82,3 +82,21 @@ def test_every_nsgan_run_of_the_design_finds_its_nll_control(variant):
             assert c is not None and c.spec["method"] == "nll" and c.seed == r.seed
             assert c.spec["lr"] == r.spec["lr"]
             assert c.spec["variant"] == (variant if variant in ("sgd", "finite") else "reference")
+
+
+def test_a_diverged_run_leaves_where_it_stopped_and_a_seed_without_control_is_named():
+    from flowlib.studies.results import Run
+
+    def run(spec, kl, outcome="done", events=()):
+        rows = [{"step": s, "kl": k} for s, k in zip(STEPS, kl)] + list(events)
+        return Run("r", spec["loss"], spec["seed"], None, {"results": {"outcome": outcome}},
+                   rows, None, spec=spec)
+    base = {"variant": "reference", "lr": 1e-4, "data": "stream"}
+    runs = [run({**base, "method": "nll", "loss": "nll", "seed": 0}, [0.0] + [0.2] * 20),
+            # blew up at step 70: its KL rows stop before anything large was measured
+            run({**base, "method": "nsgan", "loss": "nsgan", "seed": 0}, [0.0, 0.1, 0.2], "diverged",
+                [{"event": "diverged", "step": 70}]),
+            run({**base, "method": "nsgan", "loss": "nsgan", "seed": 1}, [0.0] * 21)]   # no control
+    rows = nash.departures(runs)
+    assert [(r["seed"], r["step"], r["control"]) for r in rows] == [(0, 70, True), (1, None, False)]
+    assert nash.cell_verdicts(rows)["reference", 1e-4] == "leaves (1/1 seeds; 1 without a control)"

@@ -46,7 +46,7 @@ def test_gpu_assignment_spreads_parallel_jobs_over_the_visible_gpus():
 
 
 def test_jobs_auto_is_one_job_per_core_or_per_gpu(monkeypatch):
-    monkeypatch.setattr(runner.os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(runner.os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
     monkeypatch.setattr(runner, "_visible_gpus", lambda: 3)
     assert runner.auto_parallel(20) == 8            # CPU: one job per core
     assert runner.auto_parallel(5) == 5             # never more than the study's jobs
