@@ -173,8 +173,9 @@ def _drive(page, control) -> bool:
     return False
 
 
-def _check_controls(page) -> list[str]:
-    problems = []
+def _check_controls(page) -> tuple[list[str], int]:
+    """Problems found, and how many precomputed-frame controls were operated and seen to work."""
+    problems, driven = [], 0
     for control in page.locator(CONTROLS).all():
         if not control.is_visible():
             continue
@@ -194,21 +195,27 @@ def _check_controls(page) -> list[str]:
         page.wait_for_timeout(250)
         if _shown(page, box) == before:
             problems.append(f"a control that changes nothing shown: {control.inner_text()[:40]!r}")
+        else:
+            driven += 1
     for panel in page.locator(".flowlib-kernel-only").all():
         if panel.is_visible() and "Needs a running Jupyter kernel" not in panel.inner_text():
             problems.append("a kernel-only panel that does not say so")
-    return problems
+    return problems, driven
 
 
 def test_every_control_responds_or_says_it_needs_a_kernel(html, browser):
-    checked = 0
+    driven = 0
     for path in _pages(html):
         page, problems = _open(browser, path.as_uri())
-        checked += page.locator(".flowlib-frame-control").count()
-        problems += _check_controls(page)
+        found, n = _check_controls(page)
+        problems += found
+        driven += n
         page.close()
         assert not problems, f"{path.name}: " + "; ".join(problems)
-    assert checked > 0, "no precomputed-frame control in the whole book"
+    # operated and seen to respond, not merely present (hidden ones are reached through the
+    # drop-downs that show them)
+    print(f"{driven} precomputed-frame controls operated")
+    assert driven >= 10, f"only {driven} precomputed-frame controls were operated in the whole book"
 
 
 def test_data_browser_slider_and_dropdown_work_without_a_kernel(html, browser):
