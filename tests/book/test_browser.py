@@ -96,7 +96,8 @@ OVERFLOW = """() => [...document.querySelectorAll('main mjx-container[display="t
 
 
 # Buttons and readouts whose label does not fit ("Recomp..."): the reader cannot read them.
-CUT_LABELS = """() => [...document.querySelectorAll('main .jupyter-widgets button, main .widget-label')]
+CUT_LABELS = """() => [...document.querySelectorAll(
+  'main .jupyter-widgets button, main .widget-label, main .widget-html, main .widget-readout')]
   .filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)
   .map(e => e.innerText.slice(0, 30))"""
 
