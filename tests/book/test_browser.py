@@ -142,7 +142,9 @@ def test_the_column_is_as_wide_and_the_text_as_large_as_the_legibility_rule_assu
 
 # Every control a reader can touch, driven with real input: a precomputed-frame control must
 # change what is shown; anything else must sit in a panel that says it needs a kernel.
-CONTROLS = ".widget-slider, .widget-dropdown, .widget-toggle-buttons, .widget-button, .widget-text"
+CONTROLS = (".widget-slider, .widget-dropdown, .widget-toggle-buttons, .widget-button, "
+            ".widget-text, .widget-checkbox, .widget-radio, .widget-toggle-button, "
+            ".widget-select, .widget-play")  # the last ones: flagged unless marked or precomputed
 
 
 def _shown(page, container):
@@ -182,6 +184,8 @@ def _check_controls(page) -> tuple[list[str], int]:
             continue
         if control.evaluate("c => !!c.closest('.flowlib-kernel-only')"):
             continue
+        if control.evaluate("c => !!c.parentElement.closest('.widget-toggle-buttons')"):
+            continue  # one button of a group: the group is the control
         if "flowlib-frame-control" not in (control.get_attribute("class") or ""):
             problems.append(f"a control that is neither a precomputed-frame control nor marked "
                             f"as needing a kernel: {control.inner_text()[:40]!r}")
