@@ -63,12 +63,6 @@ def test_jobs_flag_refuses_what_is_not_a_count(bad, capsys):
     assert "--jobs takes a positive number or auto" in capsys.readouterr().err
 
 
-def _numbers(run_dir):
-    timing = {"wall_seconds", "quality_seconds", "seconds", "train_seconds", "img_per_s"}
-    rows = [json.loads(l) for l in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    return [{k: v for k, v in r.items() if k not in timing} for r in rows]
-
-
 def test_local_runner_killed_mid_study_resumes_and_equals_an_uninterrupted_study(tmp_path):
     """SIGKILL to the whole local study (runner and its training child) while the second job is
     between checkpoints; the same command again skips the finished job, resumes the partial one,
@@ -81,6 +75,7 @@ def test_local_runner_killed_mid_study_resumes_and_equals_an_uninterrupted_study
 
     from flowlib.cli import main
     from flowlib.core.paths import REPO_ROOT
+    from tests.studies.test_slurm import _numbers  # a run's metrics without its timings
 
     root = tmp_path / "killed"
     argv = ["experiment", "gan-control", "--preset", "smoke", "--seeds", "0", "1", "--jobs", "1",
