@@ -402,3 +402,52 @@ def final_jobs(preset: str, selected: dict[str, dict], seeds=FINAL_SEEDS) -> lis
                             {"family": family, "loss": family, "seed": seed, "preset": preset,
                              "config": cfg}))
     return jobs
+
+
+def _shipped_or_refuse(name: str, preset: str, jobs: list[Job]) -> list[Run]:
+    """The finished runs of the shipped study ``name`` at ``preset`` (at ``smoke``, the shipped
+    ``quick`` one: a smoke run only exercises the code), refusing by name while any of
+    ``jobs`` has not finished: a selection is made once, over every stated configuration."""
+    from flowlib.core.paths import RESULTS
+    from flowlib.studies.runner import StudyError
+    root = RESULTS / f"{name}-{'quick' if preset == 'smoke' else preset}"
+    done = {p.parent.name for p in root.glob("*/manifest.json")}
+    missing = [j.name for j in jobs if j.name not in done]
+    if missing:
+        raise StudyError(f"{len(missing)} of {len(jobs)} configurations of {name} have not finished "
+                         f"under {root} ({', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}): "
+                         f"finish it first (`python -m flowlib experiment {name} --preset "
+                         f"{root.name.rsplit('-', 1)[1]}`); nothing is selected from part of a search.")
+    return load_study(root)
+
+
+def selected_nsgan(preset: str) -> dict:
+    """The search's selected NSGAN configuration (its ``config``), for the hybrid sweep."""
+    from flowlib.studies.runner import StudyError
+    runs = _shipped_or_refuse("nll-vs-gan-search", preset, search_jobs("quick" if preset == "smoke" else preset))
+    best = select(runs, "nsgan")
+    if best is None:
+        raise StudyError("No NSGAN configuration of the search is alive at its end: there is no "
+                         "NSGAN setting to sweep the hybrid's lambda with.")
+    return best.spec["config"]
+
+
+def hybrid_jobs(preset: str, seeds=(0,)) -> list[Job]:
+    """The ``nll-vs-gan-hybrid`` study: :func:`hybrid_sweep_jobs` with the selected NSGAN
+    configuration (``seeds`` is accepted for the registry: the sweep has one seed)."""
+    return hybrid_sweep_jobs(preset, selected_nsgan(preset))
+
+
+def selections(preset: str) -> dict[str, dict | None]:
+    """Each family's selected configuration (``config`` of its search run; None when none is
+    alive): NLL, NSGAN and WGAN-GP from the search, the hybrid from its sweep. Refuses while
+    either has unfinished configurations."""
+    base = "quick" if preset == "smoke" else preset
+    runs = _shipped_or_refuse("nll-vs-gan-search", preset, search_jobs(base))
+    out = {f: (r.spec["config"] if (r := select(runs, f)) else None) for f in ("nll", "nsgan", "wgan-gp")}
+    if out["nsgan"] is None:
+        out["hybrid"] = None
+    else:
+        sweep = _shipped_or_refuse("nll-vs-gan-hybrid", preset, hybrid_sweep_jobs(base, out["nsgan"]))
+        out["hybrid"] = (r.spec["config"] if (r := select(sweep, "hybrid")) else None)
+    return out

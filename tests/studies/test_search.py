@@ -93,3 +93,19 @@ def test_the_hybrid_sweep_and_the_final_runs_follow_the_selection():
         a = parser.parse_args([*j.argv, "--out", "x"])
         assert a.steps == 6000 and a.loss == j.spec["family"]
         assert a.lr == selected[j.spec["family"]]["lr"]
+
+
+def test_nothing_is_selected_from_part_of_a_search(tmp_path, monkeypatch):
+    import pytest
+    from flowlib.core import paths
+    from flowlib.studies.runner import StudyError
+    monkeypatch.setattr(paths, "RESULTS", tmp_path)
+    done = tmp_path / "nll-vs-gan-search-quick" / "nll-c00"
+    done.mkdir(parents=True)
+    (done / "manifest.json").write_text("{}")
+    for call in (S.selections, S.selected_nsgan, S.hybrid_jobs):
+        with pytest.raises(StudyError, match="47 of 48 configurations of nll-vs-gan-search have "
+                                             "not finished"):
+            call("quick")
+    with pytest.raises(StudyError, match="47 of 48"):   # smoke reads the quick search
+        S.selections("smoke")
