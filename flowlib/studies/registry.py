@@ -15,9 +15,12 @@ verdicts), its results folder ``results/<name>-<preset>``, its command ``flowlib
   given seed, trained by NLL, by NSGAN and by the hybrid λ·NLL + NSGAN.
 - ``nll-vs-gan-search``: the fair fight's stated search, a random search of the same size
   for NLL and for the adversarial losses (:func:`flowlib.studies.nll_vs_gan.search_space`).
+- ``nll-vs-gan-hybrid``: the hybrid loss's lambda swept with the search's selected NSGAN
+  configuration (refused until the search has finished).
 - ``nash``: students started at the synthetic-MNIST teacher's weights (the Nash
-  equilibrium), trained by NSGAN (fresh or pre-trained discriminator) or NLL, on a finite
-  synthetic set or on fresh teacher samples; the exact KL to the teacher is tracked.
+  equilibrium), trained by NSGAN or by NLL alike at constant learning rates, and NSGAN with one
+  change at a time (optimiser, regulariser, discriminator's start, finite data); the exact KL
+  to the teacher, both ways, is tracked (:func:`flowlib.studies.nash.jobs`).
 - ``misspecification`` (Experiment 2): students smaller than, equal to and larger than the
   teacher, trained by NLL on synthetic training sets of several sizes; train and
   validation NLL, exact KL, FID over training.
@@ -71,6 +74,7 @@ STUDIES: dict[str, Study] = {s.name: s for s in (
     Study("gan-control", gan_control_jobs, final=False, marker="final.json"),
     Study("nll-vs-gan", nll_vs_gan.jobs, final=True, marker="final.json"),
     Study("nll-vs-gan-search", nll_vs_gan.search_jobs, final=False),
+    Study("nll-vs-gan-hybrid", nll_vs_gan.hybrid_jobs, final=False),
     Study("nash", nash.jobs, final=False),
     Study("misspecification", misspecification.jobs, final=False),
     Study("misspecification-lr", misspecification.lr_search_jobs, final=False),
