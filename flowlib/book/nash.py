@@ -1,37 +1,150 @@
-"""Companion of the chapter *Is the Nash equilibrium a resting place?* (``book/nash.py``): its figures."""
+"""Companion of the chapter *Is the Nash equilibrium a resting place?* (``book/nash.py``): its
+figures and sample sliders. The numbers and the verdict live in :mod:`flowlib.studies.nash`.
+
+Every KL axis is symmetric-log (linear below 1 nat per image, logarithmic above): the runs
+span from hundredths of a nat (the NLL controls) to millions (NSGAN after it left), and an
+estimate near 0 can be slightly negative.
+"""
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
+import numpy as np
 
-from flowlib.book.plots import log_axis, panel_grid, plot_band, side_by_side_frames
-from flowlib.studies.nash import DATA_LABEL, DATA_STYLE, METHOD_COLOR, METHOD_LABEL, groups
+from flowlib.book.plots import COLUMN_IN, log_axis, plot_band, side_by_side_frames
+from flowlib.studies.nash import (LRS, REFERENCE_LR, VARIANT_LABEL, VARIANTS, _control, cell_runs,
+                                  departures)
 from flowlib.studies.results import Run
 
+KL_LABEL = "KL(teacher ‖ student), nats/image"
+# one colour per learning rate, dark (small) to bright (large)
+LR_COLOR = {lr: plt.get_cmap("viridis")(i / (len(LRS) - 1) * 0.9) for i, lr in enumerate(LRS)}
+VARIANT_COLOR = {v: f"C{i}" for i, v in enumerate(VARIANTS)}
+# the variants in two panels: how NSGAN is optimised and fed; how its discriminator is held back
+PANELS = (("optimiser, data, discriminator's start", ("reference", "beta1-0.9", "sgd", "pretrained-d", "finite")),
+          ("regularisers of the discriminator", ("reference", "r1-1", "r1-10", "spectral-norm")))
 
-def curves_figure(runs: list[Run]):
 
-    keys = (("kl", "exact KL(teacher ‖ student), nats/image"),
-            ("fid", "LeNet-FID vs teacher samples"),
-            ("val_bpd", "validation bits/dim (MNIST units)"))
-    fig, axes = panel_grid(3)
-    for ax, (key, title) in zip(axes, keys):
-        for (method, data), rs in groups(runs).items():
-            plot_band(ax, rs, key, color=METHOD_COLOR.get(method, "k"), ls=DATA_STYLE.get(data, "-"),
-                      label=f"{METHOD_LABEL.get(method, method)}, {DATA_LABEL.get(data, data)}",
-                      alpha=0.12)
-        if key == "kl":
-            ax.set_yscale("symlog", linthresh=1.0)
-        else:  # FID and bits/dim span orders of magnitude once NSGAN leaves the teacher
-            log_axis(ax)
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel("step")
-    # the legend gets the grid's empty fourth cell
-    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower right", fontsize=9,
-               bbox_to_anchor=(0.98, 0.05))
+def _kl_axis(ax) -> None:
+    ax.set_yscale("symlog", linthresh=1.0)
+    ax.axhline(0, color="0.6", lw=0.6)
+
+
+def _departure_marks(ax, runs: list[Run], variant: str, lr: float, color, x=lambda s: s) -> None:
+    """A cross where each seed of the NSGAN cell left the equilibrium (by the rule)."""
+    for row in departures(runs):
+        if (row["variant"], row["lr"]) != (variant, lr) or row["step"] is None:
+            continue
+        r = next(r for r in cell_runs(runs, "nsgan", variant, lr) if r.seed == row["seed"])
+        s, v = r.series("kl")
+        hit = np.nonzero(s == row["step"])[0]
+        y = v[hit[0]] if len(hit) and np.isfinite(v[hit[0]]) else np.nanmax(np.r_[v[np.isfinite(v)], 1.0])
+        ax.plot(x(row["step"]), y, "x", color=color, ms=8, mew=2)
+
+
+def step_size_figure(runs: list[Run]):
+    """Left: the exact KL over steps for NSGAN (solid) and its NLL control (dashed) at each
+    constant learning rate, median and range over seeds, crosses where NSGAN left. Right:
+    the NSGAN curves against learning rate x steps: if leaving were a property of the
+    continuous-time game (its gradient flow), the curves would fall on one another there."""
+    fig, (a, b) = plt.subplots(1, 2, figsize=(COLUMN_IN, 3.4))
+    for lr in LRS:
+        gan, nll = cell_runs(runs, "nsgan", "reference", lr), cell_runs(runs, "nll", "reference", lr)
+        c = LR_COLOR[lr]
+        plot_band(a, gan, "kl", color=c, label=f"NSGAN {lr:g}", center="median", alpha=0.15)
+        plot_band(a, nll, "kl", color=c, label=f"NLL {lr:g}", ls="--", center="median",
+                  alpha=0.08, marker="")
+        _departure_marks(a, runs, "reference", lr, c)
+        plot_band(b, gan, "kl", color=c, label=f"{lr:g}", center="median", alpha=0.15,
+                  x=lambda s, lr=lr: np.where(s > 0, s * lr, np.nan))  # step 0 has no place on a log axis
+        _departure_marks(b, runs, "reference", lr, c, x=lambda s, lr=lr: s * lr)
+    for ax in (a, b):
+        _kl_axis(ax)
+    a.set(xlabel="step", ylabel=KL_LABEL, title="NSGAN (solid) and NLL (dashed)")
+    log_axis(b, "x")
+    b.set(xlabel="learning rate x step", title="NSGAN against lr x step")
+    b.legend(fontsize=9, title="learning rate", title_fontsize=9, loc="upper left")
     fig.tight_layout()
     return fig
 
 
-def grid_frames(runs: list[Run], seed: int, data: str):
-    """Slider frames for one seed and data regime: the three methods' fixed-noise grids."""
-    mine = [r for r in runs if r.seed == seed and r.spec.get("data") == data]
-    return side_by_side_frames(mine, lambda r: METHOD_LABEL.get(r.spec.get("method"), r.name))
+def variants_figure(runs: list[Run]):
+    """At the reference learning rate, the exact KL of each NSGAN variant (median and range
+    over seeds), with the NLL controls' range in grey: one panel per kind of change."""
+    fig, axes = plt.subplots(1, 2, figsize=(COLUMN_IN, 5.6), sharey=True)
+    for ax, (title, variants) in zip(axes, PANELS):
+        controls = [c for v in variants for r in cell_runs(runs, "nsgan", v, REFERENCE_LR)
+                    if (c := _control(runs, r)) is not None]
+        controls = list({c.name: c for c in controls}.values())
+        plot_band(ax, controls, "kl", color="0.4", label="their NLL controls", ls="--",
+                  center="median", alpha=0.15, marker="")
+        for v in variants:
+            rs = cell_runs(runs, "nsgan", v, REFERENCE_LR)
+            plot_band(ax, rs, "kl", color=VARIANT_COLOR[v], label=VARIANT_LABEL[v], center="median",
+                      alpha=0.12)
+            _departure_marks(ax, runs, v, REFERENCE_LR, VARIANT_COLOR[v])
+        _kl_axis(ax)
+        ax.set(xlabel="step", title=title)
+        ax.title.set_fontsize(10)
+        # under the panel: the curves fill its upper half
+        ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.16))
+    axes[0].set_ylabel(KL_LABEL)
+    fig.tight_layout()
+    return fig
+
+
+def forward_reverse_figure(runs: list[Run]):
+    """Each run's last check: the exact forward KL(teacher ‖ student) against the exact reverse
+    KL(student ‖ teacher), NSGAN in colour by variant (circles at the reference rate, triangles
+    at the others), NLL in grey squares. Forward KL punishes teacher samples the student finds
+    unlikely (missing modes); reverse KL punishes student samples the teacher finds unlikely
+    (bad images). An infinite reverse KL (a student sample beyond the teacher's support) is
+    drawn on the top edge, hollow."""
+    pts = []
+    for r in runs:
+        fwd, rev = r.series("kl")[1], r.series("reverse_kl")[1]
+        if not len(fwd) or not len(rev) or not np.isfinite(fwd[-1]):
+            continue
+        method, variant = r.spec.get("method"), r.spec.get("variant")
+        pts.append((fwd[-1], rev[-1], "0.5" if method == "nll" else VARIANT_COLOR.get(variant, "k"),
+                    "NLL (every control)" if method == "nll" else VARIANT_LABEL.get(variant, variant),
+                    "s" if method == "nll" else ("o" if r.spec.get("lr") == REFERENCE_LR else "^")))
+    fig, ax = plt.subplots(figsize=(COLUMN_IN, 4.2))
+    finite = [max(f, v) for f, v, *_ in pts if np.isfinite(v)] + [f for f, *_ in pts]
+    top = 3 * max(finite + [1.0])
+    seen = set()
+    for f, v, color, label, marker in pts:
+        inf = not np.isfinite(v)
+        ax.plot(f, top if inf else v, marker, ms=6, alpha=0.85, color=color,
+                mfc="none" if inf else color, label=None if label in seen else label)
+        seen.add(label)
+    ax.axhline(top, color="0.8", lw=0.8)
+    ax.text(0.02, 0.97, "top edge: infinite reverse KL", transform=ax.transAxes, fontsize=9,
+            va="top", color="0.3")
+    ax.plot([0, top], [0, top], ":", color="0.5", lw=1)
+    for axis in ("x", "y"):
+        (ax.set_xscale if axis == "x" else ax.set_yscale)("symlog", linthresh=1.0)
+    ax.set(xlabel="forward KL(teacher ‖ student), nats/image",
+           ylabel="reverse KL(student ‖ teacher)", title="Each run's last check")
+    if seen:
+        ax.legend(fontsize=9, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+FRAME_STEPS = (0, 10, 20, 50, 100, 200, 300, 400, 1000, 2000, 5000)
+
+
+def sample_choices(runs: list[Run], seed: int = 0) -> dict[str, tuple[list, list[str]]]:
+    """Slider frames for one seed: per NSGAN cell, its fixed-noise grids beside its NLL
+    control's at the steps of FRAME_STEPS that have a grid. Keys name the cell."""
+    out = {}
+    for r in runs:
+        if r.spec.get("method") != "nsgan" or r.seed != seed:
+            continue
+        pair = [r] + [c for c in [_control(runs, r)] if c is not None]
+        frames, labels = side_by_side_frames(
+            pair, lambda x: f"{'NSGAN' if x.spec['method'] == 'nsgan' else 'NLL'}, lr {x.spec['lr']:g}",
+            only=FRAME_STEPS)
+        if frames:
+            out[f"{VARIANT_LABEL[r.spec['variant']]}, lr {r.spec['lr']:g}"] = (frames, labels)
+    return out

@@ -14,8 +14,10 @@ from flowlib.studies.results import Run
 
 
 def plot_band(ax, runs: list[Run], key: str, *, color: str, label: str, ls: str = "-",
-              alpha: float = 0.2) -> None:
-    """``key`` over steps for a group of runs (seeds): their mean as a line, min–max as a band."""
+              alpha: float = 0.2, center: str = "mean", x=None, marker: str = "o") -> None:
+    """``key`` over steps for a group of runs (seeds): their mean (or ``center="median"``, for
+    values that span orders of magnitude) as a line, min–max as a band; ``x(steps)`` maps the
+    steps to the x axis (default: the steps)."""
     series = [s for s in (r.series(key) for r in runs) if len(s[0])]
     if not series:
         return
@@ -25,11 +27,13 @@ def plot_band(ax, runs: list[Run], key: str, *, color: str, label: str, ls: str 
         mat[i, [steps.index(x) for x in s]] = v
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a step where every seed is nan
-        mean, lo, hi = np.nanmean(mat, 0), np.nanmin(mat, 0), np.nanmax(mat, 0)
-    ax.plot(steps, mean, ls, marker="o", ms=3, color=color,
+        mid = (np.nanmedian if center == "median" else np.nanmean)(mat, 0)
+        lo, hi = np.nanmin(mat, 0), np.nanmax(mat, 0)
+    xs = np.asarray(steps) if x is None else x(np.asarray(steps))
+    ax.plot(xs, mid, ls, marker=marker, ms=3, color=color,
             label=f"{label} ({len(series)} seed{'s' if len(series) > 1 else ''})")
     if len(series) > 1:
-        ax.fill_between(steps, lo, hi, color=color, alpha=alpha)
+        ax.fill_between(xs, lo, hi, color=color, alpha=alpha)
 
 
 def log_axis(ax, which: str = "y") -> None:
@@ -56,11 +60,12 @@ def panel_grid(n: int, ncols: int = 2, height: float = 2.9):
     return fig, flat[:n]
 
 
-def side_by_side_frames(runs: list[Run], title) -> tuple[list, list[str]]:
-    """Slider frames: at each checked step, the runs' fixed-noise grids side by side, each
-    titled ``title(run)``."""
+def side_by_side_frames(runs: list[Run], title, only=None) -> tuple[list, list[str]]:
+    """Slider frames: at each checked step (of ``only`` when given: dense checks would make a
+    page heavy), the runs' fixed-noise grids side by side, each titled ``title(run)``."""
 
     steps = sorted(set().union(*[set(r.grids) for r in runs])) if runs else []
+    steps = [s for s in steps if only is None or s in only]
     frames, labels = [], []
     for step in steps:
         # 2.5 in a panel: three grids side by side fit the column at full size

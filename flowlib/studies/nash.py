@@ -1,157 +1,27 @@
-"""The Nash-equilibrium experiment's analysis: what its chapter computes and draws.
+"""The Nash-equilibrium study (chapter *Is the Nash equilibrium a resting place?*): its jobs,
+its departure rule and its verdict.
 
-Runs (``results/nash-<preset>/<method>-<data>-seed<s>/``, see
-:func:`jobs`) start at the teacher's weights and log, every k
-steps, the exact KL to the teacher on held-out teacher samples (``kl``, ``kl_se`` in nats
-per image), LeNet-FID against teacher samples, and validation bits/dim (MNIST units).
+Runs (``results/nash-<preset>/<method>-<variant>-lr<rate>-seed<s>/``, see :func:`jobs`) start
+at the synthetic-MNIST teacher's weights (the generator *is* the data distribution) and log,
+at every check, the exact KL(teacher || student) on held-out teacher samples (``kl``,
+``kl_se``, nats per image), the exact reverse KL(student || teacher) from the student's own
+samples (``reverse_kl``), LeNet-FID and class coverage against teacher samples, and the
+generator's and the discriminator's input gradients. Values span orders of magnitude:
+summaries are medians and ranges over seeds.
+
+The study this replaces (a warm-up schedule, beta1 0.9, one learning rate, the retired
+teacher) is kept, marked superseded, in ``results/superseded/nash-quick``.
 """
 from __future__ import annotations
 
 import statistics
 
-from flowlib.studies.results import Run, fmt, load_study, value_at, verdict
+import numpy as np
+
+from flowlib.studies.results import Run, load_study, value_at, verdict
 from flowlib.studies.runner import Job
 
-METHODS = ("nsgan", "nsgan-pretrained-d", "nll")
-METHOD_LABEL = {"nsgan": "NSGAN, fresh D", "nsgan-pretrained-d": "NSGAN, D trained first",
-                "nll": "NLL"}
-METHOD_COLOR = {"nsgan": "C3", "nsgan-pretrained-d": "C1", "nll": "C0"}
-DATA_LABEL = {"finite": "finite synthetic set", "stream": "fresh teacher samples"}
-DATA_STYLE = {"finite": "-", "stream": "--"}
-
-
-# The Nash-equilibrium experiment: a student with the teacher's architecture *starts at the
-# teacher's weights* (the generator is the true distribution), then trains by NSGAN with a
-# fresh discriminator, by NSGAN after the discriminator alone was trained first, or by NLL;
-# on a finite synthetic training set or on fresh teacher samples every step. All at one
-# learning rate and without EMA (the raw weights are what moves away, or not).
-PLAN = {"smoke": {"steps": 30, "every": 15, "train_size": 500, "pretrain": 20},
-        "quick": {"steps": 500, "every": 100, "train_size": 10_000, "pretrain": 500},
-        "full": {"steps": 10_000, "every": 500, "train_size": 50_000, "pretrain": 5000}}
-
-LR = 2e-4
-
-
-DATA = ("finite", "stream")
-
-
-def jobs(preset: str, seeds) -> list[Job]:
-    plan = PLAN[preset]
-    jobs = []
-    for seed in seeds:
-        for data in DATA:
-            for method in METHODS:
-                loss = "nll" if method == "nll" else "nsgan"
-                argv = ["train", "--loss", loss, "--preset", preset, "--seed", str(seed),
-                        "--init", "teacher", "--steps", str(plan["steps"]),
-                        "--eval-every", str(plan["every"]), "--quality-every", str(plan["every"]),
-                        "--lr", str(LR), "--no-ema", "--no-progress"]
-                argv += (["--data", "synthetic", "--train-size", str(plan["train_size"])]
-                         if data == "finite" else ["--data", "teacher-stream"])
-                if method == "nsgan-pretrained-d":
-                    argv += ["--pretrain-disc", str(plan["pretrain"])]
-                jobs.append(Job(f"{method}-{data}-seed{seed}", tuple(argv),
-                                {"method": method, "loss": loss, "data": data, "seed": seed,
-                                 "preset": preset}))
-    return jobs
-
-
-def load(root) -> list[Run]:
-    runs = load_study(root)
-    order = {m: i for i, m in enumerate(METHODS)}
-    return sorted(runs, key=lambda r: (r.spec.get("data", ""), order.get(r.spec.get("method"), 9),
-                                       r.seed))
-
-
-def groups(runs: list[Run]) -> dict[tuple[str, str], list[Run]]:
-    out: dict = {}
-    for r in runs:
-        out.setdefault((r.spec.get("method"), r.spec.get("data")), []).append(r)
-    return out
-
-
-def check_steps(runs: list[Run]) -> list[int]:
-    return sorted(set().union(*[set(r.series("kl")[0].tolist()) for r in runs]))
-
-
-def table(runs: list[Run]) -> str:
-    """Markdown: exact KL (nats/image) after each checked step, mean ± sd over seeds."""
-    steps = check_steps(runs)
-    shown = [s for s in steps if s > 0]
-    head = ("| method | data | seeds | " + " | ".join(f"KL @ {s}" for s in shown)
-            + " | final LeNet-FID vs teacher | runs with instability (first step) |\n|"
-            + "---|" * (len(shown) + 5) + "\n")
-    body = ""
-    for (method, data), rs in groups(runs).items():
-        cells = [fmt([value_at(r, "kl", s) for r in rs], 2) for s in shown]
-        # a run flags at every check while it stays unstable: count runs, not flags
-        firsts = [min(e["step"] for e in flagged) for r in rs
-                  if (flagged := [e for e in r.events if e.get("event") == "instability"])]
-        events = f"{len(firsts)}/{len(rs)}" + (f" ({', '.join(map(str, sorted(firsts)))})" if firsts else "")
-        body += (f"| {METHOD_LABEL.get(method, method)} | {DATA_LABEL.get(data, data)} | {len(rs)} | "
-                 + " | ".join(cells)
-                 + f" | {fmt([value_at(r, 'fid') for r in rs], 1)} | {events} |\n")
-    return head + body
-
-
-def instability_summary(runs: list[Run]) -> str:
-    """One line per run that raised instability flags: each kind with the step it first
-    appeared and how many checks flagged it (a run flags at every check while unstable)."""
-    lines = []
-    for r in runs:
-        kinds: dict = {}
-        for e in r.events:
-            if e.get("event") == "instability":
-                first, n = kinds.get(e["kind"], (e["step"], 0))
-                kinds[e["kind"]] = (min(first, e["step"]), n + 1)
-        if kinds:
-            lines.append(f"* `{r.name}`: " + ", ".join(
-                f"{k} from step {f} ({n} check{'s' * (n != 1)})" for k, (f, n) in kinds.items()))
-    return ("Instability flags: none." if not lines else
-            f"Instability flags in {len(lines)} of {len(runs)} runs:\n\n" + "\n".join(lines))
-
-
-def findings(runs: list[Run]) -> dict[str, dict]:
-    """F2 at the Nash equilibrium: does NSGAN leave it while NLL stays?
-
-    Compared per (seed, data) at the last check: *supported* if every NSGAN run (either
-    discriminator) ends with a larger exact KL than the NLL run of the same seed and data,
-    *not supported* if none does, *mixed* otherwise; *inconclusive* for runs made before the
-    adversarial machinery was corrected. Values span orders of magnitude: median and range.
-    """
-    by = {(r.spec.get("method"), r.spec.get("data"), r.seed): r for r in runs}
-    pairs = []
-    for (method, data, seed), r in by.items():
-        if method in ("nsgan", "nsgan-pretrained-d") and ("nll", data, seed) in by:
-            a, b = value_at(r, "kl"), value_at(by["nll", data, seed], "kl")
-            if a is not None and b is not None:
-                pairs.append((a, b))
-    wins = sum(a > b for a, b in pairs)
-    status = verdict(wins, len(pairs))
-    # Runs made before the adversarial machinery was corrected (no discriminator input
-    # gradient logged: a warm-up confounding step size with time, beta1 0.9, fakes off the
-    # pixel range) cannot separate NSGAN from those settings: no verdict from them.
-    if pairs and not all(any("d_input_grad_fake" in x for x in r.rows)
-                         for r in runs if r.spec.get("method", "").startswith("nsgan")):
-        status = "inconclusive: runs made before the adversarial machinery was corrected"
-    ns = [a for a, _ in pairs]
-    nl = [b for _, b in pairs]
-    return {"F2 (at the Nash equilibrium)": {
-        "status": status,
-        "numbers": (f"final exact KL larger for NSGAN than for NLL in {wins}/{len(pairs)} "
-                    f"(seed, data) pairs; NSGAN median {_median(ns)} (range {_range(ns)}) vs "
-                    f"NLL median {_median(nl)} (range {_range(nl)}) nats/image")}}
-
-
-def _median(v) -> str:
-    return f"{statistics.median(v):.3g}" if v else "—"
-
-
-def _range(v) -> str:
-    return f"{min(v):.3g}..{max(v):.3g}" if v else "—"
-
-
-# ------------------------------------------------------------------ the redesigned study (issue 17)
+# ------------------------------------------------------------------ the design
 # Stated before any of its runs; the chapter repeats it. The study above let the step size
 # grow with time (a warm-up) and used beta1 = 0.9 and no regulariser, so it could not say
 # whether NSGAN or its settings leave the equilibrium. This design asks two questions, each
@@ -186,7 +56,7 @@ VARIANTS = {  # name: (flags of `flowlib train` added to the reference, has its 
     "pretrained-d": (("--pretrain-disc", "{pretrain}"), False),
     "finite": ((), True),
 }
-DESIGN_PLAN = {"smoke": {"steps": 30, "every": 15, "dense": (10, 20), "train_size": 500, "pretrain": 20},
+PLAN = {"smoke": {"steps": 30, "every": 15, "dense": (10, 20), "train_size": 500, "pretrain": 20},
                "quick": {"steps": 400, "every": 100, "dense": (10, 200), "train_size": 10_000, "pretrain": 300},
                "full": {"steps": 5000, "every": 500, "dense": (10, 200), "train_size": 50_000, "pretrain": 2000}}
 
@@ -205,10 +75,10 @@ def design_cells() -> list[dict]:
     return cells
 
 
-def design_jobs(preset: str, seeds=SEEDS) -> list[Job]:
+def jobs(preset: str, seeds=SEEDS) -> list[Job]:
     """One job per (cell, seed) of the design (:func:`design_cells`)."""
-    plan = DESIGN_PLAN[preset]
-    jobs = []
+    plan = PLAN[preset]
+    out = []
     for cell in design_cells():
         method, variant, lr = cell["method"], cell["variant"], cell["lr"]
         flags, _ = VARIANTS[variant]
@@ -227,10 +97,10 @@ def design_jobs(preset: str, seeds=SEEDS) -> list[Job]:
             elif variant == "sgd":
                 argv += ["--optimizer", "sgd"]
             data = "finite" if variant == "finite" else "stream"
-            jobs.append(Job(f"{method}-{variant}-lr{lr:g}-seed{seed}", tuple(argv),
+            out.append(Job(f"{method}-{variant}-lr{lr:g}-seed{seed}", tuple(argv),
                             {"method": method, "loss": method, "variant": variant, "lr": lr,
                              "data": data, "seed": seed, "preset": preset}))
-    return jobs
+    return out
 
 
 # The departure rule, fixed before the runs (and unit-tested on constructed curves): an NSGAN
@@ -247,7 +117,6 @@ def departure_step(steps, kl_gan, steps_nll, kl_nll, factor: float = DEPARTURE_F
     """The first step at which the NSGAN curve ``(steps, kl_gan)`` leaves the equilibrium by the
     rule above, judged against the NLL curve ``(steps_nll, kl_nll)``; None if it never does.
     A non-finite KL (a run that blew up) counts as leaving."""
-    import numpy as np
     steps, kl_gan = np.asarray(steps), np.asarray(kl_gan, dtype=float)
     steps_nll, kl_nll = np.asarray(steps_nll), np.asarray(kl_nll, dtype=float)
     for s, k in zip(steps, kl_gan):
@@ -272,8 +141,8 @@ def _control(runs: list[Run], run: Run) -> Run | None:
 
 def departures(runs: list[Run]) -> list[dict]:
     """Per NSGAN run of the design: its cell, seed and departure step (None: stayed), judged
-    against its NLL control by :func:`departure_step`; runs without a control are left out."""
-    import numpy as np
+    against its NLL control by :func:`departure_step`; a run whose control is missing is kept
+    with ``control`` False and no departure step (:func:`cell_verdicts` names it)."""
     out = []
     for r in runs:
         if r.spec.get("method") != "nsgan" or "variant" not in r.spec:
@@ -310,3 +179,146 @@ def cell_verdicts(rows: list[dict]) -> dict[tuple[str, float], str]:
     return {k: f"{word[verdict(sum(v), len(v))]} ({sum(v)}/{len(v)} seeds"
                + (f"; {missing[k]} without a control" if k in missing else "") + ")"
             for k, v in cells.items()}
+
+
+# ------------------------------------------------------------------ reading the runs
+VARIANT_LABEL = {"reference": "Adam (0.5, 0.999), no regulariser", "beta1-0.9": "Adam beta1 0.9",
+                 "sgd": "plain SGD", "r1-1": "R1 (gamma 1)", "r1-10": "R1 (gamma 10)",
+                 "spectral-norm": "spectral-norm D", "pretrained-d": "D trained first",
+                 "finite": "finite synthetic set"}
+
+
+def load(root) -> list[Run]:
+    """The study's finished runs in the design's order (:func:`design_cells`), then seed."""
+    order = {(c["method"], c["variant"], c["lr"]): i for i, c in enumerate(design_cells())}
+    runs = load_study(root)
+    return sorted(runs, key=lambda r: (order.get(cell_of(r), 999), r.seed))
+
+
+def cell_of(run: Run) -> tuple:
+    """(method, variant, lr) of a run of the design."""
+    return run.spec.get("method"), run.spec.get("variant"), run.spec.get("lr")
+
+
+def cell_runs(runs: list[Run], method: str, variant: str, lr: float) -> list[Run]:
+    return [r for r in runs if cell_of(r) == (method, variant, lr)]
+
+
+def _median(v) -> str:
+    v = [x for x in v if x is not None and np.isfinite(x)]
+    return f"{statistics.median(v):.3g}" if v else "—"
+
+
+def _range(v) -> str:
+    v = [x for x in v if x is not None and np.isfinite(x)]
+    return f"{min(v):.3g}..{max(v):.3g}" if v else "—"
+
+
+def _summary(v) -> str:
+    """'median (min..max)' over seeds, with '+ k infinite' for non-finite values (a KL is
+    recorded as None when infinite: a sample beyond the other model's support, or a blow-up);
+    values never recorded (None here) are left out."""
+    v = [x for x in v if x is not None]
+    fin = [x for x in v if np.isfinite(x)]
+    bad = len(v) - len(fin)
+    if not fin:
+        return f"{bad} infinite" if bad else "—"
+    text = _median(fin) + (f" ({_range(fin)})" if min(fin) != max(fin) else "")
+    return text + (f" + {bad} infinite" if bad else "")
+
+
+def progress(runs: list[Run]) -> tuple[int, int]:
+    """(finished runs of the design, runs the design has at 3 seeds)."""
+    names = {j.name for j in jobs(runs[0].spec.get("preset", "quick") if runs else "quick")}
+    return sum(r.name in names for r in runs), len(names)
+
+
+def departure_table(runs: list[Run]) -> str:
+    """Markdown, one row per NSGAN cell that has a finished run: the departure step of each
+    seed (— where it stayed), the cell's verdict, the final forward and reverse KL (median and
+    range over seeds, nats/image) and the largest KL its NLL controls reached."""
+    rows = departures(runs)
+    verdicts = cell_verdicts(rows)
+    head = ("| NSGAN variant | learning rate | departure step per seed | verdict | final KL(T‖S) "
+            "| final KL(S‖T) | NLL control's largest KL |\n|---|---|---|---|---|---|---|\n")
+    body = ""
+    for c in design_cells():
+        if c["method"] != "nsgan":
+            continue
+        key = (c["variant"], c["lr"])
+        mine = [x for x in rows if (x["variant"], x["lr"]) == key]
+        if not mine:
+            continue
+        rs = cell_runs(runs, "nsgan", c["variant"], c["lr"])
+        steps = ", ".join("no control yet" if not x["control"] else "—" if x["step"] is None
+                          else str(x["step"]) for x in sorted(mine, key=lambda x: x["seed"]))
+        body += (f"| {VARIANT_LABEL[c['variant']]} | {c['lr']:g} | {steps} | {verdicts[key]} | "
+                 f"{_summary([value_at(r, 'kl') for r in rs])} | "
+                 f"{_summary([value_at(r, 'reverse_kl') for r in rs])} | "
+                 f"{_summary([x['control_max_kl'] for x in mine])} |\n")
+    return head + body
+
+
+def instability_summary(runs: list[Run]) -> str:
+    """One line per run that raised instability flags: each kind with the step it first
+    appeared and how many checks flagged it (a run flags at every check while unstable)."""
+    lines = []
+    for r in runs:
+        kinds: dict = {}
+        for e in r.events:
+            if e.get("event") == "instability":
+                first, n = kinds.get(e["kind"], (e["step"], 0))
+                kinds[e["kind"]] = (min(first, e["step"]), n + 1)
+        if kinds:
+            lines.append(f"* `{r.name}`: " + ", ".join(
+                f"{k} from step {f} ({n} check{'s' * (n != 1)})" for k, (f, n) in kinds.items()))
+    return ("Instability flags: none." if not lines else
+            f"Instability flags in {len(lines)} of {len(runs)} runs:\n\n" + "\n".join(lines))
+
+
+# The verdict, fixed with the design before any of its runs (and unit-tested): no verdict
+# until every run of the cells it reads has finished ("incomplete"); then
+# - by step size: the reference cells (one per learning rate), *supported* when NSGAN leaves
+#   the equilibrium (every seed, by the departure rule) at every rate, *not supported* when
+#   it leaves at none, *mixed* otherwise;
+# - with a stabiliser or another optimiser: the other variants at REFERENCE_LR, *supported*
+#   when every one of them leaves, *not supported* when none does, *mixed* otherwise (then
+#   the ones that keep NSGAN at the equilibrium are named).
+def findings(runs: list[Run]) -> dict[str, dict]:
+    rows = departures(runs)
+    cells = cell_verdicts(rows)
+    done = {r.name for r in runs}
+    expected = {j.name: j.spec for j in jobs(runs[0].spec.get("preset", "quick") if runs else "quick")}
+
+    def complete(pred) -> tuple[int, int]:
+        names = [n for n, s in expected.items() if pred(s)]
+        return sum(n in done for n in names), len(names)
+
+    def steps_of(variant, lr):
+        return [x["step"] for x in rows if (x["variant"], x["lr"]) == (variant, lr)]
+
+    out = {}
+    have, want = complete(lambda s: s["variant"] == "reference")
+    leaves = [lr for lr in LRS if cells.get(("reference", lr), "").startswith("leaves")]
+    per_lr = "; ".join(
+        f"{lr:g}: {cells.get(('reference', lr), 'not run')}"
+        + (f", median departure step {_median(steps_of('reference', lr))}"
+           f" (lr x step {_median([lr * s for s in steps_of('reference', lr) if s is not None])})"
+           if any(s is not None for s in steps_of("reference", lr)) else "")
+        for lr in LRS)
+    out["F2 (at the Nash equilibrium, by step size)"] = {
+        "status": (verdict(len(leaves), len(LRS)) if have == want
+                   else f"incomplete: {have}/{want} runs of the reference cells"),
+        "numbers": f"NSGAN leaves at {len(leaves)}/{len(LRS)} learning rates; per rate: {per_lr}"}
+    variants = [v for v in VARIANTS if v != "reference"]
+    have, want = complete(lambda s: s["variant"] != "reference" or s["lr"] == REFERENCE_LR)
+    left = [v for v in variants if cells.get((v, REFERENCE_LR), "").startswith("leaves")]
+    stay = [VARIANT_LABEL[v] for v in variants if cells.get((v, REFERENCE_LR), "").startswith("stays")]
+    status = (verdict(len(left), len(variants)) if have == want
+              else f"incomplete: {have}/{want} runs of the variants at {REFERENCE_LR:g}")
+    per_v = "; ".join(f"{VARIANT_LABEL[v]}: {cells.get((v, REFERENCE_LR), 'not run')}" for v in variants)
+    out[f"F2 (at the Nash equilibrium, stabilised, lr {REFERENCE_LR:g})"] = {
+        "status": status + (f" (kept at the equilibrium: {', '.join(stay)})"
+                            if status == "mixed" and stay else ""),
+        "numbers": f"NSGAN leaves in {len(left)}/{len(variants)} variants; {per_v}"}
+    return out

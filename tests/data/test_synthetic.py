@@ -7,6 +7,7 @@ import shutil
 import pytest
 import torch
 
+from flowlib.core.paths import RESULTS
 from flowlib.data import synthetic as S
 from flowlib.metrics import likelihood as L
 from flowlib.models.realnvp import RealNVP, RealNVPConfig, bits_per_dim
@@ -72,43 +73,81 @@ def test_bad_inputs(teacher, tmp_path, fresh_cache):
         S.Teacher.load(fake)
 
 
+NASH_SMOKE = ("nsgan-reference-lr0.0001-seed0", "nll-reference-lr0.0001-seed0",
+              "nsgan-pretrained-d-lr0.0001-seed0")
+
+
 @pytest.mark.slow
-def test_nash_study_end_to_end_at_smoke(tmp_path, capsys):
+def test_nash_study_jobs_end_to_end_at_smoke(tmp_path, capsys):
+    """Three jobs of the design through the study's own command: dense checks, both exact KLs,
+    the pre-trained discriminator where the variant has one, and a rerun that skips."""
     from flowlib.cli import main
+    from flowlib.studies import nash
     from flowlib.studies.runner import collect
     from flowlib.training.metrics_file import read_metrics
-    args = ["experiment", "nash", "--preset", "smoke", "--seeds", "0", "--out", str(tmp_path)]
-    assert main(args) == 0
+
+    def job(name):
+        return main(["job", "nash", "--preset", "smoke", "--seeds", "0", "--root", str(tmp_path),
+                     "--job", name])
+    for name in NASH_SMOKE:
+        assert job(name) == 0
     runs = collect(tmp_path)
-    assert sorted(m["name"] for m in runs) == sorted(
-        f"{m}-{d}-seed0" for m in ("nsgan", "nsgan-pretrained-d", "nll") for d in ("finite", "stream"))
+    assert sorted(m["name"] for m in runs) == sorted(NASH_SMOKE)
     for m in runs:
         rows = read_metrics(tmp_path / m["name"])
         checks = [r for r in rows if "kl" in r]
-        assert [r["step"] for r in checks] == [0, 15, 30]
-        assert abs(checks[0]["kl"]) < 0.05          # it starts *at* the teacher (nats/image)
+        assert [r["step"] for r in checks] == [0, 10, 15, 20, 30]   # dense to 20, then every 15
+        assert abs(checks[0]["kl"]) < 0.05 and abs(checks[0]["reverse_kl"]) < 0.05  # at the teacher
         assert all(r["kl"] is not None and r["kl"] > -3 * r["kl_se"] - 1e-9 for r in checks)
+        # recorded at every check; None where infinite (a student sample beyond the teacher's
+        # support, which even NLL's first steps at smoke size produce)
+        assert all("reverse_kl" in r for r in checks)
         pre = [r for r in rows if r.get("event") == "disc_pretrain"]
         assert bool(pre) == ("pretrained" in m["name"])
         assert m["results"]["outcome"] == "done"
-    assert main(args) == 0
-    assert capsys.readouterr().out.count("skipped (finished)") == 6
+    assert nash.departures(nash.load(tmp_path))[0]["control"]   # the NSGAN runs find their control
+    assert job(NASH_SMOKE[0]) == 0
+    assert "skipped (finished)" in capsys.readouterr().out
+
+
+NASH_SHIPPED = RESULTS / "nash-quick"
 
 
 def test_shipped_nash_runs_are_study_jobs_that_start_at_the_teacher():
-    from flowlib.core.paths import RESULTS
     from flowlib.studies import nash
     from flowlib.studies.registry import study_jobs
-    root = RESULTS / "nash-quick"
-    assert any(root.glob("*/manifest.json")), "the shipped quick Nash study is missing (results/nash-quick)"
+    assert any(NASH_SHIPPED.glob("*/manifest.json")), "the shipped quick Nash study is missing (results/nash-quick)"
     _, jobs = study_jobs("nash", "quick", (0, 1, 2))
     argv = {j.name: list(j.argv) for j in jobs}
-    runs = nash.load(root)
-    seeds = {r.seed for r in runs}
-    assert sorted(r.name for r in runs) == sorted(n for n in argv if int(n.rsplit("seed", 1)[1]) in seeds)
-    for r in runs:
+    teacher = S.Teacher.load()
+    for r in nash.load(NASH_SHIPPED):
         assert json.loads((r.directory / "job.json").read_text())["argv"] == argv[r.name]
-        assert r.manifest["commit"] and r.manifest["results"]["outcome"] == "done"
-        assert abs(nash.value_at(r, "kl", 0)) < 0.01          # the student starts as the teacher
-        # a shipped teacher, current or retired, made it
-        assert S.Teacher.by_sha256(r.rows[0]["teacher_sha256"]).sha256 == r.rows[0]["teacher_sha256"]
+        assert r.manifest["commit"] and r.manifest["results"]["outcome"] in ("done", "diverged")
+        assert abs(nash.value_at(r, "kl", 0)) < 0.05           # the student starts as the teacher
+        assert r.rows[0]["teacher_sha256"] == teacher.sha256    # made with the current teacher
+
+
+def test_shipped_nash_models_reproduce_their_exact_kl_both_ways():
+    """The shipped weights of the NSGAN and NLL runs at the reference rate (seed 0) give the
+    forward and reverse exact KL their runs recorded at their last check."""
+    from flowlib.metrics.likelihood import kl_to_teacher, reverse_kl
+    from flowlib.models.realnvp import RealNVP
+    from flowlib.training.metrics_file import read_metrics
+    models = sorted(NASH_SHIPPED.glob("*/model.pt"))
+    assert {p.parent.name for p in models} >= {"nsgan-reference-lr0.0001-seed0",
+                                                "nll-reference-lr0.0001-seed0"}, models
+    for path in models:
+        rows = read_metrics(path.parent)
+        start = next(r for r in rows if r.get("event") == "start")
+        last = [r for r in rows if r.get("kl") is not None][-1]
+        assert last["step"] == start["train"]["max_steps"]
+        teacher = S.Teacher.by_sha256(start["teacher_sha256"])
+        student = RealNVP.load(path)
+        fwd = kl_to_teacher(student, S.synthetic_mnist("test", start["kl_images"], teacher))
+        rev = reverse_kl(student, teacher.model, start["kl_images"], seed=0)
+        # the same samples and weights on the same kind of CPU: arithmetic noise only
+        assert abs(fwd.value - last["kl"]) <= 1e-3 * max(1.0, abs(last["kl"])), (path, fwd, last)
+        if last["reverse_kl"] is None:     # recorded as infinite: a sample beyond the teacher's support
+            assert rev.value == float("inf"), (path, rev)
+        else:
+            assert abs(rev.value - last["reverse_kl"]) <= 1e-3 * max(1.0, abs(last["reverse_kl"])), (path, rev, last)

@@ -49,7 +49,7 @@ def test_cell_verdicts_count_seeds():
 
 
 def test_the_design_is_fractional_with_a_control_for_every_nsgan_cell():
-    jobs = nash.design_jobs("quick")
+    jobs = nash.jobs("quick")
     names = [j.name for j in jobs]
     assert len(names) == len(set(names))
     cells = nash.design_cells()
@@ -74,7 +74,7 @@ def test_every_nsgan_run_of_the_design_finds_its_nll_control(variant):
     def run(spec):
         return Run(name="x", loss=spec["loss"], seed=spec["seed"], directory=None, manifest={},
                    rows=[], final=None, spec=spec)
-    jobs = nash.design_jobs("quick")
+    jobs = nash.jobs("quick")
     runs = [run(j.spec) for j in jobs]
     for r in runs:
         if r.spec["method"] == "nsgan" and r.spec["variant"] == variant:
@@ -100,3 +100,62 @@ def test_a_diverged_run_leaves_where_it_stopped_and_a_seed_without_control_is_na
     rows = nash.departures(runs)
     assert [(r["seed"], r["step"], r["control"]) for r in rows] == [(0, 70, True), (1, None, False)]
     assert nash.cell_verdicts(rows)["reference", 1e-4] == "leaves (1/1 seeds; 1 without a control)"
+
+
+def _study(kl_of, skip=()):
+    """Runs of the whole design at `quick` with constructed KL curves: ``kl_of(spec)`` gives a
+    run's curve over STEPS; jobs named in ``skip`` have not finished."""
+    from flowlib.studies.results import Run
+    return [Run(j.name, j.spec["loss"], j.spec["seed"], None, {"results": {"outcome": "done"}},
+                [{"step": s, "kl": k} for s, k in zip(STEPS, kl_of(j.spec))], None, spec=j.spec)
+            for j in nash.jobs("quick") if j.name not in skip]
+
+
+def _nll_calm_gan_leaves(spec):
+    return [0.0] + [0.2] * 20 if spec["method"] == "nll" else [0.0] + [50.0] * 20
+
+
+def test_findings_support_f2_only_when_every_cell_leaves_and_name_what_stays():
+    f = nash.findings(_study(_nll_calm_gan_leaves))
+    assert f["F2 (at the Nash equilibrium, by step size)"]["status"] == "supported"
+    assert f["F2 (at the Nash equilibrium, stabilised, lr 0.0001)"]["status"] == "supported"
+
+    def r1_stays(spec):   # R1 (gamma 10) keeps NSGAN within the control's range in every seed
+        return [0.0] + [0.2] * 20 if spec["variant"] == "r1-10" else _nll_calm_gan_leaves(spec)
+    f = nash.findings(_study(r1_stays))
+    assert f["F2 (at the Nash equilibrium, by step size)"]["status"] == "supported"
+    stab = f["F2 (at the Nash equilibrium, stabilised, lr 0.0001)"]
+    assert stab["status"] == "mixed (kept at the equilibrium: R1 (gamma 10))"
+    assert "NSGAN leaves in 6/7 variants" in stab["numbers"]
+
+
+def test_findings_do_not_support_f2_when_nsgan_stays_with_its_control():
+    f = nash.findings(_study(lambda spec: [0.0] + [0.2] * 20))
+    assert f["F2 (at the Nash equilibrium, by step size)"]["status"] == "not supported"
+    assert f["F2 (at the Nash equilibrium, stabilised, lr 0.0001)"]["status"] == "not supported"
+
+
+def test_small_step_sizes_that_stay_make_the_step_size_verdict_mixed_with_lr_times_step():
+    def slow(spec):   # leaves at step 50 from lr 3e-5 up, stays below
+        if spec["method"] == "nll" or spec["lr"] < 3e-5:
+            return [0.0] + [0.2] * 20
+        return [0.0] * 5 + [50.0] * 16
+    v = nash.findings(_study(slow))["F2 (at the Nash equilibrium, by step size)"]
+    assert v["status"] == "mixed"
+    assert "1e-06: stays (0/3 seeds)" in v["numbers"] and "NSGAN leaves at 3/5" in v["numbers"]
+    assert "0.0002: leaves (3/3 seeds), median departure step 50 (lr x step 0.01)" in v["numbers"]
+
+
+def test_no_verdict_before_every_run_of_its_cells_has_finished():
+    one = "nll-reference-lr1e-05-seed2"      # a missing *control* also withholds the verdict
+    f = nash.findings(_study(_nll_calm_gan_leaves, skip={one}))
+    assert f["F2 (at the Nash equilibrium, by step size)"]["status"] == \
+        "incomplete: 29/30 runs of the reference cells"
+    # the variants' verdict reads the reference at 1e-4 and the variants: all finished
+    assert f["F2 (at the Nash equilibrium, stabilised, lr 0.0001)"]["status"] == "supported"
+    f = nash.findings(_study(_nll_calm_gan_leaves, skip={"nsgan-sgd-lr0.0001-seed0"}))
+    assert f["F2 (at the Nash equilibrium, stabilised, lr 0.0001)"]["status"].startswith("incomplete: 32/33")
+    table = nash.departure_table(_study(_nll_calm_gan_leaves))
+    assert table.count("\n") == 2 + len(nash.LRS) + len(nash.VARIANTS) - 1
+    assert "| plain SGD | 0.0001 | 10, 10, 10 | leaves (3/3 seeds) | 50 (50..50)" not in table
+    assert "| plain SGD | 0.0001 | 10, 10, 10 | leaves (3/3 seeds) | 50 | " in table
