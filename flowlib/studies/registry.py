@@ -71,7 +71,7 @@ STUDIES: dict[str, Study] = {s.name: s for s in (
     Study("gan-control", gan_control_jobs, final=False, marker="final.json"),
     Study("nll-vs-gan", nll_vs_gan.jobs, final=True, marker="final.json"),
     Study("nll-vs-gan-search", nll_vs_gan.search_jobs, final=False),
-    Study("nash", nash.jobs, final=False),
+    Study("nash", nash.design_jobs, final=False),
     Study("misspecification", misspecification.jobs, final=False),
     Study("misspecification-lr", misspecification.lr_search_jobs, final=False),
 )}
