@@ -196,6 +196,18 @@ display(Markdown("| finding | status | numbers |\n|---|---|---|\n" + "".join(
 #   0.05, 0.5, 5, 50 and 500 nats per dimension, one seed, the search's length; these values
 #   were fixed while the search ran, before any hybrid run), its best live lambda then run
 #   like the other families.
+# - **The verdicts on the selected runs.** F1 by the rule above (seed by seed, live
+#   adversarial generators only), on the test LeNet-FID of 10 000 samples and on
+#   Inception-FID against NSGAN, and on LeNet-FID against WGAN-GP and the hybrid beside it;
+#   medians and ranges over seeds, with the real-versus-real floor at the same sample size.
+#   **F2 from initialisation**, written after the search's NSGAN configurations were seen and
+#   before any selected run: (a) the share of configurations whose generator ended dead or
+#   diverged, NSGAN against NLL (a description of the search, already seen: 11 of 16 NSGAN
+#   configurations died, none of NLL's so far), NSGAN's share at least 25 points above NLL's;
+#   (b) the selected runs: a seed is *unstable* when it diverged, ended dead, or its validation
+#   LeNet-FID rose above 1.5 times its own best at a later check; NSGAN with more unstable
+#   seeds than NLL. *Supported* when both hold, *not supported* when neither, *mixed*
+#   otherwise (`flowlib.studies.nll_vs_gan.f2_init_rule`, tested on constructed runs).
 # - **Cost**, estimated before running on this 2-core CPU: about 9 CPU-hours for the search
 #   (WGAN-GP's five critic steps cost the most) and about 10 for the selected runs.
 #

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from flowlib.studies.results import Run, _stat, fmt, load_study, verdict
+from flowlib.studies.results import Run, fmt, load_study, verdict
 from flowlib.studies.runner import Job
 
 LOSS_ORDER = ("nll", "nsgan", "hybrid")
@@ -76,6 +76,7 @@ def final_rows(runs: list[Run]) -> list[dict]:
                      "steps": res.get("steps"),
                      "final_grad_norm": next((x["grad_norm"] for x in reversed(r.rows)
                                               if "grad_norm" in x), None),
+                     "fid_rebound": fid_rebound(r),
                      "minutes": r.manifest.get("wall_time_s", 0) / 60,
                      "device": r.manifest.get("device", "?")})
     return rows
@@ -151,58 +152,61 @@ def f1_verdict(triples: list[tuple]) -> tuple[str, str]:
                                       "ones not counted)")
 
 
-def findings(runs: list[Run]) -> dict[str, dict]:
+def findings(runs: list[Run], search: list[dict] | None = None) -> dict[str, dict]:
     """F1 and F2 as these runs show them: a status and the numbers behind it.
 
     F1 (NLL does well in FID against NSGAN): by :func:`f1_verdict`, seed by seed (same
-    initialisation), counting only seeds whose NSGAN generator is alive; the Inception-FID
-    verdict is reported beside the LeNet-FID one.
-    F2 (NSGAN training is unstable): *supported* if any NSGAN run diverged or raised an
-    instability event, or its seeds spread more in FID than NLL's (relative sd); *not
-    supported* otherwise.
+    initialisation), counting only seeds whose adversarial generator is alive; LeNet-FID and
+    Inception-FID against NSGAN, and LeNet-FID against each other adversarial family present
+    (WGAN-GP, the hybrid) beside it. Medians and ranges over seeds.
+    F2 from initialisation: for the fair fight's selected runs with its search (``search``:
+    :func:`search_rows`), by :func:`f2_init_rule`; runs made before the adversarial machinery
+    was corrected read *inconclusive*.
     """
     rows = final_rows(runs)
     by = {(r["loss"], r["seed"]): r for r in rows}
-    seeds = sorted({r["seed"] for r in rows if ("nll", r["seed"]) in by and ("nsgan", r["seed"]) in by})
     out = {}
-    # A verdict against a generator that collapsed to one class says little about a working
-    # GAN: count those runs so the reader sees it beside the verdict.
-    collapsed = sum(by["nsgan", s]["classes"] is not None and by["nsgan", s]["classes"] <= 1
-                    for s in seeds)
-    for key, label in (("lenet_fid", "LeNet-FID"), ("inception_fid", "Inception-FID")):
-        triples = [(by["nll", s][key], by["nsgan", s][key], alive(by["nsgan", s])) for s in seeds
-                   if by["nll", s][key] is not None and by["nsgan", s][key] is not None]
-        status, detail = f1_verdict(triples)
-        out[f"F1 ({label})"] = {
-            "status": status,
-            "numbers": (f"{detail}; NLL {fmt([a for a, _, _ in triples], 1)} vs NSGAN "
-                        f"{fmt([b for _, b, _ in triples], 1)}"
-                        + (f"; {collapsed}/{len(seeds)} NSGAN runs ended on a single class "
-                           "(collapsed)" if collapsed else ""))}
+    for fam in [f for f in ("nsgan", "wgan-gp", "hybrid") if any(r["loss"] == f for r in rows)]:
+        seeds = sorted({r["seed"] for r in rows if ("nll", r["seed"]) in by and (fam, r["seed"]) in by})
+        # A verdict against a generator that collapsed to one class says little about a
+        # working GAN: count those runs so the reader sees it beside the verdict.
+        collapsed = sum(by[fam, s]["classes"] is not None and by[fam, s]["classes"] <= 1 for s in seeds)
+        keys = (("lenet_fid", "LeNet-FID"), ("inception_fid", "Inception-FID")) if fam == "nsgan" \
+            else (("lenet_fid", "LeNet-FID"),)
+        for key, label in keys:
+            triples = [(by["nll", s][key], by[fam, s][key], alive(by[fam, s])) for s in seeds
+                       if by["nll", s][key] is not None and by[fam, s][key] is not None]
+            status, detail = f1_verdict(triples)
+            name = f"F1 ({label})" if fam == "nsgan" else f"F1 ({label}, against {LOSS_LABEL.get(fam, fam)})"
+            out[name] = {
+                "status": status,
+                "numbers": (f"{detail}; NLL {_med([a for a, _, _ in triples])} vs "
+                            f"{LOSS_LABEL.get(fam, fam)} {_med([b for _, b, _ in triples])}"
+                            + (f"; {collapsed}/{len(seeds)} {LOSS_LABEL.get(fam, fam)} runs ended on "
+                               "a single class (collapsed)" if collapsed else ""))}
     ns = [r for r in rows if r["loss"] == "nsgan"]
-    nl = [r for r in rows if r["loss"] == "nll"]
-
-    def rel_sd(rs):
-        m, s, n = _stat([r["lenet_fid"] for r in rs])
-        return s / m if n > 1 and m else float("nan")
-
-    unstable = sum(r["events"] > 0 or r["diverged_at"] is not None for r in ns)
-    spread_ns, spread_nl = rel_sd(ns), rel_sd(nl)
-    supported = unstable > 0 or (math.isfinite(spread_ns) and math.isfinite(spread_nl)
-                                 and spread_ns > spread_nl)
-    # Runs made before the adversarial machinery was corrected (they never logged the
-    # discriminator's input gradient) cannot tell NSGAN's instability from that machinery's
-    # bugs (a generator gradient of exactly 0 from step 80): no verdict from them.
     corrected = all(any("d_input_grad_fake" in x for x in r.rows) for r in runs if r.loss == "nsgan")
-    out["F2 (from initialisation)"] = {
-        "status": ("no data" if not ns else
-                   "inconclusive: runs made before the adversarial machinery was corrected"
-                   if not corrected else "supported" if supported else "not supported"),
-        "numbers": (f"{unstable}/{len(ns)} NSGAN runs diverged or raised an instability event "
-                    f"(NLL: {sum(r['events'] > 0 or r['diverged_at'] is not None for r in nl)}/"
-                    f"{len(nl)}); seed-to-seed relative sd of LeNet-FID: NSGAN "
-                    f"{spread_ns:.2f}, NLL {spread_nl:.2f}")}
+    if not ns:
+        status, numbers = "no data", "no NSGAN run"
+    elif not corrected:
+        # Runs made before the adversarial machinery was corrected (they never logged the
+        # discriminator's input gradient) cannot tell NSGAN's instability from that machinery's
+        # bugs (a generator gradient of exactly 0 from step 80): no verdict from them.
+        status = "inconclusive: runs made before the adversarial machinery was corrected"
+        numbers = (f"{sum(unstable_seed(r) for r in ns)}/{len(ns)} NSGAN runs diverged, died or "
+                   "lost their gains")
+    else:
+        status, numbers = f2_init_rule(search or [], rows)
+    out["F2 (from initialisation)"] = {"status": status, "numbers": numbers}
     return out
+
+
+def _med(values) -> str:
+    """'median (min–max)' over seeds: FIDs of dead and live generators span a decade."""
+    v = [x for x in values if x is not None and math.isfinite(x)]
+    if not v:
+        return "—"
+    return f"{np.median(v):.1f}" + (f" ({min(v):.1f}–{max(v):.1f})" if min(v) != max(v) else "")
 
 
 # ------------------------------------------------------------------ the fair-fight search
@@ -451,3 +455,51 @@ def selections(preset: str) -> dict[str, dict | None]:
         sweep = _shipped_or_refuse("nll-vs-gan-hybrid", preset, hybrid_sweep_jobs(base, out["nsgan"]))
         out["hybrid"] = (r.spec["config"] if (r := select(sweep, "hybrid")) else None)
     return out
+
+
+# ------------------------------------------------------------------ F2 from initialisation, for the fair fight
+# Written after the search's NSGAN configurations were seen (part (a) below is therefore a
+# description of them, not a test) and before any of the selected runs (part (b) is a test):
+# (a) the search: the share of configurations whose generator ended dead (not alive) or
+#     diverged, NSGAN against NLL, each over its own finished configurations;
+# (b) the selected runs: a seed is *unstable* when it diverged, ended not alive, or its
+#     validation LeNet-FID rose above REBOUND x its own best at a later check (a run that
+#     does not hold its gains); NSGAN's unstable seeds against NLL's.
+# Supported when NSGAN is worse on both, not supported when on neither, mixed otherwise.
+REBOUND = 1.5
+SEARCH_MARGIN = 0.25  # (a): NSGAN's share of dead configurations above NLL's by this much
+
+
+def fid_rebound(run: Run) -> float | None:
+    """Largest ratio of a validation LeNet-FID to the best one before it (1: never rose)."""
+    _, v = run.series("fid")
+    v = v[np.isfinite(v)]
+    if len(v) < 2:
+        return None
+    return float(np.max(v / np.minimum.accumulate(v)))
+
+
+def unstable_seed(row: dict) -> bool:
+    """(b)'s criterion for one final run (a row of :func:`final_rows` with ``fid_rebound``)."""
+    adversarial = row["loss"] != "nll"
+    return (row["diverged_at"] is not None or (adversarial and not alive(row))
+            or (row.get("fid_rebound") or 1.0) > REBOUND)
+
+
+def f2_init_rule(search: list[dict], final: list[dict]) -> tuple[str, str]:
+    """F2 from initialisation by the rule above. ``search``: :func:`search_rows`; ``final``:
+    :func:`final_rows` of the selected runs, with ``fid_rebound``."""
+    def share(family):
+        xs = [x for x in search if x["family"] == family]
+        return (sum(not x["alive"] for x in xs) / len(xs), len(xs)) if xs else (float("nan"), 0)
+    (ns, n_ns), (nl, n_nl) = share("nsgan"), share("nll")
+    a = n_ns > 0 and n_nl > 0 and ns - nl >= SEARCH_MARGIN
+    u = {f: [unstable_seed(r) for r in final if r["loss"] == f] for f in ("nsgan", "nll")}
+    if not n_ns or not n_nl or not u["nsgan"] or not u["nll"]:
+        return "no data", "needs the finished search and the selected NSGAN and NLL runs"
+    b = sum(u["nsgan"]) > sum(u["nll"])
+    return verdict(a + b, 2), (
+        f"search: {ns:.0%} of {n_ns} NSGAN configurations dead or diverged at their end against "
+        f"{nl:.0%} of {n_nl} NLL ones; selected runs: {sum(u['nsgan'])}/{len(u['nsgan'])} NSGAN "
+        f"seeds unstable (diverged, dead, or validation FID above {REBOUND}x its best) against "
+        f"{sum(u['nll'])}/{len(u['nll'])} NLL seeds")

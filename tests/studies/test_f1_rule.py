@@ -23,3 +23,43 @@ def test_alive_needs_a_gradient_and_eight_classes():
     assert not alive({"final_grad_norm": 0.0, "classes": 10})   # vanished gradient
     assert not alive({"final_grad_norm": 0.3, "classes": 1})    # collapsed to one class
     assert not alive({"final_grad_norm": None, "classes": 9})
+
+
+def _final(loss, diverged=None, grad=1.0, classes=10, rebound=1.1):
+    return {"loss": loss, "diverged_at": diverged, "final_grad_norm": grad, "classes": classes,
+            "fid_rebound": rebound}
+
+
+def _search(family, alive):
+    return [{"family": family, "alive": a} for a in alive]
+
+
+def test_f2_from_initialisation_needs_both_the_search_and_the_selected_runs():
+    from flowlib.studies.nll_vs_gan import f2_init_rule
+    search = _search("nsgan", [False] * 11 + [True] * 5) + _search("nll", [True] * 24)
+    calm = [_final("nll")] * 3
+    # a dead seed of the selected NSGAN, and a search where most NSGAN configurations died
+    status, numbers = f2_init_rule(search, [_final("nsgan", grad=0.0), _final("nsgan"), _final("nsgan")] + calm)
+    assert status == "supported"
+    assert "69% of 16 NSGAN configurations" in numbers and "1/3 NSGAN seeds unstable" in numbers
+    # the selected NSGAN holds its gains in every seed: only the search speaks
+    assert f2_init_rule(search, [_final("nsgan")] * 3 + calm)[0] == "mixed"
+    # a rebound of validation FID above 1.5x its best counts, one of 1.4x does not
+    assert f2_init_rule(search, [_final("nsgan", rebound=1.6)] + calm)[0] == "supported"
+    assert f2_init_rule(search, [_final("nsgan", rebound=1.4)] + calm)[0] == "mixed"
+    # neither: search shares within the margin and no unstable seed
+    even = _search("nsgan", [True] * 15 + [False]) + _search("nll", [True] * 24)
+    assert f2_init_rule(even, [_final("nsgan")] * 3 + calm)[0] == "not supported"
+    # an unstable NLL seed cancels an unstable NSGAN seed
+    assert f2_init_rule(even, [_final("nsgan", diverged=300)] + [_final("nll", diverged=10)])[0] == "not supported"
+    assert f2_init_rule(search, [])[0] == "no data"
+
+
+def test_fid_rebound_is_measured_against_the_best_value_before_it():
+    from pathlib import Path
+    from flowlib.studies.nll_vs_gan import fid_rebound
+    from flowlib.studies.results import Run
+    rows = [{"step": s, "fid": f} for s, f in zip(range(0, 500, 100), (900.0, 400.0, 500.0, 300.0, 420.0))]
+    assert abs(fid_rebound(Run("r", "nsgan", 0, Path("."), {}, rows, None)) - 1.4) < 1e-9
+    rows = [{"step": 0, "fid": 900.0}, {"step": 100, "fid": 800.0}]
+    assert fid_rebound(Run("r", "nll", 0, Path("."), {}, rows, None)) == 1.0
