@@ -565,6 +565,7 @@ class FIDResult:
     class_entropy: float | None = None             # nats; ln 10 = 2.303 when uniform
     class_kl: float | None = None                  # KL(generated || reference), nats
     classes_covered: int | None = None             # classes holding >= 25% of their reference share
+    fid_se: float | None = None                    # bootstrap standard error (see fid's ``bootstrap``)
     seconds: float = 0.0
 
     def __float__(self) -> float:
@@ -599,7 +600,7 @@ def _coverage(gen_counts: np.ndarray, ref_counts: np.ndarray) -> dict:
 def fid(images_or_sampler, reference="mnist-test", features: str = "lenet", n: int | None = None,
         *, n_reference: int | None = None, precision_recall_k: int | None = 3, pr_n: int = 10_000,
         coverage: bool = True, batch_size: int | None = None, seed: int | None = None,
-        cache: bool = True, progress: bool = False) -> FIDResult:
+        cache: bool = True, progress: bool = False, bootstrap: int = 0) -> FIDResult:
     """FID of ``images_or_sampler`` against ``reference``, with precision/recall and mode coverage.
 
     images_or_sampler: tensor/array (N, 1, 28, 28) uint8 0..255 or float in [0, 1]; or an
@@ -615,6 +616,12 @@ def fid(images_or_sampler, reference="mnist-test", features: str = "lenet", n: i
     pr_n: at most this many images per side enter precision/recall (pairwise distances).
     coverage: classify the images with the MNIST classifier (histogram, entropy, KL).
     seed: if given, the sampler is run under this torch seed (global RNG restored after).
+    bootstrap: if > 0, ``fid_se`` is the standard deviation of the FID over this many
+        resamples (with replacement) of the generated images' features against the same
+        reference: the noise of the FID that comes from drawing this sample set, so that "FID
+        barely changed" can be read against it. Needs every generated feature kept
+        (``pr_n >= n``). The reference's own noise is left out on purpose: comparisons within
+        a study share one reference.
     """
     t0 = time.time()
     net = get_features(features)
@@ -644,6 +651,8 @@ def fid(images_or_sampler, reference="mnist-test", features: str = "lenet", n: i
         ref_name = "given images"
     value = frechet_distance(gen.mu, gen.sigma, ref.mu, ref.sigma)
     result = FIDResult(fid=value, features=net.name, n=gen.n, reference=ref_name, n_reference=ref.n)
+    if bootstrap:
+        result.fid_se = bootstrap_se(gen, ref, bootstrap)
     if precision_recall_k and gen.pr_features is not None and ref.pr_features is not None:
         m = min(len(gen.pr_features), len(ref.pr_features), pr_n)
         result.precision, result.recall = precision_recall(ref.pr_features[:m], gen.pr_features[:m],
@@ -654,6 +663,25 @@ def fid(images_or_sampler, reference="mnist-test", features: str = "lenet", n: i
             setattr(result, k, v)
     result.seconds = round(time.time() - t0, 3)
     return result
+
+
+def bootstrap_se(gen: Statistics, ref: Statistics, resamples: int, seed: int = 0) -> float:
+    """Standard deviation of the FID of ``gen`` against ``ref`` over ``resamples`` bootstrap
+    resamples of ``gen``'s feature vectors (a fixed seed: the same figure on every rerun)."""
+    f = gen.pr_features
+    if f is None or len(f) < gen.n:
+        raise FIDError(f"A bootstrap of the FID needs every generated feature vector; {0 if f is None else len(f)} "
+                       f"of {gen.n} were kept: pass pr_n >= n.")
+    if resamples < 2:
+        raise FIDError(f"bootstrap={resamples}: a standard deviation needs at least 2 resamples.")
+    rng = np.random.default_rng(seed)
+    values = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FIDWarning)   # the resamples repeat rows: near-singular is expected
+        for _ in range(resamples):
+            x = f[rng.integers(0, len(f), len(f))].astype(np.float64)
+            values.append(frechet_distance(x.mean(0), np.cov(x, rowvar=False), ref.mu, ref.sigma))
+    return float(np.std(values, ddof=1))
 
 
 # ====================================================================== corruptions and sanity curves

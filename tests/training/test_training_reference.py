@@ -17,7 +17,7 @@ REFERENCE = Path(__file__).parent / "reference"
 TIMING = {"img_per_s", "train_seconds", "wall_seconds", "quality_seconds", "seconds"}
 # Logged since the recording, computed from values the loop already had (they change no other
 # number): named here one by one, so that any other new or missing key still fails.
-DIAGNOSTICS_ADDED = {"g_saturated"}
+DIAGNOSTICS_ADDED = {"g_saturated", "fid_se"}
 RUNS = {"smoke-nll": ["--preset", "smoke", "--loss", "nll", "--steps", "30"],
         "smoke-nsgan": ["--preset", "smoke", "--loss", "nsgan", "--steps", "30", "--lr", "2e-4"],
         "smoke-hybrid": ["--preset", "smoke", "--loss", "hybrid", "--steps", "30", "--lr", "2e-4",
