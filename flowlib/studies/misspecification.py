@@ -363,20 +363,27 @@ def f5_rule(runs: list[dict]) -> tuple[str, str]:
     relatively at least :data:`F5_RATIO` times as much as the largest relative FID change its
     noise allows (``(fid_final - fid_best + 2 se) / fid_best``, at least 0). Supported when
     every run counts, not supported when none does."""
-    hits, parts = 0, []
+    hits, skipped, dks, dfs = 0, 0, [], []
     for r in runs:
         values = [r["kl_final"], r["kl_best"], r["fid_final"], r["fid_best"], r["fid_se"]]
         if not all(math.isfinite(float(v)) for v in values) or r["kl_best"] <= 0 or r["fid_best"] <= 0:
-            parts.append("a run with a non-finite or non-positive figure (not counted for F5)")
+            skipped += 1
             continue  # never a hit: missing evidence must not read as "FID unharmed"
         dk = r["kl_final"] / r["kl_best"] - 1
         df = max(0.0, (r["fid_final"] - r["fid_best"] + 2 * r["fid_se"]) / r["fid_best"])
-        hit = dk > 0 and dk >= F5_RATIO * df
-        hits += hit
-        parts.append(f"KL {dk:+.0%} vs FID at most {df:+.0%}")
+        hits += dk > 0 and dk >= F5_RATIO * df
+        dks.append(dk)
+        dfs.append(df)
     if not runs:
         return "no data", "no run overfit"
-    return verdict(hits, len(runs)), f"{hits}/{len(runs)} overfitting runs: " + "; ".join(parts)
+
+    def span(v):
+        return "—" if not v else (f"{np.median(v):+.0%}" + (f" ({min(v):+.0%}..{max(v):+.0%})" if len(v) > 1 else ""))
+    return verdict(hits, len(runs)), (
+        f"{hits}/{len(runs)} overfitting runs with the KL's relative growth at least {F5_RATIO:g}x "
+        f"the largest FID change its noise allows; KL {span(dks)} vs FID at most {span(dfs)} "
+        "(median and range)" + (f"; {skipped} run(s) with a non-finite or non-positive figure, "
+                                "not counted" if skipped else ""))
 
 
 def f6_rule(larger: dict[str, dict], reference: dict) -> tuple[str, str]:
@@ -512,3 +519,122 @@ def unstable(r: Run) -> bool:
     g = np.array([x["grad_norm"] for x in r.rows if "grad_norm" in x], dtype=float)
     g = g[np.isfinite(g)]
     return bool(len(g) >= 5 and g.max() > SPIKE_FACTOR * np.median(g))
+
+
+# ------------------------------------------------------------------ the redesigned study's verdicts
+# Which runs each rule reads, fixed with the rules before the runs (the chapter states it):
+# - F3: training bits/dim at the largest training set with three seeds (1 000 at quick: a
+#   finite set, so "training NLL" is NLL on the images trained on), and each student's
+#   infinite-data control for the curve shapes (the median over seeds at each check);
+# - F4 and F6: at each training-set size with three seeds (300 and 1 000 at quick), one
+#   verdict per size;
+# - F5: every finite-set run of the study that overfits (final validation bits/dim above its
+#   own best by more than TOL_BPD), the KL and FID at its early-stopping point (FID at the
+#   quality check nearest to it) and at its end, FID's standard error the larger of the two
+#   bootstrap errors.
+# No verdict ("incomplete") until every run a rule reads has finished.
+def _design_names(preset: str) -> dict[str, dict]:
+    """Every job of the design at ``preset`` by name (names do not depend on the rates)."""
+    return {j.name: j.spec for j in design_jobs(preset, (0, 1, 2), {s: 1.0 for s in DESIGN_STUDENTS})}
+
+
+def _median_curve(runs: list[Run], key: str) -> tuple[np.ndarray, np.ndarray]:
+    """The median over runs (seeds) of ``key`` at the steps every run checked."""
+    series = [r.series(key) for r in runs]
+    common = sorted(set.intersection(*[set(s.tolist()) for s, _ in series])) if series else []
+    vals = np.array([[v[list(s).index(c)] for c in common] for s, v in series])
+    return np.asarray(common), (np.nanmedian(vals, 0) if len(common) else np.array([]))
+
+
+def _nearest(r: Run, key: str, step: int):
+    """``key`` at the check nearest to ``step`` (None when the run never recorded it)."""
+    s, v = r.series(key)
+    if not len(s):
+        return None
+    i = int(np.argmin(np.abs(s - step)))
+    return float(v[i])
+
+
+def design_findings(runs: list[Run]) -> dict[str, dict]:
+    """F3-F6 of the redesigned study by :func:`f3_rule` ... :func:`f6_rule`, with the runs each
+    reads (above); *incomplete* while any of them is missing."""
+    preset = runs[0].spec.get("preset", "quick") if runs else "quick"
+    expected = _design_names(preset)
+    have = {r.name: r for r in runs}
+    sizes = DESIGN_SIZES[preset]
+    verdict_sizes = sizes[:VERDICT_SIZES]
+    smaller = [s for s in DESIGN_STUDENTS if relation(s) == "smaller"]
+    larger = [s for s in DESIGN_STUDENTS if relation(s) == "larger"]
+
+    def cell(s, n) -> list[Run]:
+        return sorted((r for r in runs if student(r) == s and train_size(r) == n), key=lambda r: r.seed)
+
+    def missing(pred) -> tuple[int, int]:
+        names = [k for k, sp in expected.items() if pred(sp)]
+        return sum(k in have for k in names), len(names)
+
+    def gate(name, pred, compute):
+        got, want = missing(pred)
+        if got < want:
+            return {"status": f"incomplete: {got}/{want} runs", "numbers": "waiting for the runs it reads"}
+        status, numbers = compute()
+        return {"status": status, "numbers": numbers}
+
+    out = {}
+    n3 = verdict_sizes[-1]
+
+    def f3():
+        final_train = {s: [value_at(r, "train_eval_bpd") for r in cell(s, n3)] for s in DESIGN_STUDENTS}
+        curves = {s: _median_curve(cell(s, 0), "val_bpd") for s in DESIGN_STUDENTS}
+        status, numbers = f3_rule(final_train, curves, TEACHER_SIZE)
+        return status, (f"n = {n3:,}: final training bits/dim " + ", ".join(
+            f"{s} {_span(v)}" for s, v in final_train.items()) + "; " + numbers)
+    out["F3"] = gate("F3", lambda sp: sp["train_size"] in (0, n3), f3)
+    for n in verdict_sizes:
+        def f4(n=n):
+            final_val = {s: [value_at(r, "val_bpd") for r in cell(s, n)] for s in DESIGN_STUDENTS}
+            best_val = {s: [early_stop(r)[1] for r in cell(s, n)] for s in DESIGN_STUDENTS}
+            status, numbers = f4_rule(final_val, best_val, TEACHER_SIZE, smaller)
+            return status, ("final validation bits/dim " + ", ".join(
+                f"{s} {_span(v)}" for s, v in final_val.items()) + "; " + numbers)
+        out[f"F4 (n = {n:,})"] = gate("F4", lambda sp, n=n: sp["train_size"] == n, f4)
+
+    def f5():
+        over = []
+        for r in runs:
+            if train_size(r) == 0:
+                continue
+            step, best = early_stop(r)
+            final = value_at(r, "val_bpd")
+            if step is None or final is None or not final - best > TOL_BPD:
+                continue
+            se = [x for x in (_nearest(r, "fid_se", step), value_at(r, "fid_se")) if x is not None]
+            over.append({"kl_best": _num(value_at(r, "kl", step)), "kl_final": _num(value_at(r, "kl")),
+                         "fid_best": _num(_nearest(r, "fid", step)), "fid_final": _num(value_at(r, "fid")),
+                         "fid_se": max(se) if se else math.nan})
+        return f5_rule(over)
+    out["F5"] = gate("F5", lambda sp: sp["train_size"] > 0, f5)
+    for n in verdict_sizes:
+        def f6(n=n):
+            def props(s):
+                rs = cell(s, n)
+                return {"img_per_s": [speed(r) for r in rs], "unstable": [unstable(r) for r in rs],
+                        "gap": [overfitting_gap(r)[1] for r in rs], "fid": [value_at(r, "fid") for r in rs],
+                        "fid_se": [_num(value_at(r, "fid_se")) for r in rs]}
+            return f6_rule({s: props(s) for s in larger}, props(TEACHER_SIZE))
+        out[f"F6 (n = {n:,})"] = gate("F6", lambda sp, n=n: sp["train_size"] == n
+                                      and sp["student"] in (TEACHER_SIZE, *larger), f6)
+    return out
+
+
+def _num(x) -> float:
+    """None (never recorded) as nan: the rules treat a missing figure as no evidence."""
+    return math.nan if x is None else float(x)
+
+
+def _span(values) -> str:
+    """'median (min..max)' of a cell's seeds, 3 decimals (bits/dim)."""
+    v = [x for x in values if x is not None and math.isfinite(x)]
+    if not v:
+        return "—"
+    return f"{np.median(v):.3f}" + (f" ({min(v):.3f}..{max(v):.3f})" if min(v) != max(v) else "")

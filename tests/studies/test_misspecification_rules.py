@@ -158,3 +158,71 @@ def test_the_shipped_pilot_is_what_the_design_was_based_on():
     s, v = pilot.series("val_bpd")
     best = int(np.nanargmin(v))
     assert s[best] < M.DESIGN_STEPS["quick"] / 2 and v[-1] > v[best] + 1.0
+
+
+# ------------------------------------------------------------------ the study's wiring of the rules
+DSTEPS = list(range(0, 3100, 100))
+TRAIN = {"tiny": 1.9, "slim": 1.7, "small": 1.5, "medium": 1.3}   # final training bits/dim
+
+
+def _design_runs(world: str, drop=()):
+    """Every run of the design at quick with constructed metrics. ``world``: "thesis" (every
+    claim holds) or "null" (students alike, nothing overfits, FID moves within its noise)."""
+    from pathlib import Path
+    from flowlib.studies.results import Run
+    runs = []
+    for name, spec in M._design_names("quick").items():
+        if name in drop:
+            continue
+        s, n = spec["student"], spec["train_size"]
+        end = TRAIN[s] if world == "thesis" else 1.5
+        train = [end + 4 * math.exp(-t / 300) for t in DSTEPS]
+        over = world == "thesis" and n and s in ("small", "medium")
+        slope = 0.0006 if s == "medium" else 0.0004          # the larger student overfits more
+        val = [x + (slope * max(0, t - 1000) if over else 0.0) for x, t in zip(train, DSTEPS)]
+        if world == "thesis" and n and s in ("tiny", "slim"):
+            val = [x - 0.25 for x in val]          # the smaller students validate better at the end
+        kl = [100 + (0.05 * max(0, t - 1000) if over else 0) for t in DSTEPS]
+        rows = [{"event": "start", "step": 0, "train": {"val_images": 2000}}]
+        for t, v, tr, k in zip(DSTEPS, val, train, kl):
+            row = {"step": t, "val_bpd": v, "kl": k}
+            if n:
+                row["train_eval_bpd"] = tr
+            if t % 500 == 0:
+                fid = 60.0 + (1.0 if over and t > 1000 else 0.0) + (20 if world == "thesis" and s == "medium" else 0)
+                row.update(fid=fid, fid_se=0.5)
+            rows.append(row)
+        slow = world == "thesis" and s == "medium"
+        rows += [{"step": t, "img_per_s": 50.0 if slow else 100.0,
+                  "grad_norm": 100.0 if (slow and t == 1500) else 1.0} for t in DSTEPS]
+        runs.append(Run(name, "nll", spec["seed"], Path("."), {"results": {"outcome": "done"}}, rows, None,
+                        spec=spec))
+    return runs
+
+
+@pytest.fixture
+def no_teacher_gap(monkeypatch):
+    """The gap's teacher correction reads the teacher's samples: constant here."""
+    monkeypatch.setattr(M, "teacher_subset_bpd", lambda *a, **k: (1.0, 1.0))
+
+
+def test_the_study_reads_every_rule_on_the_runs_it_states(no_teacher_gap):
+    f = M.design_findings(_design_runs("thesis"))
+    assert set(f) == {"F3", "F4 (n = 300)", "F4 (n = 1,000)", "F5", "F6 (n = 300)", "F6 (n = 1,000)"}
+    assert f["F3"]["status"] == "supported", f["F3"]
+    assert f["F4 (n = 300)"]["status"] == "supported", f["F4 (n = 300)"]
+    assert f["F5"]["status"] == "supported", f["F5"]
+    assert f["F6 (n = 1,000)"]["status"] == "supported", f["F6 (n = 1,000)"]
+    null = M.design_findings(_design_runs("null"))
+    assert null["F3"]["status"] == "mixed"                # alike, but the same training NLL
+    assert null["F4 (n = 300)"]["status"] == "not supported"
+    assert null["F5"]["status"] == "no data"              # nothing overfits
+    assert null["F6 (n = 300)"]["status"] == "not supported"
+
+
+def test_no_verdict_while_a_run_it_reads_is_missing(no_teacher_gap):
+    f = M.design_findings(_design_runs("thesis", drop={"medium-n300-seed2"}))
+    assert f["F6 (n = 300)"]["status"] == "incomplete: 5/6 runs"
+    assert f["F4 (n = 300)"]["status"] == "incomplete: 11/12 runs"
+    assert f["F5"]["status"].startswith("incomplete")
+    assert f["F3"]["status"] == "supported" and f["F6 (n = 1,000)"]["status"] == "supported"
