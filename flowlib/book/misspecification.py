@@ -10,7 +10,7 @@ from flowlib.book.plots import log_axis
 from flowlib.models.realnvp import SIZES, RealNVP
 from flowlib.studies.misspecification import (LADDER, TEACHER_SIZE, grouped, relation, run_rows,
                                               student, train_size)
-from flowlib.studies.results import Run
+from flowlib.studies.results import Run, value_at
 
 # ------------------------------------------------------------------ figures
 
@@ -108,3 +108,115 @@ def pilot_text(run: Run, teacher_bpd: float) -> str:
             f"own {teacher_bpd:.3f}: the student memorises its 500 images. The exact KL went from "
             f"{k[near]:.0f} nats/image (step {near}) to {k[max(k)]:.0f}; LeNet-FID against teacher "
             f"samples from {f[near]:.0f} to {f[max(f)]:.0f}.")
+
+
+# ------------------------------------------------------------------ the redesigned study
+STUDENT_COLOR = {"tiny": "C0", "slim": "C2", "small": "C3", "medium": "C4"}
+
+
+def _size_label(n: int) -> str:
+    return "infinite data (control)" if n == 0 else f"{n:,} images"
+
+
+def design_curves_figure(runs: list[Run], n: int):
+    """One panel per student at training-set size ``n``: validation (solid) and training
+    (dashed) bits/dim, median over seeds with their range as a band, and the student's
+    infinite-data control (grey): the finite run minus the control is the overfitting."""
+    from flowlib.book.plots import panel_grid, plot_band
+    students = [s for s in LADDER if any(student(r) == s for r in runs)]
+    fig, axes = panel_grid(len(students), ncols=2, height=3.0)
+    for ax, s in zip(axes, students):
+        mine = [r for r in runs if student(r) == s and train_size(r) == n]
+        control = [r for r in runs if student(r) == s and train_size(r) == 0]
+        c = STUDENT_COLOR.get(s, "k")
+        plot_band(ax, control, "val_bpd", color="0.45", label="control", ls=":", center="median", marker="")
+        plot_band(ax, mine, "val_bpd", color=c, label="validation", center="median", marker="")
+        plot_band(ax, mine, "train_eval_bpd", color=c, label="training", ls="--", center="median",
+                  marker="", alpha=0.1)
+        lows = [np.nanmin(r.series(k)[1]) for r in mine + control for k in ("val_bpd", "train_eval_bpd")
+                if len(r.series(k)[1]) and np.isfinite(r.series(k)[1]).any()]
+        if lows:
+            ax.set_ylim(min(lows) - 0.05, min(lows) + 1.2)   # the start (5+ bits/dim) would flatten the end
+        ax.set_title(f"{s} ({relation(s)})", fontsize=10)
+        ax.set_xlabel("step")
+        ax.legend(fontsize=9, loc="upper right")
+    axes[0].set_ylabel("bits/dim (MNIST units)")
+    fig.suptitle(f"Trained on {n:,} synthetic images", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def overfitting_figure(runs: list[Run]):
+    """Per student: final (solid) and early-stopped (dashed) validation bits/dim minus its
+    control's final value, against the training-set size; median and range over seeds (the
+    controls' seeds paired by seed where both exist, their median otherwise)."""
+    from flowlib.studies.misspecification import early_stop
+    fig, ax = plt.subplots(figsize=(7.2, 4.0))
+    for s in [s for s in LADDER if any(student(r) == s for r in runs)]:
+        ctrl = {r.seed: value_at(r, "val_bpd") for r in runs if student(r) == s and train_size(r) == 0}
+        ctrl = {k: v for k, v in ctrl.items() if v is not None and np.isfinite(v)}
+        if not ctrl:
+            continue
+        med = float(np.median(list(ctrl.values())))
+        for which, ls in (("final", "-"), ("early-stopped", "--")):
+            xs, mid, lo, hi = [], [], [], []
+            for n in sorted({train_size(r) for r in runs if train_size(r) > 0}):
+                vals = []
+                for r in runs:
+                    if student(r) != s or train_size(r) != n:
+                        continue
+                    v = value_at(r, "val_bpd") if which == "final" else early_stop(r)[1]
+                    if v is not None and np.isfinite(v):
+                        vals.append(v - ctrl.get(r.seed, med))
+                if vals:
+                    xs.append(n)
+                    mid.append(np.median(vals))
+                    lo.append(min(vals))
+                    hi.append(max(vals))
+            c = STUDENT_COLOR.get(s, "k")
+            ax.plot(xs, mid, ls, marker="o", ms=4, color=c, label=f"{s}, {which}")
+            if which == "final":
+                ax.fill_between(xs, lo, hi, color=c, alpha=0.15)
+    ax.axhline(0, color="0.5", lw=0.8)
+    log_axis(ax, "x")
+    ax.set(xlabel="training-set size (images)", ylabel="validation minus control (bits/dim)",
+           title="Overfitting: validation bits/dim above the infinite-data control")
+    ax.legend(fontsize=9, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def nll_fid_figure(runs: list[Run]):
+    """Every quality check of every run: exact KL(teacher ‖ student) against LeNet-FID against
+    teacher samples (with its bootstrap standard error as a horizontal bar), by student
+    (colour) and training-set size (marker)."""
+    marks = {0: "*", 300: "o", 1000: "s", 3000: "^", 10_000: "D"}
+    fig, ax = plt.subplots(figsize=(7.2, 4.6))
+    seen = set()
+    for r in runs:
+        s_kl, kl = r.series("kl")
+        s_f, fid = r.series("fid")
+        s_se, se = r.series("fid_se")
+        common = sorted(set(s_kl.tolist()) & set(s_f.tolist()))
+        if not common:
+            continue
+        x = [fid[list(s_f).index(c)] for c in common]
+        y = [kl[list(s_kl).index(c)] for c in common]
+        err = [se[list(s_se).index(c)] if c in list(s_se) else 0.0 for c in common]
+        n, st = train_size(r), student(r)
+        seen.add((st, n))
+        ax.errorbar(x, y, xerr=err, fmt=marks.get(n, "x"), ms=4, color=STUDENT_COLOR.get(st, "k"),
+                    alpha=0.6, lw=0.8)
+    log_axis(ax, "x")
+    log_axis(ax, "y")
+    ax.set(xlabel="LeNet-FID vs teacher samples", ylabel="exact KL (nats/image)",
+           title="Every check of every run")
+    # two keys: colour is the student, marker the training-set size
+    from matplotlib.lines import Line2D
+    students = [s for s in LADDER if any(st == s for st, _ in seen)]
+    sizes = sorted({n for _, n in seen}, key=lambda n: n or 10**9)
+    handles = ([Line2D([], [], color=STUDENT_COLOR.get(s, "k"), marker="o", ls="", label=s) for s in students]
+               + [Line2D([], [], color="0.3", marker=marks.get(n, "x"), ls="", label=_size_label(n)) for n in sizes])
+    ax.legend(handles=handles, fontsize=9, ncol=3, loc="upper left", bbox_to_anchor=(0, -0.15))
+    fig.tight_layout()
+    return fig

@@ -638,3 +638,50 @@ def _span(values) -> str:
     if not v:
         return "—"
     return f"{np.median(v):.3f}" + (f" ({min(v):.3f}..{max(v):.3f})" if min(v) != max(v) else "")
+
+
+def early_final_table(runs: list[Run]) -> str:
+    """Markdown: per student and training-set size, early-stopped (at the lowest validation
+    bits/dim) and final figures side by side, median and range over seeds: validation
+    bits/dim, exact KL (nats/image), LeNet-FID against teacher samples with its bootstrap
+    standard error (FID at the quality check nearest the early-stopping step)."""
+    head = ("| student | training set | seeds | best-val step | validation bits/dim: best → final "
+            "| exact KL: best → final | LeNet-FID: best → final (± s.e.) |\n|---|---|---|---|---|---|---|\n")
+    body = ""
+    cells: dict = {}
+    for r in runs:
+        cells.setdefault((train_size(r), LADDER.index(student(r)), student(r)), []).append(r)
+    for (n, _, s), rs in sorted(cells.items(), key=lambda kv: ((kv[0][0] or 10**9), kv[0][1])):
+        es = [early_stop(r) for r in rs]
+        steps = [e[0] for e in es if e[0] is not None]
+        kl_b = [_num(value_at(r, "kl", e[0])) if e[0] is not None else math.nan for r, e in zip(rs, es)]
+        fid_b = [_num(_nearest(r, "fid", e[0])) if e[0] is not None else math.nan for r, e in zip(rs, es)]
+        se = [_num(value_at(r, "fid_se")) for r in rs]
+        body += (f"| {s} | {'infinite (control)' if n == 0 else f'{n:,}'} | {len(rs)} | "
+                 f"{_span(steps).replace('.000', '')} | {_span([e[1] for e in es])} → "
+                 f"{_span([value_at(r, 'val_bpd') for r in rs])} | {_span1(kl_b)} → "
+                 f"{_span1([value_at(r, 'kl') for r in rs])} | {_span1(fid_b)} → "
+                 f"{_span1([value_at(r, 'fid') for r in rs])} (± {_span1(se)}) |\n")
+    return head + body
+
+
+def _span1(values) -> str:
+    """'median (min..max)' with one decimal (nats/image, FID)."""
+    v = [x for x in values if x is not None and math.isfinite(x)]
+    if not v:
+        return "—"
+    return f"{np.median(v):.1f}" + (f" ({min(v):.1f}..{max(v):.1f})" if min(v) != max(v) else "")
+
+
+def searched_lrs(preset: str) -> dict[str, float]:
+    """Each design student's learning rate as the shipped search at ``preset`` selected it
+    (:func:`select_lrs`; at ``smoke`` the ``quick`` search's: a smoke run only exercises the
+    code)."""
+    from flowlib.core.paths import RESULTS
+    return select_lrs(load_study(RESULTS / f"misspecification-lr-{'quick' if preset == 'smoke' else preset}"))
+
+
+def study_jobs(preset: str, seeds=(0, 1, 2)) -> list[Job]:
+    """The redesigned study's jobs with the searched rates: what ``flowlib experiment
+    misspecification`` runs."""
+    return design_jobs(preset, seeds, searched_lrs(preset))
