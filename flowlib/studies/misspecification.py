@@ -685,3 +685,36 @@ def study_jobs(preset: str, seeds=(0, 1, 2)) -> list[Job]:
     """The redesigned study's jobs with the searched rates: what ``flowlib experiment
     misspecification`` runs."""
     return design_jobs(preset, seeds, searched_lrs(preset))
+
+
+def progress(runs: list[Run]) -> tuple[int, int]:
+    """(finished runs of the design, runs the design has)."""
+    names = _design_names(runs[0].spec.get("preset", "quick") if runs else "quick")
+    return sum(r.name in names for r in runs), len(names)
+
+
+def finite_sizes(runs: list[Run]) -> list[int]:
+    """The finite training-set sizes among ``runs``, smallest first."""
+    return sorted({train_size(r) for r in runs if train_size(r) > 0})
+
+
+def f6_table(runs: list[Run]) -> str:
+    """Markdown: F6's four counts per student and finite training-set size, median and range
+    over seeds: training images per second, unstable seeds (:func:`unstable`), the overfitting
+    gap above the teacher's own bits/dim (:func:`overfitting_gap`), final LeNet-FID with its
+    bootstrap standard error."""
+    head = ("| student | vs teacher | parameters | training set | seeds | images/s | unstable seeds "
+            "| gap (bits/dim) | LeNet-FID (± s.e.) |\n|---|---|---|---|---|---|---|---|---|\n")
+    body = ""
+    for n in finite_sizes(runs):
+        for s in LADDER:
+            rs = [r for r in runs if student(r) == s and train_size(r) == n]
+            if not rs:
+                continue
+            p = rs[0].manifest.get("results", {}).get("parameters")
+            body += (f"| {s} | {relation(s)} | {p:,} | {n:,} | {len(rs)} | "
+                     f"{_span1([speed(r) for r in rs])} | {sum(unstable(r) for r in rs)} | "
+                     f"{_span([overfitting_gap(r)[1] for r in rs])} | "
+                     f"{_span1([value_at(r, 'fid') for r in rs])} (± {_span1([value_at(r, 'fid_se') for r in rs])}) |\n"
+                     if p else "")
+    return head + body
