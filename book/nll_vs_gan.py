@@ -217,8 +217,10 @@ display(Markdown("| finding | status | numbers |\n|---|---|---|\n" + "".join(
 
 # %% [markdown]
 # **The search so far.** Configurations are shipped as they finish (curves and manifests,
-# no weights); nothing is selected until every stated configuration has finished, and then
-# only by the rule above.
+# no weights); a family's configuration is selected only once every one of that family's
+# stated configurations has finished, and then only by the rule above (a selection reads its
+# own family's runs only; the final runs wait for every family). Made this way, while NLL's
+# and WGAN-GP's configurations were still running: NSGAN's, for the hybrid sweep.
 #
 # Noticed while it ran: the NSGAN configurations that died all ended on one all-black image
 # (the same LeNet-FID, 5327, to the last digit). Their flows push the values entering the

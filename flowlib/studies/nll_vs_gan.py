@@ -426,9 +426,12 @@ def _shipped_or_refuse(name: str, preset: str, jobs: list[Job]) -> list[Run]:
 
 
 def selected_nsgan(preset: str) -> dict:
-    """The search's selected NSGAN configuration (its ``config``), for the hybrid sweep."""
+    """The search's selected NSGAN configuration (its ``config``), for the hybrid sweep: made
+    once every NSGAN configuration has finished (a family's selection reads its own runs
+    only, so the other families need not have finished)."""
     from flowlib.studies.runner import StudyError
-    runs = _shipped_or_refuse("nll-vs-gan-search", preset, search_jobs("quick" if preset == "smoke" else preset))
+    nsgan = [j for j in search_jobs("quick" if preset == "smoke" else preset) if j.spec["family"] == "nsgan"]
+    runs = _shipped_or_refuse("nll-vs-gan-search", preset, nsgan)
     best = select(runs, "nsgan")
     if best is None:
         raise StudyError("No NSGAN configuration of the search is alive at its end: there is no "

@@ -102,10 +102,23 @@ def test_nothing_is_selected_from_part_of_a_search(tmp_path, monkeypatch):
     monkeypatch.setattr(paths, "RESULTS", tmp_path)
     done = tmp_path / "nll-vs-gan-search-quick" / "nll-c00"
     done.mkdir(parents=True)
-    (done / "manifest.json").write_text("{}")
-    for call in (S.selections, S.selected_nsgan, S.hybrid_jobs):
-        with pytest.raises(StudyError, match="47 of 48 configurations of nll-vs-gan-search have "
-                                             "not finished"):
-            call("quick")
+    (done / "manifest.json").write_text('{"config": {}, "results": {"outcome": "done"}}')
+    (done / "metrics.jsonl").write_text("")
+    with pytest.raises(StudyError, match="47 of 48 configurations of nll-vs-gan-search have "
+                                         "not finished"):
+        S.selections("quick")
     with pytest.raises(StudyError, match="47 of 48"):   # smoke reads the quick search
         S.selections("smoke")
+    # NSGAN's selection (for the hybrid sweep) waits for the NSGAN configurations only
+    for call in (S.selected_nsgan, S.hybrid_jobs):
+        with pytest.raises(StudyError, match="16 of 16 configurations"):
+            call("quick")
+    search = tmp_path / "nll-vs-gan-search-quick"
+    for j in S.search_jobs("quick"):
+        if j.spec["family"] == "nsgan":
+            (search / j.name).mkdir()
+            (search / j.name / "manifest.json").write_text('{"config": {}, "results": {"outcome": "done"}}')
+            (search / j.name / "job.json").write_text('{"spec": {"family": "nsgan"}}')
+            (search / j.name / "metrics.jsonl").write_text("")
+    with pytest.raises(StudyError, match="No NSGAN configuration of the search is alive"):
+        S.selected_nsgan("quick")      # finished, but these constructed runs logged nothing
