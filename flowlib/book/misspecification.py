@@ -1,70 +1,12 @@
 """Companion of the chapter *Experiment 2: misspecification* (``book/misspecification.py``): its figures."""
 from __future__ import annotations
 
-import warnings
-
 import matplotlib.pyplot as plt
 import numpy as np
 
 from flowlib.book.plots import log_axis
-from flowlib.models.realnvp import SIZES, RealNVP
-from flowlib.studies.misspecification import (LADDER, TEACHER_SIZE, grouped, relation, run_rows,
-                                              student, train_size)
+from flowlib.studies.misspecification import LADDER, relation, student, train_size
 from flowlib.studies.results import Run, value_at
-
-# ------------------------------------------------------------------ figures
-
-
-def curves_figure(runs: list[Run], n: int):
-    """Train (dashed) and validation (solid) bits/dim over steps per student, one training size."""
-    mine = [r for r in runs if train_size(r) == n]
-    names = [s for s in LADDER if any(student(r) == s for r in mine)]
-    fig, axes = plt.subplots(2, 1, figsize=(7.2, 7.2))  # stacked: each keeps the column's width
-    for i, s in enumerate(names):
-        c = f"C{i}"
-        for j, r in enumerate([r for r in mine if student(r) == s]):
-            for key, ls in (("val_bpd", "-"), ("train_eval_bpd", "--")):
-                st, v = r.series(key)
-                axes[0].plot(st, v, ls, color=c, alpha=0.8,
-                             label=f"{s} ({relation(s)})" if (j == 0 and key == "val_bpd") else None)
-            st, v = r.series("kl")
-            axes[1].plot(st, v, "-", color=c, alpha=0.8, label=s if j == 0 else None)
-    axes[0].set(xlabel="step", ylabel="bits/dim (MNIST units)",
-                title=f"n = {n:,}: validation (solid) and training (dashed)")
-    axes[1].set(xlabel="step", ylabel="nats/image", yscale="log",
-                title="exact KL(teacher ‖ student), held-out samples")
-    for ax in axes:
-        ax.legend(fontsize=9, ncol=2)
-    lo = [np.nanmin(r.series("val_bpd")[1]) for r in mine if len(r.series("val_bpd")[1])]
-    if lo:
-        axes[0].set_ylim(min(lo) - 0.1, min(lo) + 1.5)
-    fig.tight_layout()
-    return fig
-
-
-def capacity_figure(runs: list[Run]):
-    """Final exact KL (and FID) against parameter count, one line per training-set size."""
-    rows = run_rows(runs)
-    fig, axes = plt.subplots(2, 1, figsize=(7.2, 7.2))
-    for i, n in enumerate(sorted({x["train_size"] for x in rows})):
-        g = grouped([x for x in rows if x["train_size"] == n])
-        xs = sorted(g.items(), key=lambda kv: kv[1][0]["parameters"] or 0)
-        p = [v[0]["parameters"] for _, v in xs]
-        for ax, key in zip(axes, ("kl", "fid")):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                m = [np.nanmean([np.nan if x[key] is None else x[key] for x in v]) for _, v in xs]
-            ax.plot(p, m, "o-", color=f"C{i}", label=f"n = {n:,}")
-            for (st, _), pp, mm in zip(xs, p, m):
-                ax.annotate(st[0], (pp, mm), fontsize=9, textcoords="offset points", xytext=(3, 3))
-    teacher_p = RealNVP(SIZES[TEACHER_SIZE]).num_parameters()
-    for ax, title in zip(axes, ("final exact KL (nats/image)", "final LeNet-FID vs teacher")):
-        ax.axvline(teacher_p, color="k", ls=":", label="teacher's size")
-        ax.set(xscale="log", yscale="log", xlabel="student parameters", title=title)
-        ax.legend(fontsize=9)
-    fig.tight_layout()
-    return fig
-
 
 def pilot_figure(run: Run, teacher_bpd: float):
     """The pilot (one student, one small training set, long): training and validation
@@ -110,7 +52,6 @@ def pilot_text(run: Run, teacher_bpd: float) -> str:
             f"samples from {f[near]:.0f} to {f[max(f)]:.0f}.")
 
 
-# ------------------------------------------------------------------ the redesigned study
 STUDENT_COLOR = {"tiny": "C0", "slim": "C2", "small": "C3", "medium": "C4"}
 
 
@@ -118,7 +59,7 @@ def _size_label(n: int) -> str:
     return "infinite data (control)" if n == 0 else f"{n:,} images"
 
 
-def design_curves_figure(runs: list[Run], n: int):
+def curves_figure(runs: list[Run], n: int):
     """One panel per student at training-set size ``n``: validation (solid) and training
     (dashed) bits/dim, median over seeds with their range as a band, and the student's
     infinite-data control (grey): the finite run minus the control is the overfitting."""
@@ -173,15 +114,22 @@ def overfitting_figure(runs: list[Run]):
                     mid.append(np.median(vals))
                     lo.append(min(vals))
                     hi.append(max(vals))
+            if not xs:
+                continue
             c = STUDENT_COLOR.get(s, "k")
             ax.plot(xs, mid, ls, marker="o", ms=4, color=c, label=f"{s}, {which}")
             if which == "final":
                 ax.fill_between(xs, lo, hi, color=c, alpha=0.15)
     ax.axhline(0, color="0.5", lw=0.8)
-    log_axis(ax, "x")
+    if not ax.get_legend_handles_labels()[0]:   # a study still waiting for its first pair
+        ax.text(0.5, 0.5, "no finite-set run with its control has finished yet",
+                transform=ax.transAxes, ha="center", va="center")
+    else:
+        log_axis(ax, "x")
     ax.set(xlabel="training-set size (images)", ylabel="validation minus control (bits/dim)",
            title="Overfitting: validation bits/dim above the infinite-data control")
-    ax.legend(fontsize=9, ncol=2)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=9, ncol=2)
     fig.tight_layout()
     return fig
 

@@ -39,8 +39,13 @@ def counts_figure(runs: list[Run]):
         ax.axvline(teacher, color="k", ls=":")
         log_axis(ax, "x")
         ax.set(xlabel="student parameters", title=title)
-        ax.legend(fontsize=9)
-    log_axis(axes[0])
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=9)
+        else:   # a study still waiting for its first finite-set run
+            ax.text(0.5, 0.5, "no finite-set run has finished yet", transform=ax.transAxes,
+                    ha="center", va="center")
+    if finite_sizes(runs):
+        log_axis(axes[0])
     fig.tight_layout()
     return fig
 

@@ -1,10 +1,15 @@
 """Experiment 2's analysis: students of the synthetic-MNIST teacher (chapters "Experiment 2:
 misspecification" and "Overparameterised models").
 
-Runs (``results/misspecification-<preset>/<student>-n<size>-seed<s>/``, :func:`jobs`) log at every check: validation bits/dim (``val_bpd``) and bits/dim
-of a fixed subset of their training set (``train_eval_bpd``), both in MNIST's units; the exact
-KL to the teacher on held-out samples (``kl``, ``kl_se``, nats per image); LeNet-FID against
-teacher samples. Everything here reads those files.
+Runs (``results/misspecification-<preset>/<student>-n<size>-seed<s>/`` on a finite synthetic
+set, ``<student>-stream-seed<s>/`` for the infinite-data controls; :func:`jobs`) log at every
+check: validation bits/dim (``val_bpd``) and bits/dim of a fixed subset of their training set
+(``train_eval_bpd``, finite sets only), both in MNIST's units; the exact KL to the teacher on
+held-out samples (``kl``, ``kl_se``, nats per image); and, every fifth check, LeNet-FID against
+teacher samples with its bootstrap standard error (``fid``, ``fid_se``). Everything here
+reads those files. The first version of this study (800 steps of a shared cosine schedule,
+stopped before anything overfitted) is kept, marked superseded, in
+``results/superseded/misspecification-quick``.
 """
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ import numpy as np
 from flowlib.data.synthetic import Teacher, synthetic_mnist
 from flowlib.metrics.likelihood import bpd_256
 from flowlib.models.realnvp import SIZES, RealNVP
-from flowlib.studies.results import Run, fmt, load_study, value_at, verdict
+from flowlib.studies.results import Run, load_study, value_at, verdict
 from flowlib.studies.runner import Job
 
 LADDER = tuple(SIZES)  # smallest to largest
@@ -24,33 +29,12 @@ LADDER = tuple(SIZES)  # smallest to largest
 
 # Experiment 2: students of the teacher, smaller, equal and larger (named sizes; the teacher
 # is "small"), trained by NLL from random initialisation on synthetic training sets of
-# several sizes, all for the same number of steps with the preset's optimiser settings.
+# several sizes and on fresh teacher samples (the design: DESIGN_* below).
 TEACHER_SIZE = "small"
-
-PLAN = {"smoke": {"students": ("micro", "tiny"), "train_sizes": (500,), "steps": 30, "every": 15},
-        "quick": {"students": ("micro", "tiny", "small", "medium", "base"),
-                  "train_sizes": (1000, 10_000), "steps": 800, "every": 100},
-        "full": {"students": ("micro", "tiny", "small", "medium", "base", "large"),
-                 "train_sizes": (1000, 5000, 50_000), "steps": 20_000, "every": 1000}}
-
-
-def jobs(preset: str, seeds) -> list[Job]:
-    plan = PLAN[preset]
-    jobs = []
-    for seed in seeds:
-        for n in plan["train_sizes"]:
-            for student in plan["students"]:
-                argv = ["train", "--loss", "nll", "--preset", preset, "--seed", str(seed),
-                        "--size", student, "--data", "synthetic", "--train-size", str(n),
-                        "--steps", str(plan["steps"]), "--eval-every", str(plan["every"]),
-                        "--quality-every", str(plan["every"]), "--no-progress"]
-                jobs.append(Job(f"{student}-n{n}-seed{seed}", tuple(argv),
-                                {"student": student, "train_size": n, "seed": seed,
-                                 "loss": "nll", "preset": preset}))
-    return jobs
 
 
 def load(root) -> list[Run]:
+    """The study's finished runs: controls first, then by training-set size, student, seed."""
     runs = load_study(root)
     order = {s: i for i, s in enumerate(LADDER)}
     return sorted(runs, key=lambda r: (r.spec.get("train_size", 0),
@@ -87,11 +71,6 @@ def speed(r: Run) -> float | None:
     return float(np.median(v)) if v else None
 
 
-def max_grad(r: Run) -> float | None:
-    v = [x["grad_norm"] for x in r.rows if "grad_norm" in x and not x.get("event")]
-    return float(np.max(v)) if v else None
-
-
 @lru_cache(maxsize=None)
 def teacher_subset_bpd(k_train: int, k_val: int, teacher_sha256: str | None = None) -> tuple[float, float]:
     """The teacher's own bits/dim (MNIST units) on the first ``k_train`` training and the first
@@ -119,52 +98,6 @@ def overfitting_gap(r: Run) -> tuple[float | None, float | None]:
     return v - t, (v - tv) - (t - tt)
 
 
-def run_rows(runs: list[Run]) -> list[dict]:
-    out = []
-    for r in runs:
-        es_step, es_val = early_stop(r)
-        raw_gap, gap = overfitting_gap(r)
-        out.append({
-            "run": r.name, "student": student(r), "relation": relation(student(r)),
-            "train_size": train_size(r), "seed": r.seed,
-            "parameters": r.manifest.get("results", {}).get("parameters"),
-            "train_bpd": value_at(r, "train_eval_bpd"), "val_bpd": value_at(r, "val_bpd"),
-            "gap": gap, "raw_gap": raw_gap,
-            "kl": value_at(r, "kl"), "kl_se": value_at(r, "kl_se"), "fid": value_at(r, "fid"),
-            "best_val_step": es_step, "best_val_bpd": es_val,
-            "kl_at_best": value_at(r, "kl", es_step) if es_step is not None else None,
-            "fid_at_best": value_at(r, "fid", es_step) if es_step is not None else None,
-            "img_per_s": speed(r), "max_grad_norm": max_grad(r),
-            "events": len([e for e in r.events if e.get("event") == "instability"]),
-            "diverged": r.outcome == "diverged", "minutes": r.manifest.get("wall_time_s", 0) / 60})
-    return out
-
-
-def grouped(rows: list[dict]) -> dict[tuple[str, int], list[dict]]:
-    g: dict = {}
-    for x in rows:
-        g.setdefault((x["student"], x["train_size"]), []).append(x)
-    return g
-
-
-def students_table(runs: list[Run]) -> str:
-    """The closing note's table: per student and training-set size, mean ± sd over seeds."""
-    rows = run_rows(runs)
-    head = ("| student | vs teacher | parameters | train size | seeds | train bits/dim | val bits/dim "
-            "| gap | KL (nats/image) | KL s.e. | LeNet-FID vs teacher | best-val step | img/s "
-            "| events | wall min |\n|" + "---|" * 15 + "\n")
-    body = ""
-    for (st, n), xs in grouped(rows).items():
-        p = xs[0]["parameters"]
-        body += (f"| {st} | {xs[0]['relation']} | {p:,} | {n:,} | {len(xs)} | "
-                 f"{fmt([x['train_bpd'] for x in xs], 3)} | {fmt([x['val_bpd'] for x in xs], 3)} | "
-                 f"{fmt([x['gap'] for x in xs], 3)} | {fmt([x['kl'] for x in xs], 1)} | "
-                 f"{fmt([x['kl_se'] for x in xs], 1)} | {fmt([x['fid'] for x in xs], 1)} | "
-                 f"{fmt([x['best_val_step'] for x in xs], 0)} | {fmt([x['img_per_s'] for x in xs], 0)} | "
-                 f"{sum(x['events'] for x in xs)} | {fmt([x['minutes'] for x in xs], 1)} |\n")
-    return head + body
-
-
 def parameter_table() -> str:
     lines = ["| size | vs teacher | parameters | couplings (checkerboard/channel/last) | width | blocks |",
              "|---|---|---|---|---|---|"]
@@ -172,101 +105,6 @@ def parameter_table() -> str:
         lines.append(f"| {name} | {relation(name)} | {RealNVP(cfg).num_parameters():,} | "
                      f"{cfg.checkerboard}/{cfg.channelwise}/{cfg.last} | {cfg.width} | {cfg.blocks} |")
     return "\n".join(lines)
-
-
-# ------------------------------------------------------------------ findings
-
-
-def findings(runs: list[Run]) -> dict[str, dict]:
-    """F3, F4, F5, F6 by rules fixed in advance (documented in the chapter)."""
-    rows = run_rows(runs)
-    out = {}
-    if not rows:
-        return out
-    n_max, n_min = max(x["train_size"] for x in rows), min(x["train_size"] for x in rows)
-    g = grouped(rows)
-
-    def mean(xs, key):
-        v = [x[key] for x in xs if x[key] is not None and math.isfinite(x[key])]
-        return float(np.mean(v)) if v else float("nan")
-
-    def nanmean(v):
-        v = [x for x in v if x is not None and math.isfinite(x)]
-        return float(np.mean(v)) if v else float("nan")
-
-    # F3: different final training NLL, but alike convergence (steps to 90% of own improvement)
-    big = {s: xs for (s, n), xs in g.items() if n == n_max}
-    finals = {s: mean(xs, "train_bpd") for s, xs in big.items()}
-    sds = [float(np.std([x["train_bpd"] for x in xs if x["train_bpd"] is not None], ddof=1))
-           for xs in big.values() if len(xs) > 1]
-    seed_sd = float(np.mean(sds)) if sds else float("nan")
-    spread = max(finals.values()) - min(finals.values()) if finals else float("nan")
-
-    def t90(r: Run):
-        s, v = r.series("val_bpd")
-        ok = np.isfinite(v)
-        if ok.sum() < 2:
-            return None
-        s, v = s[ok], v[ok]
-        target = v[0] - 0.9 * (v[0] - np.min(v))
-        return int(s[np.argmax(v <= target)])
-    t = {s: nanmean([t90(r) for r in runs if student(r) == s and train_size(r) == n_max])
-         for s in big}
-    tv = [v for v in t.values() if math.isfinite(v) and v > 0]
-    alike = bool(tv) and max(tv) / min(tv) <= 2.0
-    different = math.isfinite(spread) and math.isfinite(seed_sd) and spread > 2 * seed_sd
-    out["F3"] = {"status": "undetermined (needs ≥ 2 seeds)" if not math.isfinite(seed_sd) else
-                 verdict(alike + different, 2),
-                 "numbers": (f"n = {n_max:,}: final training bits/dim range {spread:.3f} across students "
-                             f"(seed sd {seed_sd:.3f}); steps to 90% of own validation improvement: "
-                             + ", ".join(f"{s} {v:.0f}" for s, v in t.items()))}
-    # F4: overfitting visible in validation NLL; a well-specified student validating worse
-    small = {s: xs for (s, n), xs in g.items() if n == n_min}
-    rising = [s for s, xs in small.items()
-              if mean(xs, "val_bpd") > mean(xs, "best_val_bpd") + 0.01 and mean(xs, "gap") > 0]
-    teach = mean(small.get(TEACHER_SIZE, []), "val_bpd")
-    worse_than = [s for s, xs in small.items() if relation(s) == "smaller" and mean(xs, "val_bpd") < teach]
-    a, b = bool(rising), bool(worse_than)
-    better = [f"{s} ({mean(small[s], 'val_bpd'):.3f})" for s in worse_than]
-    teach_text = ((f"the teacher-size student validates at {teach:.3f} bits/dim, worse than the smaller "
-                   + ", ".join(better) if better else
-                   f"the teacher-size student validates at {teach:.3f} bits/dim, better than every "
-                   "smaller student") if math.isfinite(teach)
-                  else "no teacher-size student in this study")
-    out["F4"] = {"status": verdict(bool(a) + bool(b), 2),
-                 "numbers": (f"n = {n_min:,}: validation bits/dim rose after its minimum (with a positive gap above the teacher) "
-                             f"for {', '.join(rising) or 'no student'}; {teach_text}")}
-    # F5: from the early-stopping point to the end, relative KL increase vs relative FID increase
-    over = [x for x in rows if x["best_val_step"] is not None and x["kl_at_best"] and x["fid_at_best"]
-            and x["kl"] is not None and x["fid"] is not None and x["val_bpd"] is not None
-            and x["best_val_bpd"] is not None and x["val_bpd"] > x["best_val_bpd"] + 0.01]
-    rel = [((x["kl"] / x["kl_at_best"] - 1), (x["fid"] / x["fid_at_best"] - 1)) for x in over]
-    more = sum(k > f for k, f in rel)
-    out["F5"] = {"status": "no overfitting runs" if not rel else
-                 verdict(more, len(rel)),
-                 "numbers": (f"{len(rel)} runs overfit (validation rose > 0.01 bits/dim after its "
-                             f"minimum); the exact KL grew relatively more than FID in {more}/{len(rel)}"
-                             + (f"; median relative increase KL {np.median([k for k, _ in rel]):+.1%}, "
-                                f"FID {np.median([f for _, f in rel]):+.1%}" if rel else ""))}
-    # F6: larger students vs the teacher-size student
-    parts = {}
-    for n in sorted({x["train_size"] for x in rows}):
-        ref = g.get((TEACHER_SIZE, n), [])
-        for (s, nn), xs in g.items():
-            if nn != n or relation(s) != "larger" or not ref:
-                continue
-            parts.setdefault("slower", []).append(mean(xs, "img_per_s") < mean(ref, "img_per_s"))
-            parts.setdefault("unstable", []).append(sum(x["events"] + x["diverged"] for x in xs) >
-                                                    sum(x["events"] + x["diverged"] for x in ref))
-            parts.setdefault("overfit more", []).append(mean(xs, "gap") > mean(ref, "gap"))
-            parts.setdefault("poorer images", []).append(mean(xs, "fid") > mean(ref, "fid"))
-    held = {k: f"{sum(v)}/{len(v)}" for k, v in parts.items()}
-    full = sum(all(v) for v in parts.values())
-    out["F6"] = {"status": "no data" if not parts else "supported" if full == len(parts)
-                 else "not supported" if not any(any(v) for v in parts.values()) else "mixed",
-                 "numbers": "larger students vs the teacher-size student, (size, n) pairs where it holds: "
-                            + ", ".join(f"{k} {v}" for k, v in held.items())}
-    return out
 
 
 # ------------------------------------------------------------------ rules of the redesigned study
@@ -529,9 +367,9 @@ def unstable(r: Run) -> bool:
 # - F4 and F6: at each training-set size with three seeds (300 and 1 000 at quick), one
 #   verdict per size;
 # - F5: every finite-set run of the study that overfits (final validation bits/dim above its
-#   own best by more than TOL_BPD), the KL and FID at its early-stopping point (FID at the
-#   quality check nearest to it) and at its end, FID's standard error the larger of the two
-#   bootstrap errors.
+#   own best by more than TOL_BPD), the KL and FID at the quality check nearest to its
+#   early-stopping point (both are measured every fifth validation check) and at its end,
+#   FID's standard error the larger of the two bootstrap errors.
 # No verdict ("incomplete") until every run a rule reads has finished.
 def _design_names(preset: str) -> dict[str, dict]:
     """Every job of the design at ``preset`` by name (names do not depend on the rates)."""
@@ -555,7 +393,7 @@ def _nearest(r: Run, key: str, step: int):
     return float(v[i])
 
 
-def design_findings(runs: list[Run]) -> dict[str, dict]:
+def findings(runs: list[Run]) -> dict[str, dict]:
     """F3-F6 of the redesigned study by :func:`f3_rule` ... :func:`f6_rule`, with the runs each
     reads (above); *incomplete* while any of them is missing."""
     preset = runs[0].spec.get("preset", "quick") if runs else "quick"
@@ -609,7 +447,7 @@ def design_findings(runs: list[Run]) -> dict[str, dict]:
             if step is None or final is None or not final - best > TOL_BPD:
                 continue
             se = [x for x in (_nearest(r, "fid_se", step), value_at(r, "fid_se")) if x is not None]
-            over.append({"kl_best": _num(value_at(r, "kl", step)), "kl_final": _num(value_at(r, "kl")),
+            over.append({"kl_best": _num(_nearest(r, "kl", step)), "kl_final": _num(value_at(r, "kl")),
                          "fid_best": _num(_nearest(r, "fid", step)), "fid_final": _num(value_at(r, "fid")),
                          "fid_se": max(se) if se else math.nan})
         return f5_rule(over)
@@ -644,7 +482,7 @@ def early_final_table(runs: list[Run]) -> str:
     """Markdown: per student and training-set size, early-stopped (at the lowest validation
     bits/dim) and final figures side by side, median and range over seeds: validation
     bits/dim, exact KL (nats/image), LeNet-FID against teacher samples with its bootstrap
-    standard error (FID at the quality check nearest the early-stopping step)."""
+    standard error (KL and FID at the quality check nearest the early-stopping step)."""
     head = ("| student | training set | seeds | best-val step | validation bits/dim: best → final "
             "| exact KL: best → final | LeNet-FID: best → final (± s.e.) |\n|---|---|---|---|---|---|---|\n")
     body = ""
@@ -654,7 +492,7 @@ def early_final_table(runs: list[Run]) -> str:
     for (n, _, s), rs in sorted(cells.items(), key=lambda kv: ((kv[0][0] or 10**9), kv[0][1])):
         es = [early_stop(r) for r in rs]
         steps = [e[0] for e in es if e[0] is not None]
-        kl_b = [_num(value_at(r, "kl", e[0])) if e[0] is not None else math.nan for r, e in zip(rs, es)]
+        kl_b = [_num(_nearest(r, "kl", e[0])) if e[0] is not None else math.nan for r, e in zip(rs, es)]
         fid_b = [_num(_nearest(r, "fid", e[0])) if e[0] is not None else math.nan for r, e in zip(rs, es)]
         se = [_num(value_at(r, "fid_se")) for r in rs]
         body += (f"| {s} | {'infinite (control)' if n == 0 else f'{n:,}'} | {len(rs)} | "
@@ -681,7 +519,7 @@ def searched_lrs(preset: str) -> dict[str, float]:
     return select_lrs(load_study(RESULTS / f"misspecification-lr-{'quick' if preset == 'smoke' else preset}"))
 
 
-def study_jobs(preset: str, seeds=(0, 1, 2)) -> list[Job]:
+def jobs(preset: str, seeds=(0, 1, 2)) -> list[Job]:
     """The redesigned study's jobs with the searched rates: what ``flowlib experiment
     misspecification`` runs."""
     return design_jobs(preset, seeds, searched_lrs(preset))
@@ -717,4 +555,4 @@ def f6_table(runs: list[Run]) -> str:
                      f"{_span([overfitting_gap(r)[1] for r in rs])} | "
                      f"{_span1([value_at(r, 'fid') for r in rs])} (± {_span1([value_at(r, 'fid_se') for r in rs])}) |\n"
                      if p else "")
-    return head + body
+    return head + body if body else "*No finite-set run has finished yet.*"

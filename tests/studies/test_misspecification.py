@@ -11,28 +11,37 @@ from flowlib.studies import misspecification as exp2
 
 @pytest.mark.slow
 def test_misspecification_study_two_jobs_in_parallel_then_skipped(tmp_path, capsys):
+    """The whole design at smoke size (four students, two small sets and the control, the
+    rates of the shipped search), two jobs at a time, then a rerun that skips them all."""
     from flowlib.cli import main
     args = ["experiment", "misspecification", "--preset", "smoke", "--seeds", "0",
             "--out", str(tmp_path), "--jobs", "2"]
     assert main(args) == 0
     runs = exp2.load(tmp_path)
-    assert [(exp2.student(r), exp2.train_size(r)) for r in runs] == [("micro", 500), ("tiny", 500)]
+    cells = [(exp2.student(r), exp2.train_size(r)) for r in runs]
+    assert cells == [(s, n) for n in (0, 100, 300) for s in exp2.DESIGN_STUDENTS]
+    lrs = exp2.searched_lrs("quick")
     for r in runs:
         assert r.outcome == "done"
         assert r.manifest["device"].endswith(", 1 thread")  # each of 2 jobs on 2 cores: 1 thread
         assert r.manifest["results"]["parameters"] == r.rows[0]["parameters"]
         assert r.rows[0]["config"]["base_std"] == r.rows[0]["teacher_temperature"]  # teacher's family
-        for key in ("val_bpd", "train_eval_bpd", "kl", "kl_se", "fid"):
+        assert r.rows[0]["train"]["lr"] == lrs[exp2.student(r)]
+        keys = ("val_bpd",) + (("train_eval_bpd",) if exp2.train_size(r) else ())
+        for key in keys:
             steps, values = r.series(key)
             assert list(steps) == [0, 15, 30] and all(math.isfinite(v) for v in values), key
-    rows = exp2.run_rows(runs)
-    assert rows[0]["parameters"] < rows[1]["parameters"]
-    assert all(x["relation"] == "smaller" for x in rows)
-    assert "| micro | smaller |" in exp2.students_table(runs)
-    assert set(exp2.findings(runs)) == {"F3", "F4", "F5", "F6"}
+        for key in ("kl", "kl_se", "fid", "fid_se"):    # every fifth check, and the last
+            steps, values = r.series(key)
+            assert list(steps) == [0, 30] and all(math.isfinite(v) for v in values), key
+    assert exp2.progress(runs) == (12, 36)               # the design has three seeds
+    f = exp2.findings(runs)
+    assert set(f) == {"F3", "F4 (n = 100)", "F4 (n = 300)", "F5", "F6 (n = 100)", "F6 (n = 300)"}
+    assert all(v["status"].startswith("incomplete") for v in f.values())   # one seed of three
+    assert "| medium | larger |" in exp2.f6_table(runs)
     capsys.readouterr()
     assert main(args) == 0
-    assert capsys.readouterr().out.count("skipped (finished)") == 2
+    assert capsys.readouterr().out.count("skipped (finished)") == 12
 
 
 def test_misspecification_emits_a_slurm_array(tmp_path, capsys):
@@ -43,7 +52,7 @@ def test_misspecification_emits_a_slurm_array(tmp_path, capsys):
                  "--device", "cuda", "--time", "02:00:00"]) == 0
     folder = out.with_name("misspecification-quick.slurm")
     text = (folder / "array.sh").read_text()
-    assert "#SBATCH --array=0-19" in text                         # 5 students x 2 sizes x 2 seeds
+    assert "#SBATCH --array=0-39" in text                 # 4 students x (4 sizes + control) x 2 seeds
     for line in ("#SBATCH --requeue", "#SBATCH --gres=gpu:1", "#SBATCH --partition=gpu",
                  "#SBATCH --account=lab", "#SBATCH --time=02:00:00"):
         assert line in text, line
@@ -71,16 +80,30 @@ def test_unknown_student_size_and_oversized_training_set_are_clear_errors(tmp_pa
 SHIPPED = RESULTS / "misspecification-quick"
 
 
+def test_shipped_runs_are_the_designs_jobs_made_with_the_current_teacher():
+    import json
+    from flowlib.data.synthetic import Teacher
+    from flowlib.studies.registry import study_jobs
+    assert any(SHIPPED.glob("*/manifest.json")), "the shipped quick study is missing (results/misspecification-quick)"
+    _, jobs = study_jobs("misspecification", "quick", (0, 1, 2))
+    argv = {j.name: list(j.argv) for j in jobs}
+    sha = Teacher.load().sha256
+    for r in exp2.load(SHIPPED):
+        assert json.loads((r.directory / "job.json").read_text())["argv"] == argv[r.name]
+        assert r.manifest["commit"] and r.manifest["results"]["outcome"] in ("done", "diverged")
+        assert r.rows[0]["teacher_sha256"] == sha
+
+
 def test_shipped_students_reproduce_their_kl():
-    """The shipped model files (made on a GPU) give, on this CPU, the exact KL to the teacher
-    that their run recorded at its last check, up to arithmetic noise."""
+    """The shipped model files give the exact KL to the teacher that their run recorded at its
+    last check: the same weights and held-out samples, so only arithmetic may differ."""
     from flowlib.data.synthetic import Teacher, synthetic_mnist
     from flowlib.metrics.likelihood import kl_to_teacher
     from flowlib.models.realnvp import RealNVP
     from flowlib.training.metrics_file import read_metrics
 
     models = sorted(SHIPPED.glob("*/model.pt"))
-    assert len(models) >= 3, models
+    assert models, "no shipped student weights under results/misspecification-quick"
     for path in models:
         rows = read_metrics(path.parent)
         start = next(r for r in rows if r.get("event") == "start")
@@ -88,7 +111,5 @@ def test_shipped_students_reproduce_their_kl():
         assert last["step"] == max(r.get("step", 0) for r in rows)
         teacher = Teacher.by_sha256(start["teacher_sha256"])  # the teacher the run was made with
         est = kl_to_teacher(RealNVP.load(path), synthetic_mnist("test", start["kl_images"], teacher))
-        # the same samples and weights: only arithmetic differs (the runs were made on a GPU, the
-        # replay is on this CPU): 0.011 nats at most when this was tightened, the SE being ~1
-        assert abs(est.value - last["kl"]) <= 0.05, (path.parent.name, est, last["kl"])
-        assert abs(est.se - last["kl_se"]) <= 0.005
+        assert abs(est.value - last["kl"]) <= 1e-3 * max(1.0, abs(last["kl"])), (path.parent.name, est, last["kl"])
+        assert abs(est.se - last["kl_se"]) <= 1e-3 * max(1.0, last["kl_se"])

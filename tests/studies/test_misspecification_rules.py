@@ -207,13 +207,13 @@ def no_teacher_gap(monkeypatch):
 
 
 def test_the_study_reads_every_rule_on_the_runs_it_states(no_teacher_gap):
-    f = M.design_findings(_design_runs("thesis"))
+    f = M.findings(_design_runs("thesis"))
     assert set(f) == {"F3", "F4 (n = 300)", "F4 (n = 1,000)", "F5", "F6 (n = 300)", "F6 (n = 1,000)"}
     assert f["F3"]["status"] == "supported", f["F3"]
     assert f["F4 (n = 300)"]["status"] == "supported", f["F4 (n = 300)"]
     assert f["F5"]["status"] == "supported", f["F5"]
     assert f["F6 (n = 1,000)"]["status"] == "supported", f["F6 (n = 1,000)"]
-    null = M.design_findings(_design_runs("null"))
+    null = M.findings(_design_runs("null"))
     assert null["F3"]["status"] == "mixed"                # alike, but the same training NLL
     assert null["F4 (n = 300)"]["status"] == "not supported"
     assert null["F5"]["status"] == "no data"              # nothing overfits
@@ -221,7 +221,7 @@ def test_the_study_reads_every_rule_on_the_runs_it_states(no_teacher_gap):
 
 
 def test_no_verdict_while_a_run_it_reads_is_missing(no_teacher_gap):
-    f = M.design_findings(_design_runs("thesis", drop={"medium-n300-seed2"}))
+    f = M.findings(_design_runs("thesis", drop={"medium-n300-seed2"}))
     assert f["F6 (n = 300)"]["status"] == "incomplete: 5/6 runs"
     assert f["F4 (n = 300)"]["status"] == "incomplete: 11/12 runs"
     assert f["F5"]["status"].startswith("incomplete")
