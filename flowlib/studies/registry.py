@@ -76,7 +76,7 @@ STUDIES: dict[str, Study] = {s.name: s for s in (
     Study("nll-vs-gan-search", nll_vs_gan.search_jobs, final=False),
     Study("nll-vs-gan-hybrid", nll_vs_gan.hybrid_jobs, final=False),
     Study("nash", nash.jobs, final=False),
-    Study("misspecification", misspecification.jobs, final=False),
+    Study("misspecification", misspecification.study_jobs, final=False),
     Study("misspecification-lr", misspecification.lr_search_jobs, final=False),
 )}
 
