@@ -240,7 +240,7 @@ display(Markdown("| finding | status | numbers |\n|---|---|---|\n" + "".join(
 # and the logit-space discriminator is left as a question for a future study.
 
 # %%
-from flowlib.studies.results import load_study
+from flowlib.studies.results import load_study, shown
 
 sroot, snote = locate("nll-vs-gan-search", preset)
 sruns = load_study(sroot)
@@ -249,6 +249,26 @@ display(Markdown(exp1.search_summary(srows, sruns[0].spec.get("preset", preset))
                  + "\n\n" + provenance(sruns, snote)))
 C.search_figure(srows)
 plt.show()
+
+# %% [markdown]
+# **The hybrid sweep**, stated above: the selected NSGAN configuration (c12) with λ·NLL added,
+# λ = 0.05, 0.5, 5, 50 and 500 nats per dimension, one seed, the search's 1 000 steps; its
+# best live λ by the same rule (validation LeNet-FID, alive at its end) joins the final runs.
+# Left, the sweep's validation LeNet-FID; right, its exact validation bits/dim: how much
+# likelihood the adversarial loss gives up, and what it buys.
+
+# %%
+from flowlib.studies.registry import STUDIES
+
+hroot = STUDIES["nll-vs-gan-hybrid"].shipped(preset)
+if hroot is None:
+    display(Markdown("*The hybrid sweep has no finished run yet* "
+                     f"(`python -m flowlib experiment nll-vs-gan-hybrid --preset {preset} --seeds 0`)."))
+else:
+    hruns = load_study(hroot)
+    C.hybrid_figure(hruns)
+    plt.show()
+    display(Markdown(provenance(hruns, f"The sweep: `{shown(hroot)}`.")))
 
 # %% [markdown]
 # ## The positive control: does this machinery train any GAN?

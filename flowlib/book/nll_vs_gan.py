@@ -6,7 +6,7 @@ import numpy as np
 
 from flowlib.book.plots import COLUMN_IN, log_axis, panel_grid, plot_band, side_by_side_frames
 from flowlib.studies.nll_vs_gan import LOSS_COLOR, LOSS_LABEL, LOSS_ORDER
-from flowlib.studies.results import Run
+from flowlib.studies.results import Run, value_at
 
 # ------------------------------------------------------------------ figures
 CURVES = (("val_bpd", "validation bits/dim (exact)", True),
@@ -91,5 +91,28 @@ def search_figure(rows: list[dict]):
     ax.set_ylabel("validation LeNet-FID (2 000 samples)")
     ax.set_title("the search after 1 000 steps: filled = alive at its end, open = collapsed",
                  fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def hybrid_figure(runs: list[Run]):
+    """The hybrid sweep: each lambda's validation LeNet-FID (left) and exact validation
+    bits/dim (right) at the sweep's last check (filled: generator alive at its end), against
+    lambda, the weight of NLL (nats per dimension) beside the selected NSGAN loss."""
+    from flowlib.studies.nll_vs_gan import search_rows
+    rows = sorted(search_rows(runs), key=lambda x: x["config"].get("hybrid-lambda", 0))
+    lams = [x["config"].get("hybrid-lambda") for x in rows]
+    bpd = [value_at(r, "val_bpd") for x in rows for r in runs if r.name == x["name"]]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(COLUMN_IN, 3.3))
+    for ax, ys, label in ((a, [x["fid"] for x in rows], "validation LeNet-FID"),
+                          (b, bpd, "validation bits/dim")):
+        ax.plot(lams, ys, "-", color="0.6")
+        for lam, y, x in zip(lams, ys, rows):
+            ax.plot(lam, y, "o", ms=7, color=LOSS_COLOR["hybrid"],
+                    mfc=LOSS_COLOR["hybrid"] if x["alive"] else "none")
+        log_axis(ax, "x")
+        log_axis(ax)
+        ax.set(xlabel="λ (nats per dimension)", title=label)
+        ax.title.set_fontsize(10)
     fig.tight_layout()
     return fig
