@@ -10,12 +10,12 @@ import math
 
 import numpy as np
 
-from flowlib.studies.results import Run, fmt, load_study, verdict
+from flowlib.studies.results import Run, load_study, verdict
 from flowlib.studies.runner import Job
 
-LOSS_ORDER = ("nll", "nsgan", "hybrid")
+LOSS_ORDER = ("nll", "nsgan", "wgan-gp", "hybrid")
 
-LOSS_LABEL = {"nll": "NLL", "nsgan": "NSGAN", "hybrid": "hybrid (λ·NLL + NSGAN)",
+LOSS_LABEL = {"nll": "NLL", "nsgan": "NSGAN", "wgan-gp": "WGAN-GP", "hybrid": "hybrid (λ·NLL + NSGAN)",
               "minimax": "minimax"}
 
 LOSS_COLOR = {"nll": "C0", "nsgan": "C3", "hybrid": "C2", "minimax": "C1", "wgan-gp": "C4"}
@@ -83,43 +83,51 @@ def final_rows(runs: list[Run]) -> list[dict]:
 
 
 def minutes_by_device(rows: list[dict]) -> str:
-    """Wall minutes per run, 'mean ± sd (device)' for each device: a CPU run's minutes and
+    """Wall minutes per run, 'median (range) (device)' for each device: a CPU run's minutes and
     a GPU run's are not one population."""
     devices = sorted({r["device"] for r in rows})
-    return "; ".join(fmt([r["minutes"] for r in rows if r["device"] == d], 1)
+    return "; ".join(_med([r["minutes"] for r in rows if r["device"] == d])
                      + (f" ({d})" if len(devices) > 1 else "") for d in devices)
 
 
 def summary(runs: list[Run]) -> dict[str, dict]:
-    """Per loss: 'mean ± sd' strings and raw lists over seeds."""
+    """Per loss: 'median (range)' strings over seeds (FIDs of dead and live generators span a
+    decade), and the raw lists."""
     out = {}
     rows = final_rows(runs)
     for loss in [l for l in LOSS_ORDER if any(r["loss"] == l for r in rows)]:
         rs = [r for r in rows if r["loss"] == loss]
         col = {k: [r[k] for r in rs] for k in rs[0]}
         out[loss] = {"seeds": len(rs), "raw": col,
-                     "test_bpd": fmt(col["test_bpd"], 3), "lenet_fid": fmt(col["lenet_fid"], 1),
-                     "inception_fid": fmt(col["inception_fid"], 1),
-                     "precision": fmt(col["precision"], 3), "recall": fmt(col["recall"], 3),
-                     "classes": fmt(col["classes"], 1),
-                     "events": sum(col["events"]),
+                     "test_bpd": _med(col["test_bpd"], 3), "lenet_fid": _med(col["lenet_fid"]),
+                     "inception_fid": _med(col["inception_fid"]),
+                     "precision": _med(col["precision"], 3), "recall": _med(col["recall"], 3),
+                     "classes": _med(col["classes"], 0),
+                     "unstable": sum(unstable_seed(r) for r in rs),
                      "diverged": sum(d is not None for d in col["diverged_at"]),
                      "minutes": minutes_by_device(rs)}
     return out
 
 
-def markdown_table(runs: list[Run]) -> str:
+def markdown_table(runs: list[Run], floors: dict | None = None) -> str:
+    """Final figures per loss (median and range over seeds), and the real-versus-real floor at
+    the same sample sizes (``floors``: ``results/fid-floors-<preset>/floors.json``)."""
     s = summary(runs)
     n = [r for r in final_rows(runs) if r["lenet_n"]]
     ln = n[0]["lenet_n"] if n else "?"
     inc = [r["inception_n"] for r in final_rows(runs) if r["inception_n"]]
     head = ("| loss | seeds | test bits/dim | LeNet-FID (n={}) | Inception-FID (n={}) | precision "
-            "| recall | classes covered | instability events | diverged | wall min/run |\n"
+            "| recall | classes covered | unstable seeds | diverged | wall min/run |\n"
             "|---|---|---|---|---|---|---|---|---|---|---|\n").format(ln, inc[0] if inc else "—")
     body = "".join(
         f"| {LOSS_LABEL.get(k, k)} | {v['seeds']} | {v['test_bpd']} | {v['lenet_fid']} | "
         f"{v['inception_fid']} | {v['precision']} | {v['recall']} | {v['classes']} | "
-        f"{v['events']} | {v['diverged']} | {v['minutes']} |\n" for k, v in s.items())
+        f"{v['unstable']} | {v['diverged']} | {v['minutes']} |\n" for k, v in s.items())
+    if floors:
+        le, ic = floors.get("lenet", {}), floors.get("inception", {})
+        body += (f"| *held-out real digits (the floor)* | — | — | {_med([le.get('fid')])} (n={le.get('n')}) | "
+                 f"{_med([ic.get('fid')])} (n={ic.get('n')}) | {_med([le.get('precision')], 3)} | "
+                 f"{_med([le.get('recall')], 3)} | — | — | — | — |\n")
     return head + body
 
 
@@ -201,12 +209,13 @@ def findings(runs: list[Run], search: list[dict] | None = None) -> dict[str, dic
     return out
 
 
-def _med(values) -> str:
+def _med(values, digits: int = 1) -> str:
     """'median (min–max)' over seeds: FIDs of dead and live generators span a decade."""
     v = [x for x in values if x is not None and math.isfinite(x)]
     if not v:
         return "—"
-    return f"{np.median(v):.1f}" + (f" ({min(v):.1f}–{max(v):.1f})" if min(v) != max(v) else "")
+    return f"{np.median(v):.{digits}f}" + (f" ({min(v):.{digits}f}–{max(v):.{digits}f})"
+                                           if min(v) != max(v) else "")
 
 
 # ------------------------------------------------------------------ the fair-fight search
