@@ -41,3 +41,16 @@ def figure(ts: list[Track], highlight: str | None = None):
                  fontsize=11)
     fig.tight_layout()
     return fig
+
+
+def collapse_table(rows: list[dict], runs) -> str:
+    """Markdown: the runs of :func:`flowlib.studies.nll_vs_fid.likelihood_lost_images_gained`,
+    with how many runs of each family were looked at."""
+    fam = {r.name: r.spec.get("family", r.loss) for r in runs}
+    counts = {f: sum(v == f for v in fam.values()) for f in dict.fromkeys(fam.values())}
+    hits = {f: sum(fam[x["run"]] == f for x in rows) for f in counts}
+    head = ("| run | steps | validation bits/dim | LeNet-FID |\n|---|---|---|---|\n")
+    body = "".join(f"| {x['run']} | {x['from_step']} → {x['to_step']} | {x['bpd'][0]:.1f} → "
+                   f"{x['bpd'][1]:.1f} | {x['fid'][0]:.0f} → {x['fid'][1]:.0f} |\n" for x in rows)
+    return (head + body + "\n" + "; ".join(f"{f}: {hits[f]} of {n} finished configurations" for f, n in counts.items())
+            + ".")

@@ -69,3 +69,23 @@ def rank_correlations(ts: list[Track]) -> list[dict]:
                      "likelihood": "validation bits/dim" if mine and mine[0].space == "mnist"
                      else "exact KL (nats/image)"})
     return rows
+
+
+def likelihood_lost_images_gained(runs: list[Run], factor: float = 2.0) -> list[dict]:
+    """Runs whose validation bits/dim grew at least ``factor``-fold while their LeNet-FID fell,
+    from their first check after step 0 to their last: a flow whose images improve as its
+    likelihood collapses (what an adversarial loss can do, and a likelihood cannot)."""
+    out = []
+    for r in runs:
+        s_b, b = r.series("val_bpd")
+        s_f, f = r.series("fid")
+        common = [s for s in s_b.tolist() if s > 0 and s in s_f.tolist()]
+        if len(common) < 2:
+            continue
+        first, last = common[0], common[-1]
+        b0, b1 = b[list(s_b).index(first)], b[list(s_b).index(last)]
+        f0, f1 = f[list(s_f).index(first)], f[list(s_f).index(last)]
+        if np.isfinite([b0, b1, f0, f1]).all() and b1 >= factor * b0 and f1 < f0:
+            out.append({"run": r.name, "from_step": int(first), "to_step": int(last),
+                        "bpd": (float(b0), float(b1)), "fid": (float(f0), float(f1))})
+    return out

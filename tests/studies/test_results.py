@@ -14,3 +14,21 @@ def test_fmt_gives_mean_and_sd_over_seeds_or_a_dash():
     assert fmt([1.0, 2.0, 3.0]) == "2.00 ± 1.00"
     assert fmt([5.0]) == "5.00"
     assert fmt([None, float("nan")]) == "—"
+
+
+def test_the_shipped_search_backs_the_sentence_on_likelihood_collapsing_while_images_improve():
+    """The chapter "What NLL and FID say about each other" says adversarially trained flows
+    lost likelihood while their FID improved: the shipped search must show it for adversarial
+    runs and never for an NLL run; and the rule does not fire on a run where both improve."""
+    from pathlib import Path
+    from flowlib.core.paths import RESULTS
+    from flowlib.studies.nll_vs_fid import likelihood_lost_images_gained
+    from flowlib.studies.results import Run, load_study
+    runs = load_study(RESULTS / "nll-vs-gan-search-quick")
+    hits = {x["run"] for x in likelihood_lost_images_gained(runs)}
+    family = {r.name: r.spec["family"] for r in runs}
+    assert any(family[h] != "nll" for h in hits)
+    assert not any(family[h] == "nll" for h in hits)
+    rows = [{"step": s, "val_bpd": b, "fid": f} for s, b, f in ((0, 11.0, 9000.0), (250, 4.0, 900.0),
+                                                                (500, 3.0, 700.0))]
+    assert likelihood_lost_images_gained([Run("r", "nll", 0, Path("."), {}, rows, None)]) == []
