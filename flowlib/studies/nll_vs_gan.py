@@ -131,6 +131,15 @@ def markdown_table(runs: list[Run], floors: dict | None = None) -> str:
     return head + body
 
 
+def fid_floors(preset: str) -> dict | None:
+    """The shipped real-versus-real floors at ``preset``'s final sample sizes
+    (``benchmarks/fid_floors.py``; at ``smoke``, quick's); None where none is shipped."""
+    import json
+    from flowlib.core.paths import RESULTS
+    path = RESULTS / f"fid-floors-{'quick' if preset == 'smoke' else preset}" / "floors.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 ALIVE_MIN_CLASSES = 8  # a generator covering fewer digit classes at its end has collapsed
 
 
