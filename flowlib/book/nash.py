@@ -10,7 +10,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from flowlib.book.plots import COLUMN_IN, log_axis, plot_band, side_by_side_frames
+from flowlib.book.plots import COLUMN_IN, plot_band, side_by_side_frames
 from flowlib.studies.nash import (LRS, REFERENCE_LR, VARIANT_LABEL, VARIANTS, _control, cell_runs,
                                   departures)
 from flowlib.studies.results import Run
@@ -41,26 +41,28 @@ def _departure_marks(ax, runs: list[Run], variant: str, lr: float, color, x=lamb
         ax.plot(x(row["step"]), y, "x", color=color, ms=8, mew=2)
 
 
-def step_size_figure(runs: list[Run]):
+def step_size_figure(runs: list[Run], variant: str = "reference"):
     """Left: the exact KL over steps for NSGAN (solid) and its NLL control (dashed) at each
     constant learning rate, median and range over seeds, crosses where NSGAN left. Right:
     the NSGAN curves against learning rate x steps: if leaving were a property of the
     continuous-time game (its gradient flow), the curves would fall on one another there."""
     fig, (a, b) = plt.subplots(1, 2, figsize=(COLUMN_IN, 3.4))
     for lr in LRS:
-        gan, nll = cell_runs(runs, "nsgan", "reference", lr), cell_runs(runs, "nll", "reference", lr)
+        gan, nll = cell_runs(runs, "nsgan", variant, lr), cell_runs(runs, "nll", "reference", lr)
         c = LR_COLOR[lr]
         plot_band(a, gan, "kl", color=c, label=f"NSGAN {lr:g}", center="median", alpha=0.15)
         plot_band(a, nll, "kl", color=c, label=f"NLL {lr:g}", ls="--", center="median",
                   alpha=0.08, marker="")
-        _departure_marks(a, runs, "reference", lr, c)
+        _departure_marks(a, runs, variant, lr, c)
         plot_band(b, gan, "kl", color=c, label=f"{lr:g}", center="median", alpha=0.15,
                   x=lambda s, lr=lr: np.where(s > 0, s * lr, np.nan))  # step 0 has no place on a log axis
-        _departure_marks(b, runs, "reference", lr, c, x=lambda s, lr=lr: s * lr)
+        _departure_marks(b, runs, variant, lr, c, x=lambda s, lr=lr: s * lr)
     for ax in (a, b):
         _kl_axis(ax)
     a.set(xlabel="step", ylabel=KL_LABEL, title="NSGAN (solid) and NLL (dashed)")
-    log_axis(b, "x")
+    fig.suptitle("a fresh discriminator at the generator's rate" if variant == "reference" else
+                 "a discriminator trained first, at its own rate 1e-4", fontsize=10)
+    b.set_xscale("log")   # decades only: minor labels would collide over five decades
     b.set(xlabel="learning rate x step", title="NSGAN against lr x step")
     b.legend(fontsize=9, title="learning rate", title_fontsize=9, loc="upper left")
     fig.tight_layout()

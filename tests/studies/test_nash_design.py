@@ -53,8 +53,9 @@ def test_the_design_is_fractional_with_a_control_for_every_nsgan_cell():
     names = [j.name for j in jobs]
     assert len(names) == len(set(names))
     cells = nash.design_cells()
-    # the reference crossed with every rate (NSGAN and NLL), the other variants at one rate
-    assert len(cells) == 2 * len(nash.LRS) + (len(nash.VARIANTS) - 1) + 2
+    # the reference crossed with every rate (NSGAN and NLL), the other variants at one rate,
+    # and D-trained-first crossed with every rate too (added after three runs, said so)
+    assert len(cells) == 2 * len(nash.LRS) + (len(nash.VARIANTS) - 1) + 2 + (len(nash.LRS) - 1)
     assert len(jobs) == len(cells) * len(nash.SEEDS)
     assert min(nash.LRS) <= 1e-6 and max(nash.LRS) >= 2e-4 and len(nash.LRS) >= 5
     parser = build_parser()
@@ -63,7 +64,9 @@ def test_the_design_is_fractional_with_a_control_for_every_nsgan_cell():
         assert args.warmup_steps == 0 and args.final_lr_frac == 1.0   # constant step size
         assert args.init == "teacher" and args.reverse_kl and args.dense_checks == [10, 200]
         if j.spec["method"] == "nsgan":
-            assert args.d_lr == args.lr and (args.gan_beta1 == 0.9) == (j.spec["variant"] == "beta1-0.9")
+            d_lr = nash.REFERENCE_LR if j.spec["variant"] == "pretrained-d" else args.lr
+            assert args.d_lr == d_lr and (args.gan_beta1 == 0.9) == (j.spec["variant"] == "beta1-0.9")
+            assert (args.pretrain_disc > 0) == (j.spec["variant"] == "pretrained-d")
         assert (args.data == "synthetic") == (j.spec["variant"] == "finite")
 
 
@@ -143,19 +146,38 @@ def test_small_step_sizes_that_stay_make_the_step_size_verdict_mixed_with_lr_tim
     v = nash.findings(_study(slow))["F2 (at the Nash equilibrium, by step size)"]
     assert v["status"] == "mixed"
     assert "1e-06: stays (0/3 seeds)" in v["numbers"] and "NSGAN leaves at 3/5" in v["numbers"]
-    assert "0.0002: leaves (3/3 seeds), median departure step 50 (lr x step 0.01)" in v["numbers"]
+    assert "0.0002: leaves (3/3 seeds), departure step median 50 over 3/3 seeds (lr x step 0.01)" in v["numbers"]
 
 
 def test_no_verdict_before_every_run_of_its_cells_has_finished():
     one = "nll-reference-lr1e-05-seed2"      # a missing *control* also withholds the verdict
     f = nash.findings(_study(_nll_calm_gan_leaves, skip={one}))
-    assert f["F2 (at the Nash equilibrium, by step size)"]["status"] == \
-        "incomplete: 29/30 runs of the reference cells"
+    assert f["F2 (at the Nash equilibrium, by step size)"]["status"] == "incomplete: 29/30 runs of its cells"
+    # the D-trained-first row reads the same NLL controls
+    assert f["F2 (at the Nash equilibrium, D trained first, by step size)"]["status"].startswith("incomplete: 29/30")
     # the variants' verdict reads the reference at 1e-4 and the variants: all finished
     assert f["F2 (at the Nash equilibrium, stabilised, lr 0.0001)"]["status"] == "supported"
     f = nash.findings(_study(_nll_calm_gan_leaves, skip={"nsgan-sgd-lr0.0001-seed0"}))
     assert f["F2 (at the Nash equilibrium, stabilised, lr 0.0001)"]["status"].startswith("incomplete: 32/33")
     table = nash.departure_table(_study(_nll_calm_gan_leaves))
-    assert table.count("\n") == 2 + len(nash.LRS) + len(nash.VARIANTS) - 1
+    assert table.count("\n") == 2 + len(nash.LRS) + len(nash.VARIANTS) - 1 + len(nash.LRS) - 1
     assert "| plain SGD | 0.0001 | 10, 10, 10 | leaves (3/3 seeds) | 50 (50..50)" not in table
     assert "| plain SGD | 0.0001 | 10, 10, 10 | leaves (3/3 seeds) | 50 | " in table
+
+
+def test_cells_whose_seeds_disagree_make_the_verdict_mixed_never_not_supported():
+    def two_of_three(spec):      # every NSGAN cell: seeds 0 and 1 leave, seed 2 stays
+        if spec["method"] == "nll" or spec["seed"] == 2:
+            return [0.0] + [0.2] * 20
+        return [0.0] + [50.0] * 20
+    f = nash.findings(_study(two_of_three))
+    for name, v in f.items():
+        assert v["status"] == "mixed", (name, v)
+    assert "leaves at 0/5 learning rates, stays at 0" in f["F2 (at the Nash equilibrium, by step size)"]["numbers"]
+    assert nash.three_way(["leaves (3/3 seeds)", "stays (0/3 seeds)"]) == "mixed"
+    assert nash.three_way(["stays (0/3 seeds)"] * 2) == "not supported"
+
+
+def test_a_departure_at_the_first_check_is_reported_as_an_upper_bound():
+    v = nash.findings(_study(_nll_calm_gan_leaves))["F2 (at the Nash equilibrium, by step size)"]
+    assert "0.0001: leaves (3/3 seeds), departure step median <= 10 over 3/3 seeds (lr x step <= 0.001)" in v["numbers"]
