@@ -13,7 +13,7 @@ from pathlib import Path
 from flowlib.core.paths import RESULTS, atomic_write_bytes
 from flowlib.studies import misspecification, nash, nll_vs_gan
 from flowlib.studies.registry import STUDIES
-from flowlib.studies.results import teacher_notes
+from flowlib.studies.results import load_study, teacher_notes
 
 STATEMENTS = {
     "F1": "NLL-trained Real NVP does unexpectedly well in FID against the NSGAN-trained same model.",
@@ -42,7 +42,9 @@ def findings_table(preset: str = "quick") -> list[dict]:
                          "numbers": v["numbers"], "source": source})
 
     e1 = STUDIES["nll-vs-gan"].shipped(preset)
-    f1 = nll_vs_gan.findings(nll_vs_gan.load(e1)) if e1 else None
+    searched = STUDIES["nll-vs-gan-search"].shipped(preset)
+    search = nll_vs_gan.search_rows(load_study(searched)) if searched else None
+    f1 = nll_vs_gan.findings(nll_vs_gan.load(e1), search) if e1 else None
     src1 = f"results/nll-vs-gan-{preset}"
     add("F1", {k: v for k, v in f1.items() if k.startswith("F1")} if f1 else None, src1,
         f"`python -m flowlib experiment nll-vs-gan --preset {preset}`")

@@ -96,6 +96,8 @@ def test_the_hybrid_sweep_and_the_final_runs_follow_the_selection():
 
 
 def test_nothing_is_selected_from_part_of_a_search(tmp_path, monkeypatch):
+    import json
+
     import pytest
     from flowlib.core import paths
     from flowlib.studies.runner import StudyError
@@ -118,7 +120,13 @@ def test_nothing_is_selected_from_part_of_a_search(tmp_path, monkeypatch):
         if j.spec["family"] == "nsgan":
             (search / j.name).mkdir()
             (search / j.name / "manifest.json").write_text('{"config": {}, "results": {"outcome": "done"}}')
-            (search / j.name / "job.json").write_text('{"spec": {"family": "nsgan"}}')
+            (search / j.name / "job.json").write_text(json.dumps({"spec": {"family": "nsgan"},
+                                                                  "argv": list(j.argv)}))
             (search / j.name / "metrics.jsonl").write_text("")
     with pytest.raises(StudyError, match="No NSGAN configuration of the search is alive"):
         S.selected_nsgan("quick")      # finished, but these constructed runs logged nothing
+    # a run left by another configuration under a stated job's name is refused, by name
+    (search / "nsgan-c03" / "job.json").write_text(json.dumps({"spec": {"family": "nsgan"},
+                                                                "argv": ["train", "--lr", "1"]}))
+    with pytest.raises(StudyError, match="nsgan-c03 .* ran another configuration"):
+        S.selected_nsgan("quick")
