@@ -21,8 +21,11 @@
 # on constructed students, including one that is only slower), read at 300 and at 1 000
 # images, each property by its own criterion against the teacher-size student:
 #
-# * **slow**: median training images per second at least 20% lower. Compare students with
-#   each other only: the machine (the provenance note says which) sets the absolute numbers;
+# * **slow**: training images per second at least 20% lower, measured one student at a time
+#   on a quiet machine (`benchmarks/student_speed.py`, `results/student-speed-quick`): the
+#   study's runs shared a busy CPU, so their own logged speeds say how busy it was (decided
+#   after a review, before any run F6 reads had finished; where no benchmark is shipped, the
+#   runs' logged medians are used and the table says so);
 # * **unstable**: more unstable seeds, a seed being unstable when it diverged or its gradient
 #   norm spiked above 10 times its own median (a validation loss that rises because the
 #   student memorises is overfitting, not instability: the pilot's monitor raised that flag 19
