@@ -38,6 +38,11 @@
 #
 # F6 is *supported* at a size when all four hold, *not supported* when none does, *mixed*
 # otherwise (the numbers say which hold).
+#
+# Each student trains at its own searched rate (`medium` 2e-3, `small` 4e-3, from a one-seed
+# search whose top rate was chosen for three of the four students): F6 compares students each
+# as well trained as the stated search could make it, not at one shared rate. "Unstable" can be
+# met by one seed against none; the numbers give the counts.
 
 # %%
 # %matplotlib inline
