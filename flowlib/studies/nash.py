@@ -262,8 +262,10 @@ def departure_table(runs: list[Run]) -> str:
         if not mine:
             continue
         rs = cell_runs(runs, "nsgan", c["variant"], c["lr"])
+        # a departure at the first check (step 10) may have happened before it: an upper bound
         steps = ", ".join("no control yet" if not x["control"] else "—" if x["step"] is None
-                          else str(x["step"]) for x in sorted(mine, key=lambda x: x["seed"]))
+                          else f"<= {x['step']}" if x["step"] <= 10 else str(x["step"])
+                          for x in sorted(mine, key=lambda x: x["seed"]))
         body += (f"| {VARIANT_LABEL[c['variant']]} | {c['lr']:g} | {steps} | {verdicts[key]} | "
                  f"{_summary([value_at(r, 'kl') for r in rs])} | "
                  f"{_summary([value_at(r, 'reverse_kl') for r in rs])} | "
