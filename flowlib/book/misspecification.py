@@ -80,7 +80,10 @@ def curves_figure(runs: list[Run], n: int):
             ax.set_ylim(min(lows) - 0.05, min(lows) + 1.2)   # the start (5+ bits/dim) would flatten the end
         ax.set_title(f"{s} ({relation(s)})", fontsize=10)
         ax.set_xlabel("step")
-        ax.legend(fontsize=9, loc="upper right")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=9, loc="upper right")
+        else:   # this student has no finished run at this size yet
+            ax.text(0.5, 0.5, "no finished run yet", transform=ax.transAxes, ha="center")
     axes[0].set_ylabel("bits/dim (MNIST units)")
     fig.suptitle(f"Trained on {n:,} synthetic images", fontsize=11)
     fig.tight_layout()

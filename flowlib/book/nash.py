@@ -64,7 +64,10 @@ def step_size_figure(runs: list[Run], variant: str = "reference"):
                  "a discriminator trained first, at its own rate 1e-4", fontsize=10)
     b.set_xscale("log")   # decades only: minor labels would collide over five decades
     b.set(xlabel="learning rate x step", title="NSGAN against lr x step")
-    b.legend(fontsize=9, title="learning rate", title_fontsize=9, loc="upper left")
+    if b.get_legend_handles_labels()[0]:
+        b.legend(fontsize=9, title="learning rate", title_fontsize=9, loc="upper left")
+    else:   # a cell family still waiting for its first run
+        b.text(0.5, 0.5, "no NSGAN run of these cells yet", transform=b.transAxes, ha="center")
     fig.tight_layout()
     return fig
 
