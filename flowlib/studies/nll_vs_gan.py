@@ -481,6 +481,13 @@ def hybrid_jobs(preset: str, seeds=(0,)) -> list[Job]:
     return hybrid_sweep_jobs(preset, selected_nsgan(preset))
 
 
+def fair_fight_jobs(preset: str, seeds=FINAL_SEEDS) -> list[Job]:
+    """The fair fight's selected runs (:func:`final_jobs` of :func:`selections`): what the
+    ``nll-vs-gan`` study runs once the search and the hybrid sweep have finished, refused by
+    name before."""
+    return final_jobs(preset, selections(preset), seeds)
+
+
 def selections(preset: str) -> dict[str, dict | None]:
     """Each family's selected configuration (``config`` of its search run; None when none is
     alive): NLL, NSGAN and WGAN-GP from the search, the hybrid from its sweep. Refuses while

@@ -111,6 +111,8 @@ def test_nothing_is_selected_from_part_of_a_search(tmp_path, monkeypatch):
         S.selections("quick")
     with pytest.raises(StudyError, match="47 of 48"):   # smoke reads the quick search
         S.selections("smoke")
+    with pytest.raises(StudyError, match="47 of 48"):   # no final run from part of a search
+        S.fair_fight_jobs("quick")
     # NSGAN's selection (for the hybrid sweep) waits for the NSGAN configurations only
     for call in (S.selected_nsgan, S.hybrid_jobs):
         with pytest.raises(StudyError, match="16 of 16 configurations"):
