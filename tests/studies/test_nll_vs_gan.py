@@ -28,7 +28,9 @@ def test_nll_vs_gan_study_end_to_end_at_smoke(tmp_path, capsys):
     # the three losses of a seed start from the same initialisation
     first = [r.series("fid")[1][0] for r in runs]
     assert first[0] == first[1] == first[2]
-    assert set(exp1.findings(runs)) == {"F1 (LeNet-FID)", "F1 (Inception-FID)", "F2 (from initialisation)"}
+    assert set(exp1.findings(runs)) == {"F1 (LeNet-FID)", "F1 (Inception-FID)",
+                                        "F1 (LeNet-FID, against hybrid (λ·NLL + NSGAN))",
+                                        "F2 (from initialisation)"}
     assert "| NLL | 1 |" in exp1.markdown_table(runs)
     capsys.readouterr()
     assert main(args) == 0                            # rerun: everything skipped
