@@ -132,3 +132,18 @@ def test_nothing_is_selected_from_part_of_a_search(tmp_path, monkeypatch):
                                                                 "argv": ["train", "--lr", "1"]}))
     with pytest.raises(StudyError, match="nsgan-c03 .* ran another configuration"):
         S.selected_nsgan("quick")
+
+
+def test_shipped_hybrid_sweep_runs_are_the_sweeps_jobs_with_the_selected_nsgan_flags():
+    import json
+    from flowlib.core.paths import RESULTS
+    root = RESULTS / "nll-vs-gan-hybrid-quick"
+    shipped = sorted(root.glob("*/manifest.json"))
+    assert shipped, "the shipped hybrid sweep is missing (results/nll-vs-gan-hybrid-quick)"
+    stated = {j.name: list(j.argv) for j in S.hybrid_jobs("quick")}
+    nsgan = S.selected_nsgan("quick")
+    for m in shipped:
+        job = json.loads((m.parent / "job.json").read_text())
+        assert job["argv"] == stated[m.parent.name]
+        assert {k: v for k, v in job["spec"]["config"].items() if k not in ("loss", "hybrid-lambda")} == \
+            {k: v for k, v in nsgan.items() if k != "loss"}
