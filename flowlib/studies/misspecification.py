@@ -21,7 +21,7 @@ import numpy as np
 from flowlib.data.synthetic import Teacher, synthetic_mnist
 from flowlib.metrics.likelihood import bpd_256
 from flowlib.models.realnvp import SIZES, RealNVP
-from flowlib.studies.results import Run, load_study, value_at, verdict
+from flowlib.studies.results import Run, load_study, shipped_results, value_at, verdict
 from flowlib.studies.runner import Job
 
 LADDER = tuple(SIZES)  # smallest to largest
@@ -566,8 +566,7 @@ def searched_lrs(preset: str) -> dict[str, float]:
     """Each design student's learning rate as the shipped search at ``preset`` selected it
     (:func:`select_lrs`; at ``smoke`` the ``quick`` search's: a smoke run only exercises the
     code)."""
-    from flowlib.core.paths import RESULTS
-    return select_lrs(load_study(RESULTS / f"misspecification-lr-{'quick' if preset == 'smoke' else preset}"))
+    return select_lrs(load_study(shipped_results("misspecification-lr", preset)))
 
 
 def jobs(preset: str, seeds=(0, 1, 2)) -> list[Job]:
@@ -614,7 +613,6 @@ def student_speeds(preset: str) -> dict[str, float]:
     ``benchmarks/student_speed.py`` (``results/student-speed-<preset>/speeds.json``); empty
     where none is shipped (F6 then falls back on the runs' own, load-dependent, logs)."""
     import json
-    from flowlib.core.paths import RESULTS
-    path = RESULTS / f"student-speed-{'quick' if preset == 'smoke' else preset}" / "speeds.json"
+    path = shipped_results("student-speed", preset) / "speeds.json"
     return {k: v["images_per_s"] for k, v in json.loads(path.read_text())["students"].items()} \
         if path.exists() else {}

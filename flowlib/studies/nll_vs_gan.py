@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from flowlib.studies.results import Run, load_study, verdict
+from flowlib.studies.results import Run, load_study, shipped_results, verdict
 from flowlib.studies.runner import Job
 
 LOSS_ORDER = ("nll", "nsgan", "wgan-gp", "hybrid")
@@ -135,8 +135,7 @@ def fid_floors(preset: str) -> dict | None:
     """The shipped real-versus-real floors at ``preset``'s final sample sizes
     (``benchmarks/fid_floors.py``; at ``smoke``, quick's); None where none is shipped."""
     import json
-    from flowlib.core.paths import RESULTS
-    path = RESULTS / f"fid-floors-{'quick' if preset == 'smoke' else preset}" / "floors.json"
+    path = shipped_results("fid-floors", preset) / "floors.json"
     return json.loads(path.read_text()) if path.exists() else None
 
 
@@ -438,9 +437,8 @@ def _shipped_or_refuse(name: str, preset: str, jobs: list[Job]) -> list[Run]:
     """The finished runs of the shipped study ``name`` at ``preset`` (at ``smoke``, the shipped
     ``quick`` one: a smoke run only exercises the code), refusing by name while any of
     ``jobs`` has not finished: a selection is made once, over every stated configuration."""
-    from flowlib.core.paths import RESULTS
     from flowlib.studies.runner import StudyError
-    root = RESULTS / f"{name}-{'quick' if preset == 'smoke' else preset}"
+    root = shipped_results(name, preset)
     done = {p.parent.name for p in root.glob("*/manifest.json")}
     missing = [j.name for j in jobs if j.name not in done]
     if missing:

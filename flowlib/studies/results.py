@@ -70,6 +70,14 @@ def value_at(run: Run, key: str, step: int | None = None):
     return float(v[hit[0]]) if len(hit) else None
 
 
+def shipped_results(name: str, preset: str) -> Path:
+    """The shipped results folder another study reads at ``preset``: ``results/<name>-<preset>``,
+    and at ``smoke`` the ``quick`` one (a smoke run only exercises the code). Reads
+    ``RESULTS`` at call time, so tests can point it elsewhere."""
+    from flowlib.core import paths
+    return paths.RESULTS / f"{name}-{'quick' if preset == 'smoke' else preset}"
+
+
 def load_study(root, order=()) -> list[Run]:
     """Every finished run under ``root`` (a run with a ``manifest.json``), in the order of
     ``order`` (a study's loss names) then seed."""
