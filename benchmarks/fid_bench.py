@@ -25,7 +25,6 @@ the defaults when the machine is free.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -160,12 +159,9 @@ def main(argv=None) -> int:
     if args.smoke:
         print("smoke run: nothing written")
         return 0
-    from flowlib.core.manifest import write_manifest
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(results, indent=2) + "\n"
-    (OUT_DIR / OUT_NAME).write_text(text)
-    write_manifest(OUT_DIR, config=vars(args), seed=0, wall_time_s=time.time() - t0,
-                   file=OUT_NAME, **results)
+    from flowlib.core.manifest import write_benchmark
+    write_benchmark(OUT_DIR, OUT_NAME, results, config=vars(args), wall_time_s=time.time() - t0,
+                    **results)
     print(f"wrote {OUT_DIR / OUT_NAME} and manifest.json ({time.time() - t0:.0f} s)")
     return 0
 

@@ -13,7 +13,6 @@ reported, the spread beside it. Run it with no background job on the machine.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from flowlib.core.manifest import write_benchmark  # noqa: E402
 from flowlib.core.paths import RESULTS  # noqa: E402
 from flowlib.core.presets import check_preset  # noqa: E402
 from flowlib.data.synthetic import Teacher, synthetic_mnist  # noqa: E402
@@ -76,14 +76,10 @@ def main(argv=None) -> int:
         out[s] = speed(s, images, batch, args.steps, args.warmup, args.repeats, teacher.temperature)
         print(f"{s:8s} {out[s]['parameters']:>9,} parameters: {out[s]['images_per_s']:7.1f} images/s "
               f"({out[s]['range'][0]:.1f}-{out[s]['range'][1]:.1f})", flush=True)
-    from flowlib.core.manifest import write_manifest
-    dest = RESULTS / f"student-speed-{preset}"
-    dest.mkdir(parents=True, exist_ok=True)
-    (dest / "speeds.json").write_text(json.dumps({"batch_size": batch, "threads": 1,
-                                                  "students": out}, indent=1) + "\n")
-    write_manifest(dest, config=vars(args), seed=0, wall_time_s=time.time() - t0, threads=1,
-                   file="speeds.json")
-    print(f"wrote {dest / 'speeds.json'}")
+    path = write_benchmark(RESULTS / f"student-speed-{preset}", "speeds.json",
+                           {"batch_size": batch, "threads": 1, "students": out},
+                           config=vars(args), wall_time_s=time.time() - t0, threads=1)
+    print(f"wrote {path}")
     return 0
 
 

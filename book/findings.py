@@ -16,8 +16,9 @@
 # `python -m flowlib findings --preset quick`, which also writes
 # `results/findings-quick.json`; a test regenerates that file and checks it is identical).
 # Each verdict applies a rule stated in the chapter it comes from; a rule changed after its
-# runs were seen is said to be so there. A study not yet run shows as *not run yet*, never
-# as a verdict. Two more statuses keep a failed baseline from passing for a result:
+# runs were seen is said to be so there. A study not yet run shows as *not run yet*, and
+# one whose runs are still being made as *incomplete* with how many of the runs its rule
+# reads have finished: never a verdict from part of a study. Two more statuses keep a failed baseline from passing for a result:
 # *inconclusive: the adversarial baseline failed* (no NSGAN generator alive at its end) and
 # *inconclusive: runs made before the adversarial machinery was corrected*; and a source
 # marked *(retired teacher)* was made on the synthetic MNIST of the teacher that has since

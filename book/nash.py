@@ -57,8 +57,9 @@
 # Checks every 10 steps for the first 200, then every 100: the exact forward
 # $\mathrm{KL}(T\,\|\,S)$ on 1 000 held-out teacher samples, the exact reverse
 # $\mathrm{KL}(S\,\|\,T)$ on 1 000 of the student's own samples (both are flows, so both are
-# exact up to sampling error), LeNet-FID and class coverage against teacher samples, and the
-# generator's gradient and the discriminator's input gradient on fakes and reals.
+# exact up to sampling error), LeNet-FID and class coverage against teacher samples. The
+# generator's gradient norm and the discriminator's input-gradient norms on fakes and reals
+# are logged with the training rows, every 20 steps.
 #
 # **The rule.** An NSGAN run *leaves the equilibrium* at the first check where its forward KL
 # exceeds 10 times the largest KL its NLL control has reached so far, and at least 1 nat per
@@ -121,6 +122,16 @@ display(Markdown(f"**{done} of the design's {planned} runs have finished.** "
 for variant in nash.CROSSED:    # the fresh discriminator, then the one trained first
     fig = C.step_size_figure(runs, variant)
     plt.show()
+
+# %% [markdown]
+# **What pushes the generator.** The batch means $D(\text{real})$ and $D(\text{fake})$ sit near
+# 1/2 at the equilibrium whatever happens; what moves the generator is the gradient of the
+# discriminator with respect to its input, at the fakes. Its norm over steps, per learning
+# rate (median and range over seeds; log scale):
+
+# %%
+fig = C.input_gradient_figure(runs)
+plt.show()
 
 # %% [markdown]
 # ## Does a regulariser or another optimiser keep NSGAN there?

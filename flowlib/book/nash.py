@@ -10,9 +10,9 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from flowlib.book.plots import COLUMN_IN, plot_band, side_by_side_frames
-from flowlib.studies.nash import (LRS, REFERENCE_LR, VARIANT_LABEL, VARIANTS, _control, cell_runs,
-                                  departures)
+from flowlib.book.plots import COLUMN_IN, log_axis, plot_band, side_by_side_frames
+from flowlib.studies.nash import (CROSSED, LRS, REFERENCE_LR, VARIANT_LABEL, VARIANTS, _control,
+                                  cell_runs, departures)
 from flowlib.studies.results import Run
 
 KL_LABEL = "KL(teacher ‖ student), nats/image"
@@ -68,6 +68,30 @@ def step_size_figure(runs: list[Run], variant: str = "reference"):
         b.legend(fontsize=9, title="learning rate", title_fontsize=9, loc="upper left")
     else:   # a cell family still waiting for its first run
         b.text(0.5, 0.5, "no NSGAN run of these cells yet", transform=b.transAxes, ha="center")
+    fig.tight_layout()
+    return fig
+
+
+def input_gradient_figure(runs: list[Run]):
+    """What moves the generator: the norm of the discriminator's input gradient on fakes over
+    steps (the training rows, every 20 steps), per constant learning rate, median and range
+    over seeds; left a fresh discriminator, right one trained first. At the equilibrium a
+    discriminator that has learned nothing gives the generator a small, random push; one that
+    has learned to tell the two apart gives it a large, directed one."""
+    fig, axes = plt.subplots(1, 2, figsize=(COLUMN_IN, 3.2), sharey=True)
+    for ax, variant in zip(axes, CROSSED):
+        for lr in LRS:
+            plot_band(ax, cell_runs(runs, "nsgan", variant, lr), "d_input_grad_fake",
+                      color=LR_COLOR[lr], label=f"{lr:g}", center="median", alpha=0.15, marker="")
+        log_axis(ax)
+        ax.set(xlabel="step", title="a fresh discriminator" if variant == "reference"
+               else "a discriminator trained first")
+        ax.title.set_fontsize(10)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=9, title="learning rate", title_fontsize=9)
+        else:   # a cell family still waiting for its first run
+            ax.text(0.5, 0.5, "no NSGAN run of these cells yet", transform=ax.transAxes, ha="center")
+    axes[0].set_ylabel("‖∇ₓ D‖ on fakes")
     fig.tight_layout()
     return fig
 

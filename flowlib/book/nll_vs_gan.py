@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from flowlib.book.plots import COLUMN_IN, log_axis, panel_grid, plot_band, side_by_side_frames
-from flowlib.studies.nll_vs_gan import LOSS_COLOR, LOSS_LABEL, LOSS_ORDER
+from flowlib.studies.nll_vs_gan import LOSS_COLOR, LOSS_LABEL, LOSS_ORDER, bpd_decimals
 from flowlib.studies.results import Run, value_at
 
 # ------------------------------------------------------------------ figures
@@ -16,7 +16,8 @@ CURVES = (("val_bpd", "validation bits/dim (exact)", True),
 
 
 def curves_figure(runs: list[Run], keys=CURVES):
-    """Each quantity over training steps: per loss, the mean over seeds and the min–max band."""
+    """Each quantity over training steps: per loss, the median over seeds and the min–max band
+    (an adversarial flow's bits/dim span a decade across seeds)."""
 
     n = ((runs[0].rows[0].get("train") or {}).get("quality_images") if runs and runs[0].rows else None)
     fig, axes = panel_grid(len(keys))
@@ -24,7 +25,7 @@ def curves_figure(runs: list[Run], keys=CURVES):
         title = title.replace("2 000", f"{n:,}".replace(",", " ") if n else "?")
         for loss in LOSS_ORDER:
             plot_band(ax, [r for r in runs if r.loss == loss], key, color=LOSS_COLOR[loss],
-                      label=LOSS_LABEL[loss])
+                      label=LOSS_LABEL[loss], center="median")
         if log:
             log_axis(ax)
         ax.set_title(title, fontsize=10)
@@ -34,9 +35,20 @@ def curves_figure(runs: list[Run], keys=CURVES):
     return fig
 
 
+def _short(run: Run) -> str:
+    """A grid's title: the loss, and for the hybrid its lambda (the full label is too wide)."""
+    lam = (run.spec.get("config") or {}).get("hybrid-lambda")
+    if run.loss == "hybrid":
+        return "hybrid" if lam is None else f"hybrid, λ = {lam:g}"
+    return LOSS_LABEL.get(run.loss, run.loss)
+
+
 def grid_frames(runs: list[Run], seed: int):
-    """Slider frames for one seed: at each checked step, the three losses' fixed-noise grids."""
-    return side_by_side_frames([r for r in runs if r.seed == seed], lambda r: LOSS_LABEL[r.loss])
+    """Slider frames for one seed: at each checked step, every loss's fixed-noise grid side
+    by side (the same latent vectors for every loss of a seed)."""
+    order = {l: i for i, l in enumerate(LOSS_ORDER)}
+    return side_by_side_frames(sorted([r for r in runs if r.seed == seed],
+                                      key=lambda r: order.get(r.loss, 9)), _short)
 
 
 def control_section(root):
@@ -74,31 +86,47 @@ def control_section(root):
     return fig, "; ".join(texts) + "."
 
 
-def search_figure(rows: list[dict]):
-    """Every finished search configuration's validation LeNet-FID, one column per family
-    (filled: generator alive at its end; open: collapsed or dead), on a log scale: the whole
-    distribution, not only the winners."""
+def _floor_line(ax, floor: dict | None):
+    """A dashed line at the real-versus-real floor of the validation checks (``floor``: the
+    ``lenet_validation`` entry of ``results/fid-floors-<preset>/floors.json``)."""
+    if floor:
+        ax.axhline(floor["fid"], color="0.4", ls="--", lw=1,
+                   label=f"real digits: {floor['fid']:.1f} (n = {floor['n']:,})".replace(",", " "))
+
+
+def search_figure(rows: list[dict], floor: dict | None = None):
+    """Every finished search configuration's validation LeNet-FID at its last check, one
+    column per family, on a log scale: the whole distribution, not only the winners. Filled:
+    alive at its end by the adversarial criterion (a gradient and at least 8 classes), for
+    every family; open: not (an NLL configuration on 7 classes is drawn open, although NLL's
+    selection only excludes diverged ones). ``floor``: the real-versus-real line."""
     families = list(dict.fromkeys(x["family"] for x in rows))
-    fig, ax = plt.subplots(figsize=(COLUMN_IN, 3.4))
+    fig, ax = plt.subplots(figsize=(COLUMN_IN, 3.6))
     rng = np.random.default_rng(0)  # horizontal jitter only, so points do not hide each other
     for i, fam in enumerate(families):
         for x in [x for x in rows if x["family"] == fam]:
-            ax.plot(i + rng.uniform(-0.15, 0.15), x["fid"], "o", ms=7,
-                    color=LOSS_COLOR.get(fam, "C4"), mfc=LOSS_COLOR.get(fam, "C4") if x["alive"] else "none")
-    ax.set_xticks(range(len(families)), [f"{f}\n({sum(x['family'] == f for x in rows)} configs)"
+            ax.plot(i + rng.uniform(-0.15, 0.15), x["fid"], "o", ms=7, color=LOSS_COLOR.get(fam, "C4"),
+                    mfc=LOSS_COLOR.get(fam, "C4") if x.get("alive_strict", x["alive"]) else "none")
+    ax.set_xticks(range(len(families)), [f"{LOSS_LABEL.get(f, f)}\n({sum(x['family'] == f for x in rows)} configs)"
                                          for f in families])
+    _floor_line(ax, floor)
     log_axis(ax)
-    ax.set_ylabel("validation LeNet-FID (2 000 samples)")
-    ax.set_title("the search after 1 000 steps: filled = alive at its end, open = collapsed",
+    n = next((x["n"] for x in rows if x.get("n")), None)
+    steps = max((x.get("step") or 0 for x in rows), default=0)
+    ax.set_ylabel(f"validation LeNet-FID ({n:,} samples)".replace(",", " ") if n else "validation LeNet-FID")
+    ax.set_title(f"the search after {steps:,} steps: filled = alive at its end, open = dead".replace(",", " "),
                  fontsize=10)
+    if floor:
+        ax.legend(fontsize=9, loc="lower right")
     fig.tight_layout()
     return fig
 
 
-def hybrid_figure(runs: list[Run]):
-    """The hybrid sweep: each lambda's validation LeNet-FID (left) and exact validation
-    bits/dim (right) at the sweep's last check (filled: generator alive at its end), against
-    lambda, the weight of NLL (nats per dimension) beside the selected NSGAN loss."""
+def hybrid_figure(runs: list[Run], floor: dict | None = None):
+    """The hybrid sweep: each lambda's validation LeNet-FID (left, with the real-versus-real
+    ``floor`` of :func:`search_figure`) and exact validation bits/dim (right) at the sweep's
+    last check (filled: generator alive at its end), against lambda, the weight of NLL (nats
+    per dimension) beside the selected NSGAN loss."""
     from flowlib.studies.nll_vs_gan import search_rows
     rows = sorted(search_rows(runs), key=lambda x: x["config"].get("hybrid-lambda", 0))
     lams = [x["config"].get("hybrid-lambda") for x in rows]
@@ -111,8 +139,73 @@ def hybrid_figure(runs: list[Run]):
             ax.plot(lam, y, "o", ms=7, color=LOSS_COLOR["hybrid"],
                     mfc=LOSS_COLOR["hybrid"] if x["alive"] else "none")
         log_axis(ax, "x")
-        log_axis(ax)
+        ax.set_xticks(lams, [f"{v:g}" for v in lams])   # the swept values only: minor labels crowd
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())
         ax.set(xlabel="λ (nats per dimension)", title=label)
         ax.title.set_fontsize(10)
+    log_axis(a)   # FIDs span a decade; bits/dim a fraction of one, on a linear axis
+    _floor_line(a, floor)
+    if floor:
+        a.legend(fontsize=9, loc="lower left", bbox_to_anchor=(0, 0.06))   # above the line
     fig.tight_layout()
     return fig
+
+
+# ------------------------------------------------------------------ tables
+def _f(v, digits=3):
+    return "—" if v is None else (f"{v:.3g}" if abs(v) >= 1e4 else f"{v:.{digits}f}")
+
+
+def run_table(rows: list[dict]) -> str:
+    """Markdown, one line per final run (``rows``: :func:`~flowlib.studies.nll_vs_gan.final_rows`):
+    its validation FID at its best check and at its last (the best-checkpoint and final
+    figures of its curve), then its final figures on the test split."""
+    lines = ["| run | outcome | steps | val. LeNet-FID: best (step) → last | test bits/dim | LeNet-FID "
+             "| Inception-FID | precision | recall | classes | events | training min |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        best = ("—" if r["best_fid"] is None else
+                f"{_f(r['best_fid'], 1)} ({r['best_fid_step']}) → {_f(r['last_fid'], 1)}")
+        bpd = "—" if r["test_bpd"] is None else f"{r['test_bpd']:.{bpd_decimals([r['test_bpd']])}f}"
+        lines.append(f"| {r['run']} | {r['outcome']} | {r['steps']} | {best} | {bpd} | "
+                     f"{_f(r['lenet_fid'], 1)} | {_f(r['inception_fid'], 1)} | {_f(r['precision'])} | "
+                     f"{_f(r['recall'])} | {'—' if r['classes'] is None else r['classes']} | "
+                     f"{r['events']} | {r['minutes']:.0f} |")
+    return "\n".join(lines)
+
+
+def events_table(runs: list[Run]) -> str:
+    """Markdown: every instability event the runs recorded (a sentence when there is none)."""
+    ev = [(r.name, e) for r in runs for e in r.events]
+    if not ev:
+        return "No instability event and no divergence in these runs."
+    return "| run | step | event | detail |\n|---|---|---|---|\n" + "".join(
+        f"| {n} | {e.get('step')} | {e.get('kind', e.get('event'))} | "
+        f"{e.get('detail', e.get('message', ''))} |\n" for n, e in ev)
+
+
+def selections_table(selected: dict) -> str:
+    """Markdown: each family's selected configuration (``selected``:
+    :func:`~flowlib.studies.nll_vs_gan.selections`), as the flags its final runs get."""
+    lines = ["| family | selected configuration (flags of its final runs) |", "|---|---|"]
+    for fam, cfg in selected.items():
+        flags = "—: no live configuration" if not cfg else " ".join(
+            f"`--{k}`" if v is True else f"`--{k} {v}`" for k, v in cfg.items() if k != "loss")
+        lines.append(f"| {LOSS_LABEL.get(fam, fam)} | {flags} |")
+    return "\n".join(lines)
+
+
+def saturation_table(rows: list[dict]) -> str:
+    """Markdown: :func:`~flowlib.studies.nll_vs_gan.saturated_shares`, one line per run; a
+    sentence naming the fix when no run ships its weights."""
+    if not rows:
+        return ("*No search run in this results folder ships its weights (`model.pt`), so the "
+                "saturated share cannot be measured here. Remake a run's weights with "
+                "`python -m flowlib job nll-vs-gan-search --preset quick --job nsgan-c05` "
+                "(and likewise for the other names).*")
+    lines = ["| search run | saturated pixels | classes | validation LeNet-FID | alive |",
+             "|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['name']} | {r['saturated']:.1%} | {r['classes']} | {_f(r['fid'], 0)} | "
+                     f"{'yes' if r['alive'] else 'no'} |")
+    return "\n".join(lines)

@@ -42,7 +42,8 @@ def log_axis(ax, which: str = "y") -> None:
     axis = ax.yaxis if which == "y" else ax.xaxis
     (ax.set_yscale if which == "y" else ax.set_xscale)("log")
     axis.set_major_formatter(fmt_)
-    axis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}"[0] in "25" else ""))
+    # label the minor ticks whose leading digit is 2 or 5 (0.2 and 0.5 as well as 20 and 50)
+    axis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:.0e}"[0] in "25" else ""))
 
 
 COLUMN_IN = 7.2  # the content column at 100 dpi (flowlib.book.legibility.COLUMN_PX, plus margin)
@@ -68,9 +69,14 @@ def side_by_side_frames(runs: list[Run], title, only=None) -> tuple[list, list[s
     steps = [s for s in steps if only is None or s in only]
     frames, labels = [], []
     for step in steps:
-        # 2.5 in a panel: three grids side by side fit the column at full size
-        fig, axes = plt.subplots(1, len(runs), figsize=(2.5 * len(runs), 2.9))
-        for ax, r in zip(np.atleast_1d(axes), runs):
+        # 2.5 in a panel: three grids side by side fit the column at full size; four or more
+        # go two to a row, or their titles shrink below the book's legible minimum
+        ncols = len(runs) if len(runs) <= 3 else 2
+        nrows = -(-len(runs) // ncols)
+        fig, axes = plt.subplots(nrows, ncols, figsize=(2.5 * ncols, 2.9 * nrows), squeeze=False)
+        for ax in axes.flat[len(runs):]:
+            ax.axis("off")
+        for ax, r in zip(axes.flat, runs):
             ax.axis("off")
             ax.set_title(title(r), fontsize=11)
             if step in r.grids:

@@ -74,6 +74,12 @@ def frame_choice(options: Mapping[str, object], description: str = "", *, dropdo
     names = list(options)
     if not names:
         raise ValueError("frame_choice needs at least one option")
+    if len(names) == 1:
+        # a drop-down with one entry is a control that does nothing: name the one option
+        label = W.HTML(f"<b>{description}</b>: {names[0]}" if description else names[0])
+        box = W.VBox([label, options[names[0]]])
+        box.add_class("flowlib-choice")
+        return box
     stack = W.Stack([options[n] for n in names], selected_index=0)
     if dropdown:
         chooser = W.Dropdown(options=names, index=0, description=description,

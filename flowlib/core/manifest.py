@@ -82,6 +82,18 @@ def write_manifest(directory: Path, *, config, seed: int | None, wall_time_s: fl
     return json.loads(text)
 
 
+def write_benchmark(directory: Path, name: str, data: dict, *, config, wall_time_s: float,
+                    threads: int | None = None, **results) -> Path:
+    """A benchmark's result: ``directory/name`` (JSON) beside its ``manifest.json`` (which
+    names the file, the arguments and the commit that made it). Returns the JSON's path."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(directory / name, (json.dumps(data, indent=1, default=_jsonable) + "\n").encode())
+    write_manifest(directory, config=config, seed=0, wall_time_s=wall_time_s, threads=threads,
+                   file=name, **results)
+    return directory / name
+
+
 def read_manifest(directory: Path) -> dict:
     path = Path(directory) / "manifest.json"
     try:

@@ -21,7 +21,7 @@ import numpy as np
 from flowlib.data.synthetic import Teacher, synthetic_mnist
 from flowlib.metrics.likelihood import bpd_256
 from flowlib.models.realnvp import SIZES, RealNVP
-from flowlib.studies.results import Run, load_study, shipped_results, value_at, verdict
+from flowlib.studies.results import Run, load_study, median_range, shipped_results, value_at, verdict
 from flowlib.studies.runner import Job
 
 LADDER = tuple(SIZES)  # smallest to largest
@@ -463,7 +463,7 @@ def findings(runs: list[Run]) -> dict[str, dict]:
         curves = {s: _median_curve(cell(s, 0), "val_bpd") for s in DESIGN_STUDENTS}
         status, numbers = f3_rule(final_train, curves, TEACHER_SIZE)
         return status, (f"n = {n3:,}: final training bits/dim " + ", ".join(
-            f"{s} {_span(v)}" for s, v in final_train.items()) + "; " + numbers)
+            f"{s} {median_range(v, '.3f')}" for s, v in final_train.items()) + "; " + numbers)
     out["F3"] = gate("F3", lambda sp: sp["train_size"] in (0, n3), f3)
     for n in verdict_sizes:
         def f4(n=n):
@@ -474,7 +474,7 @@ def findings(runs: list[Run]) -> dict[str, dict]:
                     if r.seed in controls else math.nan for r in cell(TEACHER_SIZE, n)]
             status, numbers = f4_rule(final_val, best_val, TEACHER_SIZE, smaller, rise)
             return status, ("final validation bits/dim " + ", ".join(
-                f"{s} {_span(v)}" for s, v in final_val.items()) + "; " + numbers)
+                f"{s} {median_range(v, '.3f')}" for s, v in final_val.items()) + "; " + numbers)
         out[f"F4 (n = {n:,})"] = gate("F4", lambda sp, n=n: sp["train_size"] == n
                                       or (sp["train_size"] == 0 and sp["student"] == TEACHER_SIZE), f4)
 
@@ -521,14 +521,6 @@ def _num(x) -> float:
     return math.nan if x is None else float(x)
 
 
-def _span(values) -> str:
-    """'median (min..max)' of a cell's seeds, 3 decimals (bits/dim)."""
-    v = [x for x in values if x is not None and math.isfinite(x)]
-    if not v:
-        return "—"
-    return f"{np.median(v):.3f}" + (f" ({min(v):.3f}..{max(v):.3f})" if min(v) != max(v) else "")
-
-
 def early_final_table(runs: list[Run]) -> str:
     """Markdown: per student and training-set size, early-stopped (at the lowest validation
     bits/dim) and final figures side by side, median and range over seeds: validation
@@ -547,19 +539,11 @@ def early_final_table(runs: list[Run]) -> str:
         fid_b = [_num(_nearest(r, "fid", e[0])) if e[0] is not None else math.nan for r, e in zip(rs, es)]
         se = [_num(value_at(r, "fid_se")) for r in rs]
         body += (f"| {s} | {'infinite (control)' if n == 0 else f'{n:,}'} | {len(rs)} | "
-                 f"{_span(steps).replace('.000', '')} | {_span([e[1] for e in es])} → "
-                 f"{_span([value_at(r, 'val_bpd') for r in rs])} | {_span1(kl_b)} → "
-                 f"{_span1([value_at(r, 'kl') for r in rs])} | {_span1(fid_b)} → "
-                 f"{_span1([value_at(r, 'fid') for r in rs])} (± {_span1(se)}) |\n")
+                 f"{median_range(steps, '.0f')} | {median_range([e[1] for e in es], '.3f')} → "
+                 f"{median_range([value_at(r, 'val_bpd') for r in rs], '.3f')} | {median_range(kl_b)} → "
+                 f"{median_range([value_at(r, 'kl') for r in rs])} | {median_range(fid_b)} → "
+                 f"{median_range([value_at(r, 'fid') for r in rs])} (± {median_range(se)}) |\n")
     return head + body
-
-
-def _span1(values) -> str:
-    """'median (min..max)' with one decimal (nats/image, FID)."""
-    v = [x for x in values if x is not None and math.isfinite(x)]
-    if not v:
-        return "—"
-    return f"{np.median(v):.1f}" + (f" ({min(v):.1f}..{max(v):.1f})" if min(v) != max(v) else "")
 
 
 def searched_lrs(preset: str) -> dict[str, float]:
@@ -601,9 +585,9 @@ def f6_table(runs: list[Run]) -> str:
                 continue
             p = rs[0].manifest.get("results", {}).get("parameters")
             body += (f"| {s} | {relation(s)} | {p:,} | {n:,} | {len(rs)} | "
-                     f"{_span1([speed(r) for r in rs])} | {sum(unstable(r) for r in rs)} | "
-                     f"{_span([overfitting_gap(r)[1] for r in rs])} | "
-                     f"{_span1([value_at(r, 'fid') for r in rs])} (± {_span1([value_at(r, 'fid_se') for r in rs])}) |\n"
+                     f"{median_range([speed(r) for r in rs])} | {sum(unstable(r) for r in rs)} | "
+                     f"{median_range([overfitting_gap(r)[1] for r in rs], '.3f')} | "
+                     f"{median_range([value_at(r, 'fid') for r in rs])} (± {median_range([value_at(r, 'fid_se') for r in rs])}) |\n"
                      if p else "")
     return head + body if body else "*No finite-set run has finished yet.*"
 

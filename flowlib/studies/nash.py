@@ -18,7 +18,7 @@ import statistics
 
 import numpy as np
 
-from flowlib.studies.results import Run, load_study, value_at, verdict
+from flowlib.studies.results import Run, load_study, median_range, value_at, verdict
 from flowlib.studies.runner import Job
 
 # ------------------------------------------------------------------ the design
@@ -221,22 +221,9 @@ def _median(v) -> str:
     return f"{statistics.median(v):.3g}" if v else "—"
 
 
-def _range(v) -> str:
-    v = [x for x in v if x is not None and np.isfinite(x)]
-    return f"{min(v):.3g}..{max(v):.3g}" if v else "—"
-
-
 def _summary(v) -> str:
-    """'median (min..max)' over seeds, with '+ k infinite' for non-finite values (a KL is
-    recorded as None when infinite: a sample beyond the other model's support, or a blow-up);
-    values never recorded (None here) are left out."""
-    v = [x for x in v if x is not None]
-    fin = [x for x in v if np.isfinite(x)]
-    bad = len(v) - len(fin)
-    if not fin:
-        return f"{bad} infinite" if bad else "—"
-    text = _median(fin) + (f" ({_range(fin)})" if min(fin) != max(fin) else "")
-    return text + (f" + {bad} infinite" if bad else "")
+    """'median (min–max)' over seeds, '+ k infinite' for KLs recorded as infinite."""
+    return median_range(v, ".3g", infinite=True)
 
 
 def progress(runs: list[Run]) -> tuple[int, int]:

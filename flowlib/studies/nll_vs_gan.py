@@ -1,16 +1,19 @@
 """The study ``nll-vs-gan`` (Experiment 1): its jobs, and its numbers and verdicts.
 
-The same Real NVP, from the same initialisation for a given seed, trained by NLL, by NSGAN
-and by the hybrid λ·NLL + NSGAN; read from ``results/nll-vs-gan-<preset>``
-(:mod:`flowlib.studies.results`), figures in :mod:`flowlib.book.nll_vs_gan`.
+The same Real NVP, from the same initialisation for a given seed, trained by NLL, NSGAN,
+WGAN-GP and the hybrid λ·NLL + NSGAN, each with the configuration a stated search selected
+(the studies ``nll-vs-gan-search`` and ``nll-vs-gan-hybrid``, below): the fair fight. Read
+from ``results/nll-vs-gan-<preset>`` (:mod:`flowlib.studies.results`), figures in
+:mod:`flowlib.book.nll_vs_gan`.
 """
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 
-from flowlib.studies.results import Run, load_study, shipped_results, verdict
+from flowlib.studies.results import Run, load_study, median_range, shipped_results, verdict
 from flowlib.studies.runner import Job
 
 LOSS_ORDER = ("nll", "nsgan", "wgan-gp", "hybrid")
@@ -20,39 +23,9 @@ LOSS_LABEL = {"nll": "NLL", "nsgan": "NSGAN", "wgan-gp": "WGAN-GP", "hybrid": "h
 
 LOSS_COLOR = {"nll": "C0", "nsgan": "C3", "hybrid": "C2", "minimax": "C1", "wgan-gp": "C4"}
 
-HYBRID_LAMBDA = 0.05  # weight of NLL in the hybrid loss (nats/dim units), Flow-GAN's range
-
-# Experiment 1 runs a fixed number of steps (not a time budget), so that its numbers do not
-# depend on how busy the machine was; every `quality_every` steps each run records exact
-# validation bits/dim, LeNet-FID, precision/recall, class coverage and a fixed-noise grid.
-# The adversarial runs use DCGAN's learning rate (2e-4) for the generator, chosen before any
-# run; NLL keeps its preset's.
-PLAN = {"smoke": {"steps": 30, "every": 15},
-        "quick": {"steps": 1500, "every": 250},
-        "full": {"steps": 30000, "every": 2000}}
-
-GAN_LR = 2e-4
-
-
-def jobs(preset: str, seeds) -> list[Job]:
-    jobs = []
-    for seed in seeds:
-        for loss in ("nll", "nsgan", "hybrid"):
-            plan = PLAN[preset]
-            argv = ["train", "--loss", loss, "--preset", preset, "--seed", str(seed),
-                    "--steps", str(plan["steps"]), "--eval-every", str(plan["every"]),
-                    "--quality-every", str(plan["every"]), "--no-progress"]
-            if loss != "nll":
-                argv += ["--lr", str(GAN_LR)]
-            if loss == "hybrid":
-                argv += ["--hybrid-lambda", str(HYBRID_LAMBDA)]
-            jobs.append(Job(f"{loss}-seed{seed}", tuple(argv),
-                            {"loss": loss, "seed": seed, "preset": preset}))
-    return jobs
-
 
 def load(root) -> list[Run]:
-    """The study's runs under ``root``, in loss order (NLL, NSGAN, hybrid) then seed."""
+    """The study's runs under ``root``, in :data:`LOSS_ORDER` then seed."""
     return load_study(root, LOSS_ORDER)
 
 
@@ -77,17 +50,46 @@ def final_rows(runs: list[Run]) -> list[dict]:
                      "final_grad_norm": next((x["grad_norm"] for x in reversed(r.rows)
                                               if "grad_norm" in x), None),
                      "fid_rebound": fid_rebound(r),
-                     "minutes": r.manifest.get("wall_time_s", 0) / 60,
+                     **_best_and_last(r, "fid"),
+                     "minutes": train_minutes(r),
                      "device": r.manifest.get("device", "?")})
     return rows
 
 
+def train_minutes(run: Run) -> float:
+    """Minutes the run spent training (the trainer's own clock, which a resumed run carries
+    over from its checkpoint; quality checks excluded): the manifest's ``wall_time_s`` counts
+    only the last process of a resumed run. Both are wall clocks: on a CPU shared with other
+    jobs they include the others' turns."""
+    t = [x["train_seconds"] for x in run.rows if "train_seconds" in x]
+    return (t[-1] if t else run.manifest.get("wall_time_s", 0)) / 60
+
+
+def _best_and_last(run: Run, key: str) -> dict:
+    """The validation figure ``key`` at the run's best check (lowest value; the
+    best-checkpoint figure) and its step, and at its last check: the curve in two numbers."""
+    steps, v = run.series(key)
+    ok = np.isfinite(v)
+    if not ok.any():
+        return {f"best_{key}": None, f"best_{key}_step": None, f"last_{key}": None}
+    i = int(np.argmin(np.where(ok, v, np.inf)))
+    return {f"best_{key}": float(v[i]), f"best_{key}_step": int(steps[i]),
+            f"last_{key}": float(v[ok][-1])}
+
+
 def minutes_by_device(rows: list[dict]) -> str:
-    """Wall minutes per run, 'median (range) (device)' for each device: a CPU run's minutes and
-    a GPU run's are not one population."""
+    """Training minutes per run (:func:`train_minutes`), 'median (range) (device)' for each
+    device: a CPU run's minutes and a GPU run's are not one population."""
     devices = sorted({r["device"] for r in rows})
-    return "; ".join(_med([r["minutes"] for r in rows if r["device"] == d])
+    return "; ".join(median_range([r["minutes"] for r in rows if r["device"] == d])
                      + (f" ({d})" if len(devices) > 1 else "") for d in devices)
+
+
+def bpd_decimals(values) -> int:
+    """Decimals to print bits/dim with, one rule for the summary and the run table: three for
+    a density model's (1.532), none for an adversarial flow's thousands (24417)."""
+    finite = [abs(x) for x in values if x is not None and math.isfinite(x)]
+    return 3 if max(finite, default=0) < 100 else 0
 
 
 def summary(runs: list[Run]) -> dict[str, dict]:
@@ -99,10 +101,12 @@ def summary(runs: list[Run]) -> dict[str, dict]:
         rs = [r for r in rows if r["loss"] == loss]
         col = {k: [r[k] for r in rs] for k in rs[0]}
         out[loss] = {"seeds": len(rs), "raw": col,
-                     "test_bpd": _med(col["test_bpd"], 3), "lenet_fid": _med(col["lenet_fid"]),
-                     "inception_fid": _med(col["inception_fid"]),
-                     "precision": _med(col["precision"], 3), "recall": _med(col["recall"], 3),
-                     "classes": _med(col["classes"], 0),
+                     "test_bpd": median_range(col["test_bpd"], f".{bpd_decimals(col['test_bpd'])}f"),
+                     "lenet_fid": median_range(col["lenet_fid"]),
+                     "inception_fid": median_range(col["inception_fid"]),
+                     "precision": median_range(col["precision"], ".3f"),
+                     "recall": median_range(col["recall"], ".3f"),
+                     "classes": median_range(col["classes"], ".0f"),
                      "unstable": sum(unstable_seed(r) for r in rs),
                      "diverged": sum(d is not None for d in col["diverged_at"]),
                      "minutes": minutes_by_device(rs)}
@@ -117,7 +121,7 @@ def markdown_table(runs: list[Run], floors: dict | None = None) -> str:
     ln = n[0]["lenet_n"] if n else "?"
     inc = [r["inception_n"] for r in final_rows(runs) if r["inception_n"]]
     head = ("| loss | seeds | test bits/dim | LeNet-FID (n={}) | Inception-FID (n={}) | precision "
-            "| recall | classes covered | unstable seeds | diverged | wall min/run |\n"
+            "| recall | classes covered | unstable seeds | diverged | training min/run |\n"
             "|---|---|---|---|---|---|---|---|---|---|---|\n").format(ln, inc[0] if inc else "—")
     body = "".join(
         f"| {LOSS_LABEL.get(k, k)} | {v['seeds']} | {v['test_bpd']} | {v['lenet_fid']} | "
@@ -125,9 +129,9 @@ def markdown_table(runs: list[Run], floors: dict | None = None) -> str:
         f"{v['unstable']} | {v['diverged']} | {v['minutes']} |\n" for k, v in s.items())
     if floors:
         le, ic = floors.get("lenet", {}), floors.get("inception", {})
-        body += (f"| *held-out real digits (the floor)* | — | — | {_med([le.get('fid')])} (n={le.get('n')}) | "
-                 f"{_med([ic.get('fid')])} (n={ic.get('n')}) | {_med([le.get('precision')], 3)} | "
-                 f"{_med([le.get('recall')], 3)} | — | — | — | — |\n")
+        body += (f"| *held-out real digits (the floor)* | — | — | {median_range([le.get('fid')])} (n={le.get('n')}) | "
+                 f"{median_range([ic.get('fid')])} (n={ic.get('n')}) | {median_range([le.get('precision')], '.3f')} | "
+                 f"{median_range([le.get('recall')], '.3f')} | — | — | — | — |\n")
     return head + body
 
 
@@ -203,8 +207,8 @@ def findings(runs: list[Run], search: list[dict] | None = None) -> dict[str, dic
             name = f"F1 ({label})" if fam == "nsgan" else f"F1 ({label}, against {LOSS_LABEL.get(fam, fam)})"
             out[name] = {
                 "status": status,
-                "numbers": (f"{detail}; NLL {_med([a for a, _, _ in triples])} vs "
-                            f"{LOSS_LABEL.get(fam, fam)} {_med([b for _, b, _ in triples])}"
+                "numbers": (f"{detail}; NLL {median_range([a for a, _, _ in triples])} vs "
+                            f"{LOSS_LABEL.get(fam, fam)} {median_range([b for _, b, _ in triples])}"
                             + (f"; {collapsed}/{len(seeds)} {LOSS_LABEL.get(fam, fam)} runs ended on "
                                "a single class (collapsed)" if collapsed else ""))}
     ns = [r for r in rows if r["loss"] == "nsgan"]
@@ -222,15 +226,6 @@ def findings(runs: list[Run], search: list[dict] | None = None) -> dict[str, dic
         status, numbers = f2_init_rule(search or [], rows)
     out["F2 (from initialisation)"] = {"status": status, "numbers": numbers}
     return out
-
-
-def _med(values, digits: int = 1) -> str:
-    """'median (min–max)' over seeds: FIDs of dead and live generators span a decade."""
-    v = [x for x in values if x is not None and math.isfinite(x)]
-    if not v:
-        return "—"
-    return f"{np.median(v):.{digits}f}" + (f" ({min(v):.{digits}f}–{max(v):.{digits}f})"
-                                           if min(v) != max(v) else "")
 
 
 # ------------------------------------------------------------------ the fair-fight search
@@ -312,29 +307,23 @@ def search_jobs(preset: str, seeds=(0,)) -> list[Job]:
 
 
 def select(runs: list[Run], family: str):
-    """The selected configuration of ``family``: the lowest validation LeNet-FID at the last
-    check among runs whose generator is alive there (adversarial families; an NLL run is
-    alive when it did not diverge). None when no run of the family qualifies."""
-    best = None
-    for r in runs:
-        if r.spec.get("family") != family or r.outcome == "diverged":
-            continue
-        checks = [x for x in r.rows if "fid" in x and not x.get("event")]
-        if not checks:
-            continue
-        last = checks[-1]
-        g = next((x["grad_norm"] for x in reversed(r.rows) if "grad_norm" in x), None)
-        if family != "nll" and not alive({"final_grad_norm": g, "classes": last.get("classes_covered")}):
-            continue
-        if best is None or last["fid"] < best[1]:
-            best = (r, last["fid"])
-    return best[0] if best else None
+    """The selected run of ``family``: the lowest validation LeNet-FID at the last check among
+    its runs alive there (:func:`search_rows`' ``alive``: an adversarial generator by
+    :func:`alive`, an NLL run when it did not diverge). None when no run of the family
+    qualifies."""
+    live = [x for x in search_rows(runs) if x["family"] == family and x["alive"]]
+    if not live:
+        return None
+    best = min(live, key=lambda x: x["fid"])
+    return next(r for r in runs if r.name == best["name"])
 
 
 def search_rows(runs: list[Run]) -> list[dict]:
     """One row per finished search configuration: its family, flags, validation LeNet-FID and
-    classes at the last check, whether its generator is alive there (:func:`alive`; an NLL run
-    is alive unless it diverged), and its wall minutes."""
+    classes at the last check, its training minutes (:func:`train_minutes`), whether its
+    generator is alive there (``alive``: the selection's
+    criterion, :func:`alive`, but an NLL run is alive unless it diverged; ``alive_strict``:
+    :func:`alive` for every family, the criterion F2 applies to the selected runs)."""
     rows = []
     for r in runs:
         family = r.spec.get("family")
@@ -343,14 +332,40 @@ def search_rows(runs: list[Run]) -> list[dict]:
             continue
         last = checks[-1]
         g = next((x["grad_norm"] for x in reversed(r.rows) if "grad_norm" in x), None)
-        live = r.outcome != "diverged" and (
-            family == "nll" or alive({"final_grad_norm": g, "classes": last.get("classes_covered")}))
+        strict = r.outcome != "diverged" and alive({"final_grad_norm": g,
+                                                     "classes": last.get("classes_covered")})
+        live = strict or (family == "nll" and r.outcome != "diverged")
         rows.append({"name": r.name, "family": family,
                      "config": {k: v for k, v in r.spec.get("config", {}).items() if k != "loss"},
                      "fid": last["fid"], "classes": last.get("classes_covered"), "alive": live,
-                     "minutes": r.manifest.get("wall_time_s", 0) / 60})
+                     "step": last.get("step"),
+                     "n": (r.rows[0].get("train") or {}).get("quality_images") if r.rows else None,
+                     "alive_strict": strict,
+                     "minutes": train_minutes(r)})
     return sorted(rows, key=lambda x: (list(SEARCH["quick"]["configs"]).index(x["family"])
                                        if x["family"] in SEARCH["quick"]["configs"] else 9, x["fid"]))
+
+
+def saturated_shares(root, n: int = 256, seed: int = 0) -> list[dict]:
+    """For each run under ``root`` that ships its final weights (``model.pt``): the share of
+    the pixels of ``n`` samples (fixed noise ``seed``) that sit in the flat ends of the flow's
+    output sigmoid (:func:`flowlib.training.gan.saturated_fraction`), where no gradient comes
+    back, with the run's classes and validation FID at its last check."""
+    import torch
+
+    from flowlib.models.realnvp import RealNVP
+    from flowlib.training.gan import saturated_fraction
+    rows = {x["name"]: x for x in search_rows(load_study(root))}
+    out = []
+    for path in sorted(Path(root).glob("*/model.pt")):
+        model = RealNVP.load(path).eval()
+        with torch.no_grad():
+            z = torch.randn(n, model.dim, generator=torch.Generator().manual_seed(seed))
+            share = saturated_fraction(model.decode(z * model.config.base_std), model.config.alpha)
+        row = rows.get(path.parent.name, {})
+        out.append({"name": path.parent.name, "saturated": share, "classes": row.get("classes"),
+                    "fid": row.get("fid"), "alive": row.get("alive")})
+    return out
 
 
 def search_summary(rows: list[dict], preset: str) -> str:
@@ -358,7 +373,7 @@ def search_summary(rows: list[dict], preset: str) -> str:
     and range of the validation LeNet-FID (all finished ones, and the live ones)."""
     stated = SEARCH[preset]["configs"]
     lines = ["| family | finished / stated | alive at the end | val. LeNet-FID, all: median (range) "
-             "| live ones: median (range) | wall min per config |", "|---|---|---|---|---|---|"]
+             "| live ones: median (range) | training min per config |", "|---|---|---|---|---|---|"]
     for fam, n in stated.items():
         xs = [x for x in rows if x["family"] == fam]
         live = [x["fid"] for x in xs if x["alive"]]
@@ -381,6 +396,7 @@ HYBRID_LAMBDAS = (0.05, 0.5, 5.0, 50.0, 500.0)
 FAMILIES = ("nll", "nsgan", "wgan-gp", "hybrid")
 FINAL_SEEDS = (0, 1, 2)
 FINAL_STEPS = {"smoke": 30, "quick": 6000, "full": 30_000}
+FINAL_EVERY = {"smoke": 15, "quick": 500, "full": 2500}   # quality checks: 12 over a run
 
 
 def _flags(config: dict) -> list[str]:
@@ -407,21 +423,21 @@ def hybrid_sweep_jobs(preset: str, nsgan_config: dict) -> list[Job]:
     return jobs
 
 
-def final_jobs(preset: str, selected: dict[str, dict], seeds=FINAL_SEEDS) -> list[Job]:
-    """The fair fight itself: each family's selected configuration (``selected``: family ->
-    its search flags, as in ``job.json``'s ``config``), ``seeds`` seeds at
+def final_jobs(preset: str, selected: dict[str, dict], seeds=FINAL_SEEDS,
+               families=FAMILIES) -> list[Job]:
+    """The fair fight itself: each of ``families``' selected configuration (``selected``:
+    family -> its search flags, as in ``job.json``'s ``config``), ``seeds`` seeds at
     :data:`FINAL_STEPS`. A family without a selection (no live configuration) is refused by
     name: the chapter then reports that family's baseline as failed, never a default."""
     from flowlib.studies.runner import StudyError
-    missing = [f for f in FAMILIES if not selected.get(f)]
+    missing = [f for f in families if not selected.get(f)]
     if missing:
         raise StudyError(f"No selected configuration for {', '.join(missing)}: finish the search "
                          "(and the hybrid sweep) first; a family with no live configuration "
                          "makes F1 inconclusive for it.")
-    steps = FINAL_STEPS[preset]
-    every = max(1, steps // 12)
+    steps, every = FINAL_STEPS[preset], FINAL_EVERY[preset]
     jobs = []
-    for family in FAMILIES:
+    for family in families:
         cfg = selected[family]
         for seed in seeds:
             argv = ["train", "--preset", preset, "--seed", str(seed), "--steps", str(steps),
@@ -459,18 +475,39 @@ def _shipped_or_refuse(name: str, preset: str, jobs: list[Job]) -> list[Run]:
     return runs
 
 
+def selection(preset: str, family: str) -> dict | None:
+    """``family``'s selected configuration (the ``config`` of its search run; None when none
+    is alive at its end). Made once every configuration *of that family* has finished, refused
+    by name before: a family's selection reads its own runs only, so one family's final runs
+    can start while another's search still runs. The hybrid's comes from its sweep, which
+    uses NSGAN's selection."""
+    base = "quick" if preset == "smoke" else preset
+    if family == "hybrid":
+        nsgan = selection(preset, "nsgan")
+        if nsgan is None:
+            return None
+        runs = _shipped_or_refuse("nll-vs-gan-hybrid", preset, hybrid_sweep_jobs(base, nsgan))
+    else:
+        runs = _shipped_or_refuse("nll-vs-gan-search", preset,
+                                  [j for j in search_jobs(base) if j.spec["family"] == family])
+    best = select(runs, family)
+    return best.spec["config"] if best else None
+
+
+def selections(preset: str) -> dict[str, dict | None]:
+    """Every family's :func:`selection` (NLL, NSGAN and WGAN-GP from the search, the hybrid
+    from its sweep); refuses while any family has unfinished configurations."""
+    return {f: selection(preset, f) for f in FAMILIES}
+
+
 def selected_nsgan(preset: str) -> dict:
-    """The search's selected NSGAN configuration (its ``config``), for the hybrid sweep: made
-    once every NSGAN configuration has finished (a family's selection reads its own runs
-    only, so the other families need not have finished)."""
+    """The search's selected NSGAN configuration, for the hybrid sweep."""
     from flowlib.studies.runner import StudyError
-    nsgan = [j for j in search_jobs("quick" if preset == "smoke" else preset) if j.spec["family"] == "nsgan"]
-    runs = _shipped_or_refuse("nll-vs-gan-search", preset, nsgan)
-    best = select(runs, "nsgan")
+    best = selection(preset, "nsgan")
     if best is None:
         raise StudyError("No NSGAN configuration of the search is alive at its end: there is no "
                          "NSGAN setting to sweep the hybrid's lambda with.")
-    return best.spec["config"]
+    return best
 
 
 def hybrid_jobs(preset: str, seeds=(0,)) -> list[Job]:
@@ -479,26 +516,12 @@ def hybrid_jobs(preset: str, seeds=(0,)) -> list[Job]:
     return hybrid_sweep_jobs(preset, selected_nsgan(preset))
 
 
-def fair_fight_jobs(preset: str, seeds=FINAL_SEEDS) -> list[Job]:
-    """The fair fight's selected runs (:func:`final_jobs` of :func:`selections`): what the
-    ``nll-vs-gan`` study runs once the search and the hybrid sweep have finished, refused by
-    name before."""
-    return final_jobs(preset, selections(preset), seeds)
-
-
-def selections(preset: str) -> dict[str, dict | None]:
-    """Each family's selected configuration (``config`` of its search run; None when none is
-    alive): NLL, NSGAN and WGAN-GP from the search, the hybrid from its sweep. Refuses while
-    either has unfinished configurations."""
-    base = "quick" if preset == "smoke" else preset
-    runs = _shipped_or_refuse("nll-vs-gan-search", preset, search_jobs(base))
-    out = {f: (r.spec["config"] if (r := select(runs, f)) else None) for f in ("nll", "nsgan", "wgan-gp")}
-    if out["nsgan"] is None:
-        out["hybrid"] = None
-    else:
-        sweep = _shipped_or_refuse("nll-vs-gan-hybrid", preset, hybrid_sweep_jobs(base, out["nsgan"]))
-        out["hybrid"] = (r.spec["config"] if (r := select(sweep, "hybrid")) else None)
-    return out
+def fair_fight_jobs(preset: str, seeds=FINAL_SEEDS, families=FAMILIES) -> list[Job]:
+    """The fair fight's selected runs (:func:`final_jobs` of each family's :func:`selection`):
+    what the ``nll-vs-gan`` study runs. A family's runs are listed once its own search (for the
+    hybrid: its sweep) has finished; ``families`` picks some (the background runs of the
+    families already selected), the study lists all four and refuses until each is ready."""
+    return final_jobs(preset, {f: selection(preset, f) for f in families}, seeds, families)
 
 
 # ------------------------------------------------------------------ F2 from initialisation, for the fair fight
@@ -531,18 +554,20 @@ def unstable_seed(row: dict) -> bool:
 def f2_init_rule(search: list[dict], final: list[dict]) -> tuple[str, str]:
     """F2 from initialisation by the rule above. ``search``: :func:`search_rows` (reported);
     ``final``: :func:`final_rows` of the selected runs (judged)."""
-    def share(family):
+    def share(family, key="alive"):
         xs = [x for x in search if x["family"] == family]
-        return (sum(not x["alive"] for x in xs) / len(xs), len(xs)) if xs else (float("nan"), 0)
+        return (sum(not x.get(key, x["alive"]) for x in xs) / len(xs), len(xs)) if xs else (float("nan"), 0)
     (ns, n_ns), (nl, n_nl) = share("nsgan"), share("nll")
+    nl_strict, _ = share("nll", "alive_strict")
     u = {f: [unstable_seed(r) for r in final if r["loss"] == f] for f in ("nsgan", "nll")}
     if not u["nsgan"] or not u["nll"]:
         return "no data", "needs the selected NSGAN and NLL runs"
     rate = {f: sum(v) / len(v) for f, v in u.items()}
     status = "supported" if rate["nsgan"] > rate["nll"] else "not supported"
     searched = (f"; in the search (seen before this rule, not counted): {ns:.0%} of {n_ns} NSGAN "
-                f"configurations dead or diverged at their end against {nl:.0%} of {n_nl} NLL ones"
-                if n_ns and n_nl else "")
+                f"configurations dead or diverged at their end against {nl:.0%} of {n_nl} NLL ones "
+                f"diverged ({nl_strict:.0%} dead or diverged by NSGAN's criterion, at least "
+                f"{ALIVE_MIN_CLASSES} classes)" if n_ns and n_nl else "")
     return status, (f"selected runs: {sum(u['nsgan'])}/{len(u['nsgan'])} NSGAN seeds unstable "
                     f"(diverged, dead, or validation FID above {REBOUND}x its best) against "
                     f"{sum(u['nll'])}/{len(u['nll'])} NLL seeds" + searched)

@@ -11,8 +11,10 @@ verdicts), its results folder ``results/<name>-<preset>``, its command ``flowlib
 - ``gan-control``: the positive control of the adversarial machinery, a DCGAN-style
   generator trained by the same discriminator, losses and evaluation (it writes its own
   ``final.json``).
-- ``nll-vs-gan`` (Experiment 1): the same Real NVP, from the same initialisation for a
-  given seed, trained by NLL, by NSGAN and by the hybrid λ·NLL + NSGAN.
+- ``nll-vs-gan`` (Experiment 1, the fair fight): the same Real NVP, from the same
+  initialisation for a given seed, trained by NLL, NSGAN, WGAN-GP and the hybrid λ·NLL +
+  NSGAN, each family with its selected configuration (refused until the search and the
+  hybrid sweep have finished).
 - ``nll-vs-gan-search``: the fair fight's stated search, a random search of the same size
   for NLL and for the adversarial losses (:func:`flowlib.studies.nll_vs_gan.search_space`).
 - ``nll-vs-gan-hybrid``: the hybrid loss's lambda swept with the search's selected NSGAN
@@ -72,7 +74,7 @@ def gan_control_jobs(preset: str, seeds) -> list[Job]:
 
 STUDIES: dict[str, Study] = {s.name: s for s in (
     Study("gan-control", gan_control_jobs, final=False, marker="final.json"),
-    Study("nll-vs-gan", nll_vs_gan.jobs, final=True, marker="final.json"),
+    Study("nll-vs-gan", nll_vs_gan.fair_fight_jobs, final=True, marker="final.json"),
     Study("nll-vs-gan-search", nll_vs_gan.search_jobs, final=False),
     Study("nll-vs-gan-hybrid", nll_vs_gan.hybrid_jobs, final=False),
     Study("nash", nash.jobs, final=False),

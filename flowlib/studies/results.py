@@ -103,21 +103,21 @@ def load_study(root, order=()) -> list[Run]:
 # ------------------------------------------------------------------ numbers
 
 
-def _stat(values) -> tuple[float, float, int]:
-    v = np.array([x for x in values if x is not None and math.isfinite(x)], dtype=float)
-    if len(v) == 0:
-        return float("nan"), float("nan"), 0
-    return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0, len(v)
-
-
-def fmt(values, digits: int = 2) -> str:
-    """'mean ± sd' over seeds (sd with n - 1), or the single value, or '—'."""
-    m, s, n = _stat(values)
-    if n == 0:
-        return "—"
-    if abs(m) >= 1e4:
-        return f"{m:.3g}" + (f" ± {s:.2g}" if n > 1 else "")
-    return f"{m:.{digits}f}" + (f" ± {s:.{digits}f}" if n > 1 else "")
+def median_range(values, spec: str = ".1f", infinite: bool = False) -> str:
+    """'median (min–max)' over seeds, each number formatted by ``spec`` (``".3f"``, ``".3g"``):
+    the book's one summary, since its values (FIDs of dead and live generators, KLs that
+    leave an equilibrium) often span orders of magnitude, where a mean and standard deviation
+    mislead. ``None`` (never recorded) is left out; non-finite values are dropped, or with
+    ``infinite`` counted as '+ k infinite' (a KL recorded as infinite). One value: no range;
+    none: '—'."""
+    v = [x for x in values if x is not None]
+    fin = [float(x) for x in v if math.isfinite(x)]
+    bad = len(v) - len(fin) if infinite else 0
+    if not fin:
+        return f"{bad} infinite" if bad else "—"
+    text = f"{np.median(fin):{spec}}" + (f" ({min(fin):{spec}}–{max(fin):{spec}})"
+                                        if min(fin) != max(fin) else "")
+    return text + (f" + {bad} infinite" if bad else "")
 
 
 def verdict(hits: int, total: int) -> str:
@@ -166,7 +166,7 @@ def provenance(runs: list[Run], shown: str = "") -> str:
     roots = sorted({r.directory.parent for r in runs})
     details = [f"`{(root / 'source.json').relative_to(REPO_ROOT)}`" for root in roots
                if (root / "source.json").exists() and root.is_relative_to(REPO_ROOT)]
-    parts = [f"{len(runs)} runs of the {what}"
+    parts = [f"{len(runs)} run{'s' if len(runs) != 1 else ''} of the {what}"
              + (f", {steps[0]:,} steps each" if len(steps) == 1 else ""),
              "code " + ", ".join(commits)
              + (f" (final evaluation {', '.join(fcommits)})" if fcommits and fcommits != commits else ""),

@@ -268,6 +268,10 @@ class Trainer:
             batch = self.data.train[self.perm[:self.cfg.batch_size]]
         self.model.train()
         self.model.log_prob(batch.to(self.device), generator=noise_gen)
+        if self.ema is not None:
+            # the average starts from the initialised network, or step 0's check (and the
+            # slider's first frame) would show an uninitialised copy for EMA runs only
+            self.ema = EMA(self.model, self.cfg.ema)
 
     def _start(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)

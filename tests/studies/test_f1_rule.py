@@ -37,11 +37,14 @@ def _search(family, alive):
 def test_f2_from_initialisation_judges_the_selected_runs_and_reports_the_search():
     from flowlib.studies.nll_vs_gan import f2_init_rule
     search = _search("nsgan", [False] * 11 + [True] * 5) + _search("nll", [True] * 24)
+    search[-1]["alive_strict"] = False   # an NLL configuration that ended on 7 classes
     calm = [_final("nll")] * 3
     # a dead seed of the selected NSGAN against three calm NLL seeds
     status, numbers = f2_init_rule(search, [_final("nsgan", grad=0.0), _final("nsgan"), _final("nsgan")] + calm)
     assert status == "supported"
     assert "1/3 NSGAN seeds unstable" in numbers and "69% of 16 NSGAN configurations" in numbers
+    # NLL's search share both ways: diverged (its selection's criterion), and by NSGAN's
+    assert "0% of 24 NLL ones diverged (4% dead or diverged by NSGAN's criterion" in numbers
     # the search alone (seen before the rule) never makes it supported
     assert f2_init_rule(search, [_final("nsgan")] * 3 + calm)[0] == "not supported"
     # a rebound of validation FID above 1.5x its best counts, one of 1.4x does not
@@ -62,3 +65,13 @@ def test_fid_rebound_is_measured_against_the_best_value_before_it():
     assert abs(fid_rebound(Run("r", "nsgan", 0, Path("."), {}, rows, None)) - 1.4) < 1e-9
     rows = [{"step": 0, "fid": 900.0}, {"step": 100, "fid": 800.0}]
     assert fid_rebound(Run("r", "nll", 0, Path("."), {}, rows, None)) == 1.0
+
+
+def test_the_run_table_gives_the_best_check_and_the_last_of_the_validation_fid():
+    from pathlib import Path
+    from flowlib.studies.nll_vs_gan import _best_and_last
+    from flowlib.studies.results import Run
+    rows = [{"step": s, "fid": f} for s, f in zip(range(0, 500, 100), (900.0, 400.0, float("nan"), 300.0, 420.0))]
+    got = _best_and_last(Run("r", "nsgan", 0, Path("."), {}, rows, None), "fid")
+    assert got == {"best_fid": 300.0, "best_fid_step": 300, "last_fid": 420.0}
+    assert _best_and_last(Run("r", "nll", 0, Path("."), {}, [], None), "fid")["best_fid"] is None

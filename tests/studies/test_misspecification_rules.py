@@ -207,6 +207,8 @@ def no_teacher_gap(monkeypatch):
     """The gap's teacher correction reads the teacher's samples: constant here."""
     monkeypatch.setattr(M, "teacher_subset_bpd", lambda *a, **k: (1.0, 1.0))
     monkeypatch.setattr(M, "teacher_fid_floor", lambda *a, **k: 5.0)   # FID measured above it
+    # speeds from the constructed runs' own logs, not from the shipped quiet benchmark
+    monkeypatch.setattr(M, "student_speeds", lambda *a, **k: {})
 
 
 def test_the_study_reads_every_rule_on_the_runs_it_states(no_teacher_gap):
@@ -221,6 +223,17 @@ def test_the_study_reads_every_rule_on_the_runs_it_states(no_teacher_gap):
     assert null["F4 (n = 300)"]["status"] == "not supported"
     assert null["F5"]["status"] == "no data"              # nothing overfits
     assert null["F6 (n = 300)"]["status"] == "not supported"
+
+
+def test_f6_reads_speed_from_the_quiet_benchmark_when_it_is_shipped(no_teacher_gap, monkeypatch):
+    """The runs' own speeds (equal in the null design) were logged on a shared CPU; a shipped
+    quiet-machine benchmark in which the larger student is half as fast makes it slow."""
+    null = M.findings(_design_runs("null"))
+    assert "slow: 0/1" in null["F6 (n = 300)"]["numbers"]
+    monkeypatch.setattr(M, "student_speeds", lambda *a, **k: {M.TEACHER_SIZE: 240.0, "medium": 120.0})
+    quiet = M.findings(_design_runs("null"))
+    assert "slow: 1/1" in quiet["F6 (n = 300)"]["numbers"]
+    assert quiet["F6 (n = 300)"]["status"] == "mixed"
 
 
 def test_no_verdict_while_a_run_it_reads_is_missing(no_teacher_gap):

@@ -1,5 +1,5 @@
 """The book's one three-way verdict rule, on constructed inputs."""
-from flowlib.studies.results import fmt, verdict
+from flowlib.studies.results import median_range, verdict
 
 
 def test_verdict_counts_the_pairs_that_go_the_claimed_way():
@@ -11,9 +11,12 @@ def test_verdict_counts_the_pairs_that_go_the_claimed_way():
 
 
 def test_fmt_gives_mean_and_sd_over_seeds_or_a_dash():
-    assert fmt([1.0, 2.0, 3.0]) == "2.00 ± 1.00"
-    assert fmt([5.0]) == "5.00"
-    assert fmt([None, float("nan")]) == "—"
+    assert median_range([1.0, 2.0, 30.0]) == "2.0 (1.0–30.0)"   # the median, not the mean
+    assert median_range([5.0], ".3f") == "5.000"
+    assert median_range([None, float("nan")]) == "—"
+    assert median_range([3e5, 4e3, float("inf"), None], ".3g", infinite=True) == \
+        "1.52e+05 (4e+03–3e+05) + 1 infinite"
+    assert median_range([float("inf")], infinite=True) == "1 infinite"
 
 
 def test_the_shipped_search_backs_the_sentence_on_likelihood_collapsing_while_images_improve():

@@ -34,6 +34,9 @@ def test_every_loss_starts_from_the_same_initialised_network(tmp_path, small_dat
         trainer.initialize()
         assert all(bool(m.initialized) for m in trainer.model.modules() if isinstance(m, ActNorm))
         states[loss] = trainer.model.state_dict()
+        # the EMA copy, which every quality check measures, starts from the same network
+        for k, v in trainer.ema.model.state_dict().items():
+            assert torch.equal(v, states[loss][k]), ("ema", loss, k)
     for loss, state in states.items():
         for k, v in state.items():
             assert torch.equal(v, states["nll"][k]), (loss, k)

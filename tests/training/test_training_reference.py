@@ -18,6 +18,13 @@ TIMING = {"img_per_s", "train_seconds", "wall_seconds", "quality_seconds", "seco
 # Logged since the recording, computed from values the loop already had (they change no other
 # number): named here one by one, so that any other new or missing key still fails.
 DIAGNOSTICS_ADDED = {"g_saturated", "fid_se"}
+# The EMA copy, which every check measures, now starts from the initialised network; when
+# these were recorded it started from a copy taken before the ActNorm initialisation. So
+# step 0's check measures another network (not compared), and the average's memory of that
+# start, a weight of 9! N! / (N + 9)! after N steps (3e-6 at 15, 1e-8 at 30), moves later
+# checks by less than 1e-6: those keys compare to 1e-5; every other number exactly.
+EMA_MEASURED = {"val_bpd", "fid", "precision", "recall", "classes_covered", "class_entropy",
+                "class_kl", "class_histogram"}
 RUNS = {"smoke-nll": ["--preset", "smoke", "--loss", "nll", "--steps", "30"],
         "smoke-nsgan": ["--preset", "smoke", "--loss", "nsgan", "--steps", "30", "--lr", "2e-4"],
         "smoke-hybrid": ["--preset", "smoke", "--loss", "hybrid", "--steps", "30", "--lr", "2e-4",
@@ -38,4 +45,9 @@ def test_training_matches_the_recorded_run(name, tmp_path):
     for a, b in zip(got, ref):
         if a.get("event") == "start":  # settings added since the recording, at their defaults
             a = {**a, "train": {k: v for k, v in a["train"].items() if k in b["train"]}}
-        assert a == b
+        assert a.keys() == b.keys()
+        ema = {k for k in a if k in EMA_MEASURED and not a.get("event")}
+        if a.get("step") != 0:
+            for k in ema:
+                assert a[k] == pytest.approx(b[k], rel=1e-5), (a.get("step"), k)
+        assert {k: v for k, v in a.items() if k not in ema} == {k: v for k, v in b.items() if k not in ema}
