@@ -47,7 +47,22 @@ def device_description(device: "torch.device | str | None" = None, threads: int 
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     n = threads or torch.get_num_threads()
-    return f"CPU {platform.processor() or platform.machine()}, {n} thread{'s' * (n != 1)}"
+    model = cpu_model()
+    arch = platform.processor() or platform.machine()
+    return f"CPU {model + ' (' + arch + ')' if model else arch}, {n} thread{'s' * (n != 1)}"
+
+
+def cpu_model() -> str | None:
+    """The CPU's model name as the kernel reports it (Linux), or None: runs resumed on another
+    machine must say so, since float results then differ in the last bits."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip() or None
+    except OSError:
+        pass
+    return None
 
 
 def _jsonable(obj):

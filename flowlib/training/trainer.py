@@ -44,6 +44,7 @@ import torch
 from flowlib.core.devices import resolve_device
 from flowlib.core.errors import FlowlibError
 from flowlib.core.images import image_grid, to_png
+from flowlib.core.manifest import device_description, git_commit
 from flowlib.core.paths import atomic_write_bytes
 from flowlib.models.realnvp import (RealNVP, RealNVPConfig, bits_per_dim, load_checkpoint_file,
                                     mnist_units_offset)
@@ -319,6 +320,11 @@ class Trainer:
         self.val_bpd = ck.get("val_bpd")
         self.detector.load_state_dict(ck.get("monitor", {}))
         truncate_metrics(self.metrics_path, self.step)
+        # where each stretch of a run was made: a run resumed on another machine (or commit)
+        # is not bit for bit the run an uninterrupted process would have made
+        append_metrics(self.metrics_path, [{
+            "event": "resume", "step": self.step, "device": str(self.device),
+            "machine": device_description(self.device, self.cfg.threads), **git_commit()}])
 
     def checkpoint(self) -> None:
         """Everything needed to continue bit for bit, written atomically."""

@@ -14,9 +14,11 @@ TIMING = {"img_per_s", "train_seconds", "wall_seconds", "quality_seconds", "seco
 
 
 def _rows(run):
+    """Every logged number but timings and the resume's own record of where it ran."""
     lines = (run / "metrics.jsonl").read_text().splitlines()
     rows = [json.loads(l) for l in lines]  # no torn line survives a resume
-    return [{k: v for k, v in r.items() if k not in TIMING} for r in rows]
+    return [{k: v for k, v in r.items() if k not in TIMING} for r in rows
+            if r.get("event") != "resume"]
 
 
 def _train(argv, out, **kw):
@@ -46,6 +48,11 @@ def test_sigkill_between_checkpoints_then_resume_alone(tmp_path, loss):
                              env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert _rows(killed) == _rows(straight)        # every logged number, nothing duplicated
+    # the resume says where the rest of the run was made (machine and commit)
+    resumes = [json.loads(l) for l in (killed / "metrics.jsonl").read_text().splitlines()
+               if json.loads(l).get("event") == "resume"]
+    assert [r["step"] for r in resumes] == [step]
+    assert resumes[0]["machine"].startswith("CPU") and "commit" in resumes[0]
     a = torch.load(straight / "model.pt", weights_only=True)["state_dict"]
     b = torch.load(killed / "model.pt", weights_only=True)["state_dict"]
     assert all(torch.equal(v, b[k]) for k, v in a.items())
