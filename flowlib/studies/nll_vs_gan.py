@@ -153,6 +153,10 @@ def alive(row: dict) -> bool:
     return g is not None and g > 0 and k is not None and k >= ALIVE_MIN_CLASSES
 
 
+def _or_inf(x):
+    return math.inf if x is None else x
+
+
 def f1_verdict(triples: list[tuple]) -> tuple[str, str]:
     """F1's rule, fixed before the fair-fight reruns: ``triples`` are (NLL FID, adversarial FID,
     adversarial generator alive) per seed. Only seeds whose adversarial generator is alive
@@ -188,7 +192,9 @@ def findings(runs: list[Run], search: list[dict] | None = None) -> dict[str, dic
     out = {}
     if any("family" in r.spec for r in runs):   # the fair fight: no verdict from part of it
         want = [(f, s) for f in FAMILIES for s in FINAL_SEEDS]
-        have = sum(k in by and by[k]["lenet_fid"] is not None for k in want)
+        # a run that diverged has finished too (no final figures: it is dead, never "waiting")
+        have = sum(k in by and (by[k]["lenet_fid"] is not None or by[k]["outcome"] == "diverged")
+                   for k in want)
         if have < len(want):
             waiting = {"status": f"incomplete: {have}/{len(want)} selected runs with final figures",
                        "numbers": "waiting for the runs it reads"}
@@ -201,8 +207,11 @@ def findings(runs: list[Run], search: list[dict] | None = None) -> dict[str, dic
         keys = (("lenet_fid", "LeNet-FID"), ("inception_fid", "Inception-FID")) if fam == "nsgan" \
             else (("lenet_fid", "LeNet-FID"),)
         for key, label in keys:
-            triples = [(by["nll", s][key], by[fam, s][key], alive(by[fam, s])) for s in seeds
-                       if by["nll", s][key] is not None and by[fam, s][key] is not None]
+            # an adversarial run that diverged has no FID: a dead seed (counted, never compared)
+            triples = [(by["nll", s][key], _or_inf(by[fam, s][key]),
+                        by[fam, s][key] is not None and alive(by[fam, s])) for s in seeds
+                       if by["nll", s][key] is not None
+                       and (by[fam, s][key] is not None or by[fam, s]["outcome"] == "diverged")]
             status, detail = f1_verdict(triples)
             name = f"F1 ({label})" if fam == "nsgan" else f"F1 ({label}, against {LOSS_LABEL.get(fam, fam)})"
             out[name] = {
@@ -350,20 +359,23 @@ def saturated_shares(root, n: int = 256, seed: int = 0) -> list[dict]:
     """For each run under ``root`` that ships its final weights (``model.pt``): the share of
     the pixels of ``n`` samples (fixed noise ``seed``) that sit in the flat ends of the flow's
     output sigmoid (:func:`flowlib.training.gan.saturated_fraction`), where no gradient comes
-    back, with the run's classes and validation FID at its last check."""
+    back, the share of those at the black end (``black``), and the run's classes and validation
+    FID at its last check."""
     import torch
 
     from flowlib.models.realnvp import RealNVP
-    from flowlib.training.gan import saturated_fraction
+    from flowlib.training.gan import saturated_black_share, saturated_fraction
     rows = {x["name"]: x for x in search_rows(load_study(root))}
     out = []
     for path in sorted(Path(root).glob("*/model.pt")):
         model = RealNVP.load(path).eval()
         with torch.no_grad():
             z = torch.randn(n, model.dim, generator=torch.Generator().manual_seed(seed))
-            share = saturated_fraction(model.decode(z * model.config.base_std), model.config.alpha)
+            raw = model.decode(z * model.config.base_std)
+        share = saturated_fraction(raw, model.config.alpha)
         row = rows.get(path.parent.name, {})
-        out.append({"name": path.parent.name, "saturated": share, "classes": row.get("classes"),
+        out.append({"name": path.parent.name, "saturated": share,
+                    "black": saturated_black_share(raw, model.config.alpha), "classes": row.get("classes"),
                     "fid": row.get("fid"), "alive": row.get("alive")})
     return out
 

@@ -112,13 +112,24 @@ def run_job(job: Job, out: Path, *, threads: int | None = None, device: str | No
     if proc.returncode not in (0, DIVERGED_EXIT):
         return JobResult(job.name, f"failed (exit {proc.returncode})", seconds, out)
     outcome = "done" if proc.returncode == 0 else "diverged"
-    write_manifest(out, config={"argv": list(job.argv), **job.spec},
+    write_manifest(out, config={"argv": list(job.argv), **job.spec, **_resolved(out)},
                    seed=job.spec.get("seed"), wall_time_s=seconds, outcome=outcome,
                    device=resolve_device(device) if device else None, threads=threads,
                    source=source, **headline(out))
     if final is not None and outcome == "done":
         final(out)
     return JobResult(job.name, outcome, seconds, out)
+
+
+def _resolved(out: Path) -> dict:
+    """The settings the run actually used (``train``: every TrainConfig field, defaults and
+    penalties included, as the trainer's start row records them), for the manifest."""
+    from flowlib.training.metrics_file import read_metrics
+    try:
+        start = next((r for r in read_metrics(out) if r.get("event") == "start"), {})
+    except (OSError, ValueError):
+        return {}
+    return {"train": start["train"]} if "train" in start else {}
 
 
 def gpu_assignment(n_jobs: int, n_gpus: int) -> list[int | None]:

@@ -11,7 +11,7 @@ from flowlib.core.errors import FlowlibError
 from flowlib.core.paths import atomic_write_bytes
 from flowlib.core.presets import check_preset
 from flowlib.models.realnvp import SIZES
-from flowlib.training.config import preset_config
+from flowlib.training.config import WGAN_GP_DEFAULTS, preset_config
 from flowlib.training.data_sources import train_data
 from flowlib.training.losses import LOSSES, make_loss
 from flowlib.training.trainer import TrainingDiverged, train
@@ -26,12 +26,16 @@ def _config_from_args(args):
                         threads=args.threads, eval_every=args.eval_every,
                         quality_every=args.quality_every, quality_images=args.quality_images,
                         gan_beta1=args.gan_beta1, gan_beta2=args.gan_beta2, d_lr=args.d_lr,
-                        d_steps=args.d_steps, r1=args.r1,
+                        d_steps=args.d_steps, r1=args.r1, gp_weight=args.gp_weight,
                         spectral_norm=True if args.spectral_norm else None,
                         warmup_steps=args.warmup_steps, final_lr_frac=args.final_lr_frac,
                         optimizer=args.optimizer, reverse_kl=True if args.reverse_kl else None,
                         dense_every=args.dense_checks[0] if args.dense_checks else None,
                         dense_until=args.dense_checks[1] if args.dense_checks else None)
+    if args.loss == "wgan-gp":
+        given = {"gan_beta1": args.gan_beta1, "gan_beta2": args.gan_beta2, "d_steps": args.d_steps,
+                 "lr": args.lr, "gp_weight": args.gp_weight}
+        cfg = dataclasses.replace(cfg, **{k: v for k, v in WGAN_GP_DEFAULTS.items() if given[k] is None})
     if args.steps is not None and args.minutes is None:
         cfg = dataclasses.replace(cfg, minutes=None)
     if args.no_ema:
@@ -137,9 +141,12 @@ def add_cli(subparsers) -> None:
     p.add_argument("--d-lr", type=float, default=None,
                    help="GAN losses: the discriminator's lr (default: the generator's; TTUR if not)")
     p.add_argument("--d-steps", type=int, default=None,
-                   help="GAN losses: discriminator steps per generator step (default 1)")
+                   help="GAN losses: discriminator steps per generator step (default 1; 5 for wgan-gp)")
     p.add_argument("--r1", type=float, default=None,
                    help="GAN losses: R1 penalty weight gamma on real data (default 0: off)")
+    p.add_argument("--gp-weight", type=float, default=None,
+                   help="WGAN-GP: gradient-penalty weight (default 10). Without --gan-beta2, "
+                        "--d-steps and --lr, --loss wgan-gp uses Flow-GAN's 0.9, 5 and 1e-4")
     p.add_argument("--spectral-norm", action="store_true",
                    help="GAN losses: spectral normalisation in the discriminator")
     p.add_argument("--warmup-steps", type=int, default=None, help="linear warm-up steps (0: none)")

@@ -43,13 +43,15 @@ class TrainConfig:
     channels_last: bool = True
     # the adversarial losses (flowlib.training.gan): both players' Adam betas (NLL keeps
     # Adam's (0.9, 0.999)), the discriminator's lr (None: the generator's; it follows the
-    # generator's schedule either way), its steps per generator step, R1 weight, spectral norm
+    # generator's schedule either way), its steps per generator step, R1 weight, spectral norm;
+    # `--loss wgan-gp` without these flags gets Flow-GAN's reference settings (WGAN_GP_DEFAULTS)
     gan_beta1: float = 0.5
     gan_beta2: float = 0.999
     d_lr: float | None = None
     d_steps: int = 1
     r1: float = 0.0
     spectral_norm: bool = False
+    gp_weight: float = 10.0        # WGAN-GP's gradient-penalty weight (Gulrajani et al., Flow-GAN)
     optimizer: str = "adam"        # the generator's: "adam" or "sgd" (plain, no momentum)
     dense_every: int = 0           # extra checks every this many steps ...
     dense_until: int = 0           # ... up to this step (e.g. 10 and 200: the first moves)
@@ -87,3 +89,8 @@ def preset_config(preset: str, **overrides) -> TrainConfig:
 
 
 # ------------------------------------------------------------------ losses (pluggable)
+
+
+# Flow-GAN's WGAN-GP (Grover et al. 2018, after Gulrajani et al. 2017): what `--loss wgan-gp`
+# uses for each of these settings its command line does not give
+WGAN_GP_DEFAULTS = {"gan_beta1": 0.5, "gan_beta2": 0.9, "d_steps": 5, "lr": 1e-4, "gp_weight": 10.0}

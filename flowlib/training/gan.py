@@ -114,6 +114,15 @@ def saturated_fraction(raw: torch.Tensor, alpha: float) -> float:
     return float((s * (1 - s) < SATURATED).float().mean())
 
 
+def saturated_black_share(raw: torch.Tensor, alpha: float) -> float:
+    """Of the pixels :func:`saturated_fraction` counts, the share at the sigmoid's lower (black)
+    end: background, where a saturated pixel is what a digit image needs; the rest sit at the
+    white end, on strokes (nan when no pixel is saturated)."""
+    s = alpha + (1 - 2 * alpha) * raw
+    sat = s * (1 - s) < SATURATED
+    return float((sat & (s < 0.5)).sum() / sat.sum()) if bool(sat.any()) else float("nan")
+
+
 def to_pixel_range(fake: torch.Tensor) -> torch.Tensor:
     """Fakes clipped to [0, 1] in value, with the gradient of the identity (straight-through):
     the discriminator compares images on the same range as real ones, and the generator keeps
@@ -166,11 +175,12 @@ def grad_norm(parameters) -> float:
 
 def discriminator_update(disc: nn.Module, d_opt: torch.optim.Optimizer, real: torch.Tensor,
                          fake: torch.Tensor, kind: str = "nsgan", r1: float = 0.0,
-                         generator: torch.Generator | None = None) -> dict:
+                         generator: torch.Generator | None = None,
+                         gp_weight: float = WGAN_GP_PENALTY) -> dict:
     """One step of the discriminator on a real and a (detached) fake batch; its metrics.
 
-    ``kind``: ``wgan-gp`` trains a critic with the gradient penalty, any other loss the
-    cross-entropy discriminator. ``r1 > 0`` adds ``r1 / 2 * E ||grad D(real)||^2``.
+    ``kind``: ``wgan-gp`` trains a critic with the gradient penalty (weight ``gp_weight``), any
+    other loss the cross-entropy discriminator. ``r1 > 0`` adds ``r1 / 2 * E ||grad D(real)||^2``.
     Metrics: the loss, D(real) and D(fake) (probabilities; for a critic its mean scores), the
     penalties and the norm of the discriminator's parameter gradient.
     """
@@ -180,7 +190,7 @@ def discriminator_update(disc: nn.Module, d_opt: torch.optim.Optimizer, real: to
     logs = {}
     if kind == "wgan-gp":
         gp = gradient_penalty(disc, real, fake, generator)
-        d_loss = critic_loss(real_logits, fake_logits) + WGAN_GP_PENALTY * gp
+        d_loss = critic_loss(real_logits, fake_logits) + gp_weight * gp
         logs["d_gp"] = float(gp.detach())
     else:
         d_loss = discriminator_loss(real_logits, fake_logits)
@@ -298,11 +308,13 @@ class GANTrainLoss:
         for _ in range(cfg.d_steps - 1):  # extra discriminator steps, on further batches
             extra = self.batches().to(model.device)
             discriminator_update(self.disc, self.d_opt, self._real(model, extra, noise),
-                                 self._fake(model, extra.shape[0], noise), kind, cfg.r1, noise)
+                                 self._fake(model, extra.shape[0], noise), kind, cfg.r1, noise,
+                                 cfg.gp_weight)
         real = self._real(model, batch, noise)
         raw = model.decode(self._latent(model, batch.shape[0], noise))
         fake = to_pixel_range(raw)
-        logs = discriminator_update(self.disc, self.d_opt, real, fake, kind, cfg.r1, noise)
+        logs = discriminator_update(self.disc, self.d_opt, real, fake, kind, cfg.r1, noise,
+                                    cfg.gp_weight)
         nll = None
         if self.spec.uses_nll:
             nll = -model.log_prob(batch, generator=noise).mean() / model.dim
@@ -338,7 +350,8 @@ class GANTrainLoss:
             batch = next_batch()
             logs.append(discriminator_update(self.disc, self.d_opt, self._real(model, batch, noise),
                                              self._fake(model, batch.shape[0], noise),
-                                             self.spec.kind, self.cfg.r1, noise))
+                                             self.spec.kind, self.cfg.r1, noise,
+                                             self.cfg.gp_weight))
         tail = logs[-max(1, len(logs) // 10):]
         return {"steps": self.pretrain_steps,
                 **{k: sum(l[k] for l in tail) / len(tail) for k in tail[0]}} if logs else {"steps": 0}

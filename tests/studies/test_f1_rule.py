@@ -75,3 +75,42 @@ def test_the_run_table_gives_the_best_check_and_the_last_of_the_validation_fid()
     got = _best_and_last(Run("r", "nsgan", 0, Path("."), {}, rows, None), "fid")
     assert got == {"best_fid": 300.0, "best_fid_step": 300, "last_fid": 420.0}
     assert _best_and_last(Run("r", "nll", 0, Path("."), {}, [], None), "fid")["best_fid"] is None
+
+
+def _fair_fight(diverged=(), missing=()):
+    """The fair fight's 12 selected runs, constructed: NLL at LeNet-FID 400, every adversarial
+    family at 100 and alive, except the runs named in ``diverged`` (no final figures, as a
+    diverged job leaves them) and ``missing`` (not run)."""
+    from pathlib import Path
+    from flowlib.studies.nll_vs_gan import FAMILIES, FINAL_SEEDS
+    from flowlib.studies.results import Run
+    runs = []
+    for fam in FAMILIES:
+        for seed in FINAL_SEEDS:
+            name = f"{fam}-seed{seed}"
+            if name in missing:
+                continue
+            dead = name in diverged
+            runs.append(Run(name=name, loss=fam, seed=seed, directory=Path("/nowhere") / name,
+                            manifest={"results": {"outcome": "diverged", "diverged_at_step": 300}
+                                      if dead else {"outcome": "done", "steps": 6000}},
+                            rows=[{"step": 20, "grad_norm": 1.0}, {"step": 500, "fid": 150.0},
+                                  {"step": 6000, "fid": 120.0 if fam != "nll" else 420.0}]
+                            + ([{"event": "diverged", "step": 300}] if dead else []),
+                            final=None if dead else {"test_bpd": 1.5, "lenet": {
+                                "fid": 400.0 if fam == "nll" else 100.0, "classes_covered": 10},
+                                "inception": {"fid": 60.0 if fam == "nll" else 30.0}},
+                            spec={"family": fam, "loss": fam, "seed": seed}))
+    return runs
+
+
+def test_a_diverged_selected_run_is_a_dead_seed_not_a_missing_one():
+    from flowlib.studies.nll_vs_gan import findings
+    f = findings(_fair_fight(diverged={"wgan-gp-seed1"}))
+    against = f["F1 (LeNet-FID, against WGAN-GP)"]
+    assert against["status"] == "not supported" and "1 dead" in against["numbers"]
+    assert f["F1 (LeNet-FID)"]["status"] == "not supported"       # NSGAN lower in 3/3 seeds
+    assert not f["F2 (from initialisation)"]["status"].startswith("incomplete")
+    # a run not made yet still holds every verdict back
+    waiting = findings(_fair_fight(missing={"wgan-gp-seed1"}))
+    assert waiting["F1 (LeNet-FID)"]["status"] == "incomplete: 11/12 selected runs with final figures"

@@ -112,28 +112,34 @@ def test_spectral_norm_bounds_every_layer_of_the_discriminator():
                for m in plain.modules() if isinstance(m, (nn.Conv2d, nn.Linear)))
 
 
-@pytest.mark.parametrize("loss, opts", [
-    ("nsgan", dict(d_steps=2, r1=1.0, spectral_norm=True, d_lr=4e-4, gan_beta1=0.0)),
-    ("wgan-gp", dict(d_steps=3, gan_beta2=0.9, lr=1e-4)),
+@pytest.mark.parametrize("loss, loss_kw, opts", [
+    ("nsgan", {}, dict(d_steps=2, r1=1.0, spectral_norm=True, d_lr=4e-4, gan_beta1=0.0)),
+    ("wgan-gp", {}, dict(d_steps=3, gan_beta2=0.9, lr=1e-4)),
+    # the fair fight's and the Nash study's selected flags: no EMA, no warm-up, no decay, a
+    # discriminator trained first, the hybrid with stabilisers
+    ("nsgan", dict(pretrain_disc=3), dict(ema=None, warmup_steps=0, final_lr_frac=1.0, r1=10.0)),
+    ("hybrid", dict(hybrid_lambda=0.05), dict(d_steps=4, r1=10.0, d_lr=1e-3, gan_beta1=0.0,
+                                              warmup_steps=0, final_lr_frac=0.0)),
 ])
-def test_a_gan_run_with_every_option_resumes_bit_for_bit(tmp_path, small_data, loss, opts):
+def test_a_gan_run_with_every_option_resumes_bit_for_bit(tmp_path, small_data, loss, loss_kw, opts):
     tr, va = small_data
     cfg = _cfg(**opts)
-    a = T.train(cfg, tmp_path / "a", loss=T.make_loss(loss), progress=False, train_images=tr,
-                val_images=va, seed=2)
-    T.train(cfg, tmp_path / "b", loss=T.make_loss(loss), progress=False, train_images=tr,
-            val_images=va, seed=2, stop_after_steps=4)
-    b = T.train(cfg, tmp_path / "b", loss=T.make_loss(loss), progress=False, train_images=tr,
-                val_images=va, seed=2, resume=True)
+    a = T.train(cfg, tmp_path / "a", loss=T.make_loss(loss, **loss_kw), progress=False,
+                train_images=tr, val_images=va, seed=2)
+    T.train(cfg, tmp_path / "b", loss=T.make_loss(loss, **loss_kw), progress=False,
+            train_images=tr, val_images=va, seed=2, stop_after_steps=4)
+    b = T.train(cfg, tmp_path / "b", loss=T.make_loss(loss, **loss_kw), progress=False,
+                train_images=tr, val_images=va, seed=2, resume=True)
     assert a.step == b.step == 8
     ca = torch.load(tmp_path / "a" / T.CHECKPOINT, weights_only=False)
     cb = torch.load(tmp_path / "b" / T.CHECKPOINT, weights_only=False)
+    assert (ca["ema"] is None) == (not opts.get("ema", 0.9))
     for part in ("model", "ema"):
-        for k, v in ca[part].items():
+        for k, v in (ca[part] or {}).items():
             assert torch.equal(v, cb[part][k]), (part, k)
     for k, v in ca["loss_state"]["disc"].items():
         assert torch.equal(v, cb["loss_state"]["disc"][k]), k
-    rows = [r for r in a.metrics if "d_loss" in r]
+    rows = [r for r in a.metrics if "d_loss" in r and not r.get("event")]
     assert rows and {"d_real", "d_fake", "d_input_grad_fake", "grad_norm"} <= set(rows[-1])
     assert ("d_gp" in rows[-1]) == (loss == "wgan-gp") and ("d_r1" in rows[-1]) == bool(opts.get("r1"))
     assert all(math.isfinite(r["d_input_grad_fake"]) for r in rows)
@@ -180,3 +186,35 @@ def test_saturated_fraction_finds_pixels_whose_sigmoid_passes_no_gradient():
     raw = (torch.sigmoid(z) - a) / (1 - 2 * a)
     assert saturated_fraction(raw, a) == pytest.approx(5 / 8)   # |z| >= 20 are flat
     assert saturated_fraction(torch.full((4, 1, 28, 28), 0.5), a) == 0.0
+    # which end: the black (lower) one for z <= -20, the white one for z >= 20
+    from flowlib.training.gan import saturated_black_share
+    assert saturated_black_share(raw, a) == pytest.approx(3 / 5)
+    assert math.isnan(saturated_black_share(torch.full((4, 1, 28, 28), 0.5), a))
+
+
+def test_the_gradient_penalty_weight_scales_the_critics_penalty():
+    x, fake = torch.rand(5, 1, 2, 2), torch.rand(5, 1, 2, 2)
+    w = torch.tensor([2.0, 0.0, 0.0, 0.0])      # penalty (||w|| - 1)^2 = 1 everywhere
+    logs = {}
+    for weight in (0.0, 10.0, 3.0):
+        d = Linear(w)
+        logs[weight] = gan.discriminator_update(d, torch.optim.SGD(d.parameters(), lr=0.0), x, fake,
+                                                kind="wgan-gp", gp_weight=weight)
+    assert logs[10.0]["d_loss"] - logs[0.0]["d_loss"] == pytest.approx(10.0, rel=1e-5)
+    assert logs[3.0]["d_loss"] - logs[0.0]["d_loss"] == pytest.approx(3.0, rel=1e-5)
+
+
+def test_wgan_gp_without_its_flags_gets_flow_gans_reference_settings():
+    import argparse
+    from flowlib.training import cli
+    parser = argparse.ArgumentParser()
+    cli.add_cli(parser.add_subparsers())
+    cfg = cli._config_from_args(parser.parse_args(["train", "--loss", "wgan-gp", "--preset", "smoke", "--out", "x"]))
+    assert (cfg.gan_beta1, cfg.gan_beta2, cfg.d_steps, cfg.lr, cfg.gp_weight) == (0.5, 0.9, 5, 1e-4, 10.0)
+    given = cli._config_from_args(parser.parse_args(
+        ["train", "--loss", "wgan-gp", "--preset", "smoke", "--d-steps", "2", "--lr", "3e-4",
+         "--gan-beta2", "0.99", "--gp-weight", "1", "--out", "x"]))
+    assert (given.gan_beta2, given.d_steps, given.lr, given.gp_weight) == (0.99, 2, 3e-4, 1.0)
+    # the other losses keep their own defaults
+    ns = cli._config_from_args(parser.parse_args(["train", "--loss", "nsgan", "--preset", "smoke", "--out", "x"]))
+    assert (ns.gan_beta2, ns.d_steps) == (0.999, 1)
