@@ -24,3 +24,17 @@ def test_shipped_control_is_a_working_gan_and_reproduces_its_figures():
         assert r.classes_covered == final["lenet"]["classes_covered"]
         manifest = json.loads((run / "manifest.json").read_text())
         assert manifest["results"]["outcome"] == "done" and manifest["commit"]
+
+
+def test_the_control_covers_every_class_and_beats_the_selected_nll_flow():
+    """The plan's bar for the control: recognisable digits of all 10 classes and a test
+    LeNet-FID below the NLL-trained flow's (at the same n = 10 000), read from the shipped
+    control and the fair fight's shipped NLL runs."""
+    nll = [json.loads(p.read_text())["lenet"] for p in
+           sorted((RESULTS / "nll-vs-gan-quick").glob("nll-seed*/final.json"))]
+    assert len(nll) == 3, "the fair fight's NLL final runs are missing (results/nll-vs-gan-quick)"
+    for run in sorted(p.parent for p in SHIPPED.glob("*/final.json")):
+        control = json.loads((run / C.FINAL).read_text())["lenet"]
+        assert control["classes_covered"] == 10
+        assert all(control["n"] == x["n"] for x in nll)
+        assert control["fid"] < min(x["fid"] for x in nll), (control["fid"], [x["fid"] for x in nll])

@@ -64,7 +64,10 @@ def test_shipped_final_checkpoint_reproduces_its_figures(run_dir):
     """The shipped model.pt gives the recorded subset bits/dim and LeNet-FID (same seeds)."""
     from flowlib.metrics.final import subset_figures
     from flowlib.models.realnvp import RealNVP
+    from flowlib.core.paths import sha256_file
     final = json.loads((run_dir / "final.json").read_text())
+    # the weights are the ones the final figures (10 000 samples, Inception) were measured on
+    assert sha256_file(run_dir / "model.pt") == final["model_sha256"]
     got = subset_figures(RealNVP.load(run_dir / "model.pt"), final["subset_images"])
     assert got["subset_test_bpd"] == pytest.approx(final["subset_test_bpd"], rel=1e-4)
     assert got["subset_lenet_fid"] == pytest.approx(final["subset_lenet_fid"], rel=1e-3)

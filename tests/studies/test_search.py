@@ -192,4 +192,5 @@ def test_the_dead_nsgan_configurations_saturate_their_output_sigmoid():
         assert rows[dead]["saturated"] > 0.95 and not rows[dead]["alive"]
     for live in ("nsgan-c12", "wgan-gp-c05"):
         assert 0.1 < rows[live]["saturated"] < 0.6 and rows[live]["alive"]
+        assert rows[live]["black"] > 0.9     # the chapter: mostly black background
     assert all(r["saturated"] < 0.01 for n, r in rows.items() if n.startswith("nll"))
