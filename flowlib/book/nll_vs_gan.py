@@ -29,7 +29,7 @@ def curves_figure(runs: list[Run], keys=CURVES, floor: dict | None = None):
                       label=LOSS_LABEL[loss], center="median")
         if key == "fid" and floor:
             _floor_line(ax, floor)
-            ax.legend(handles=[ax.lines[-1]], fontsize=8)
+            ax.legend(handles=[ax.lines[-1]], fontsize=9)
         if log:
             log_axis(ax)
         ax.set_title(title, fontsize=10)
@@ -106,7 +106,7 @@ def control_comparison(control_root, runs: list[Run], floors: dict | None = None
            for l in LOSS_ORDER if any(r["loss"] == l for r in rows)}
     parts = ", ".join(f"{LOSS_LABEL.get(l, l)} {v:.0f}" for l, v in med.items())
     floor = (floors or {}).get("lenet", {})
-    text = (f"**The control against the final runs.** At the same n = {c['n']:,}, the DCGAN "
+    text = (f"**The control against the final runs.** At the same n = {c['n']:,}".replace(",", " ") + ", the DCGAN "
             f"control's test LeNet-FID is {c['fid']:.0f} ({c['classes_covered']}/10 classes); the "
             f"final runs' medians: {parts}" + (f"; held-out real digits {floor['fid']:.1f}"
                                                if floor.get("n") == c["n"] else "") + ".")
