@@ -185,7 +185,8 @@ from flowlib.studies.results import load_study, provenance, shipped_results, sho
 # 3 000 and is still falling at 9 000.
 
 # %%
-fig, text = C.control_section(RESULTS / "gan-control-quick")
+fig, text = C.control_section(RESULTS / "gan-control-quick",
+                              (exp1.fid_floors(preset) or {}).get("lenet_validation"))
 plt.show()
 display(Markdown(text))
 
@@ -206,7 +207,7 @@ display(Markdown(text))
 # the shipped weights of two of them and of both selected adversarial runs (and of the NLL
 # configurations whose weights are shipped): the share of the pixels of 256 samples in the
 # flat ends, and which end they sit at. The live generators' saturated pixels are almost all
-# at the black end (the table's fourth column), background, where a saturated pixel is what a
+# at the black end (the table's column 'of which black'), background, where a saturated pixel is what a
 # digit image needs. GAN runs now log this share while they train (`g_saturated`).
 #
 # **Decided after the 16 NSGAN configurations were seen, before any selected run:** the

@@ -55,9 +55,10 @@ def grid_frames(runs: list[Run], seed: int):
                                       key=lambda r: order.get(r.loss, 9)), _short)
 
 
-def control_section(root):
-    """The positive control (``results/gan-control-quick``): its LeNet-FID over training, its
-    final samples, and a sentence with its final figures; (None, text) when not shipped."""
+def control_section(root, floor: dict | None = None):
+    """The positive control (``results/gan-control-quick``): its LeNet-FID over training (with
+    ``floor``, the real-versus-real line at the checks' n), its final samples, and a sentence
+    with its final figures; (None, text) when not shipped."""
     import json
     from pathlib import Path
 
@@ -78,6 +79,7 @@ def control_section(root):
         texts.append(f"{run.name}: LeNet-FID {fin['fid']:.1f} on {fin['n']:,} samples against MNIST "
                      f"test, {fin['classes_covered']}/10 classes, precision {fin['precision']:.3f}, "
                      f"recall {fin['recall']:.3f}")
+    _floor_line(ax[0], floor)
     log_axis(ax[0])
     ax[0].set(xlabel="step", ylabel="LeNet-FID (2 000 samples vs validation)",
               title="the DCGAN control over training")
