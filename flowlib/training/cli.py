@@ -33,9 +33,9 @@ def _config_from_args(args):
                         dense_every=args.dense_checks[0] if args.dense_checks else None,
                         dense_until=args.dense_checks[1] if args.dense_checks else None)
     if args.loss == "wgan-gp":
-        given = {"gan_beta1": args.gan_beta1, "gan_beta2": args.gan_beta2, "d_steps": args.d_steps,
-                 "lr": args.lr, "gp_weight": args.gp_weight}
-        cfg = dataclasses.replace(cfg, **{k: v for k, v in WGAN_GP_DEFAULTS.items() if given[k] is None})
+        # each default named after its flag's attribute: only the flags not given are filled
+        cfg = dataclasses.replace(cfg, **{k: v for k, v in WGAN_GP_DEFAULTS.items()
+                                          if getattr(args, k) is None})
     if args.steps is not None and args.minutes is None:
         cfg = dataclasses.replace(cfg, minutes=None)
     if args.no_ema:

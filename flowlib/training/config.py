@@ -88,9 +88,10 @@ def preset_config(preset: str, **overrides) -> TrainConfig:
     return dataclasses.replace(cfg, **overrides)
 
 
-# ------------------------------------------------------------------ losses (pluggable)
-
-
 # Flow-GAN's WGAN-GP (Grover et al. 2018, after Gulrajani et al. 2017): what `--loss wgan-gp`
-# uses for each of these settings its command line does not give
-WGAN_GP_DEFAULTS = {"gan_beta1": 0.5, "gan_beta2": 0.9, "d_steps": 5, "lr": 1e-4, "gp_weight": 10.0}
+# uses for each of these settings its command line does not give (its penalty weight is
+# TrainConfig's default, gp_weight = 10, for every loss)
+WGAN_GP_DEFAULTS = {"gan_beta1": 0.5, "gan_beta2": 0.9, "d_steps": 5, "lr": 1e-4}
+
+
+# ------------------------------------------------------------------ losses (pluggable)
