@@ -51,9 +51,9 @@ from torch import nn
 from flowlib.models.discriminators import ConvDiscriminator, GANConfigError
 from flowlib.models.flows import dequantize, draw
 from flowlib.models.realnvp import mnist_units_offset
+from flowlib.training.config import TrainConfig
 
 GENERATOR_LOSSES = ("nll", "nsgan", "minimax", "hybrid", "wgan-gp")
-WGAN_GP_PENALTY = 10.0
 
 
 # ---------------------------------------------------------------- losses
@@ -176,7 +176,7 @@ def grad_norm(parameters) -> float:
 def discriminator_update(disc: nn.Module, d_opt: torch.optim.Optimizer, real: torch.Tensor,
                          fake: torch.Tensor, kind: str = "nsgan", r1: float = 0.0,
                          generator: torch.Generator | None = None,
-                         gp_weight: float = WGAN_GP_PENALTY) -> dict:
+                         gp_weight: float = TrainConfig.gp_weight) -> dict:
     """One step of the discriminator on a real and a (detached) fake batch; its metrics.
 
     ``kind``: ``wgan-gp`` trains a critic with the gradient penalty (weight ``gp_weight``), any
