@@ -29,7 +29,9 @@ chapter), with the choices a reader needs stated rather than buried:
   range alone and push the generator into the flat ends of its output sigmoid, where its
   gradient vanishes. Fakes are clipped to [0, 1] with a *straight-through* gradient
   (:func:`to_pixel_range`): the values are those of the images a reader, FID and the
-  classifier see, and the generator's gradient passes as if unclipped;
+  classifier see, and the generator's gradient passes as if unclipped. Synthetic reals (a
+  teacher's samples, on the same ``(-a, 1 + a)``) are clipped the same way, so a generator
+  equal to the teacher gives the discriminator exactly the reals' distribution;
 - stabilisers from the literature, selectable and recorded: R1 penalty on reals
   (Mescheder et al. 2018), spectral norm in D (Miyato et al. 2018), several D steps per G
   step, separate learning rates (TTUR, Heusel et al. 2017), and WGAN-GP (Gulrajani et al.
@@ -329,9 +331,13 @@ class GANTrainLoss:
 
     @staticmethod
     def _real(model, batch, noise):
-        """uint8 MNIST dequantised as the NLL sees it; float (synthetic) data used as is."""
+        """Reals as the discriminator sees them: uint8 MNIST dequantised as the NLL sees it (in
+        [0, 1) already), float (synthetic) data clipped to [0, 1] like the fakes. A teacher's
+        samples lie on its support (-a, 1 + a); left unclipped beside clipped fakes, they would
+        let the discriminator tell a generator *equal to the teacher* from the teacher by range
+        alone (no equilibrium at the Nash study's start)."""
         real = dequantize(batch, noise) if batch.dtype == torch.uint8 else batch
-        return real.to(model.device, model.dtype)
+        return real.to(model.device, model.dtype).clamp(0, 1)
 
     @staticmethod
     def _latent(model, n, noise):

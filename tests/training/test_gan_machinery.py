@@ -66,6 +66,22 @@ def test_a_gan_step_shows_the_discriminator_fakes_in_the_range_of_real_batches(t
     assert 0.0 <= lo and hi <= 1.0, (lo, hi)
 
 
+def test_at_the_nash_start_the_discriminator_sees_reals_and_fakes_alike():
+    """A generator equal to the teacher must give the discriminator the reals' distribution:
+    teacher samples lie on the support (-a, 1 + a), so reals are clipped like fakes. Here the
+    same latents make the teacher's draw and the generator's fake the same image."""
+    from flowlib.models.realnvp import RealNVP, RealNVPConfig
+    torch.manual_seed(0)
+    teacher = RealNVP(RealNVPConfig.named("tiny"))
+    real = teacher.sample(64, generator=torch.Generator().manual_seed(3), clamp=False)
+    assert float(real.min()) < 0 or float(real.max()) > 1  # the case that can fail
+    loss = gan.GANTrainLoss(gan.LossSpec("nsgan"))
+    seen_real = loss._real(teacher, real, torch.Generator().manual_seed(4))
+    seen_fake = loss._fake(teacher, 64, torch.Generator().manual_seed(3))
+    assert torch.equal(seen_real, seen_fake.reshape(seen_real.shape))
+    assert 0.0 <= float(seen_real.min()) and float(seen_real.max()) <= 1.0
+
+
 class Linear(nn.Module):
     """A known critic D(x) = w . x: its input gradient is w everywhere."""
 
