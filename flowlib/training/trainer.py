@@ -484,7 +484,11 @@ class Trainer:
                 window_t += dt
                 self.calibrate()
                 self.snapshot()
-                if self.step % cfg.log_every == 0 or self.done():
+                dense = (cfg.dense_every and self.step <= cfg.dense_until
+                         and self.step % cfg.dense_every == 0)
+                # a training row at every dense check too: where a run leaves an equilibrium
+                # within its first checks, its gradients must be seen there, not 20 steps later
+                if self.step % cfg.log_every == 0 or self.done() or dense:
                     row = {"step": self.step, "epoch": self.epoch, **logs, "lr": lr,
                            "grad_norm": gnorm, "img_per_s": window_imgs / max(window_t, 1e-9),
                            "train_seconds": round(self.train_seconds, 3),
@@ -494,8 +498,6 @@ class Trainer:
                     if self.bar is not None:
                         self.bar.set_postfix(bpd=f"{logs.get('train_bpd', float('nan')):.3f}",
                                              img_s=f"{row['img_per_s']:.0f}", refresh=False)
-                dense = (cfg.dense_every and self.step <= cfg.dense_until
-                         and self.step % cfg.dense_every == 0)
                 bpd_due = self.step % cfg.eval_every == 0 or self.done() or dense
                 if bpd_due:
                     self.val_bpd = self.evaluate()

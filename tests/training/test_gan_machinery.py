@@ -174,19 +174,23 @@ def test_the_discriminator_follows_the_generators_schedule(tmp_path, small_data)
 
 
 def test_the_nash_study_options_run_together(tmp_path):
-    """A constant learning rate (no warm-up, no decay), plain SGD, dense early checks and the
-    reverse KL, from the teacher's weights on fresh teacher samples."""
+    """A constant learning rate (no warm-up, no decay), plain SGD, dense early checks (with a
+    training row at each) and the reverse KL, from the teacher's weights on fresh teacher
+    samples."""
     from flowlib.cli import main
     from flowlib.training.metrics_file import read_metrics
     out = tmp_path / "nash"
     assert main(["train", "--preset", "smoke", "--loss", "nsgan", "--init", "teacher", "--data",
                  "teacher-stream", "--steps", "20", "--lr", "1e-5", "--warmup-steps", "0",
-                 "--final-lr-frac", "1", "--optimizer", "sgd", "--dense-checks", "5", "10",
+                 "--final-lr-frac", "1", "--optimizer", "sgd", "--dense-checks", "3", "9",
                  "--reverse-kl", "--eval-every", "20", "--quality-every", "20", "--no-ema",
                  "--no-progress", "--out", str(out)]) == 0
     rows = read_metrics(out)
     checks = [r for r in rows if "kl" in r]
-    assert [r["step"] for r in checks] == [0, 5, 10, 20]
+    assert [r["step"] for r in checks] == [0, 3, 6, 9, 20]
+    # the gradients are logged at every dense check, not only every log_every (5 at smoke)
+    trained = {r["step"] for r in rows if "d_loss" in r}
+    assert {3, 6, 9} <= trained, sorted(trained)
     assert all(r["reverse_kl"] is not None and abs(r["reverse_kl"]) < 5 * r["reverse_kl_se"] + 1.0
                for r in checks[:1])  # the student starts as the teacher
     assert {r["lr"] for r in rows if "lr" in r} == {1e-5}
