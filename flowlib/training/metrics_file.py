@@ -51,7 +51,7 @@ def truncate_metrics(path: Path, step: int) -> None:
 
 def headline(run_dir) -> dict:
     """Headline numbers of a run for its manifest: the last value of each numeric key
-    (``final_<key>``), the last step, the parameter count, where it diverged and its
+    (``final_<key>``; None where the last value was non-finite, stored as null), the last step, the parameter count, where it diverged and its
     instability events."""
     path = Path(run_dir) / METRICS
     last: dict = {}
@@ -67,7 +67,11 @@ def headline(run_dir) -> dict:
         if row.get("event"):
             continue
         for k, v in row.items():
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "step":
+            if v is None and k != "step":
+                # the writers store a non-finite value (an infinite KL, a diverged bits/dim)
+                # as null: the last value is then non-finite, not the last finite one before it
+                last[f"final_{k}"] = None
+            elif isinstance(v, (int, float)) and not isinstance(v, bool) and k != "step":
                 last[f"final_{k}"] = v
         if "step" in row:
             last["steps"] = row["step"]

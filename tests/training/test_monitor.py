@@ -39,3 +39,17 @@ def test_vanishing_gradient_is_flagged_once_and_replay_finds_the_same_events():
     live = [e for r in rows if not r.get("event") for e in d.check(r["step"], r)]
     assert [(e["step"], e["kind"]) for e in live] == [(40, "vanishing_gradient"), (100, "bpd_exploded")]
     assert replay(rows) == live
+
+
+def test_a_manifests_final_value_is_the_last_one_even_when_it_is_non_finite(tmp_path):
+    """A run whose last KL check was infinite (stored as null) must not report an earlier
+    finite KL as its final one; a key whose last value is finite reports that value."""
+    from flowlib.training.metrics_file import METRICS, append_metrics, headline
+    append_metrics(tmp_path / METRICS, [
+        {"event": "start", "parameters": 10},
+        {"step": 90, "reverse_kl": 4.9e5, "kl": 12.0},
+        {"step": 100, "reverse_kl": None, "kl": 15.0},
+    ])
+    h = headline(tmp_path)
+    assert h["final_reverse_kl"] is None
+    assert h["final_kl"] == 15.0 and h["steps"] == 100 and h["parameters"] == 10
