@@ -14,6 +14,7 @@ teacher) is kept, marked superseded, in ``results/superseded/nash-quick``.
 """
 from __future__ import annotations
 
+import math
 import statistics
 
 import numpy as np
@@ -128,12 +129,15 @@ def departure_step(steps, kl_gan, steps_nll, kl_nll, factor: float = DEPARTURE_F
                    floor: float = DEPARTURE_FLOOR):
     """The first step at which the NSGAN curve ``(steps, kl_gan)`` leaves the equilibrium by the
     rule above, judged against the NLL curve ``(steps_nll, kl_nll)``; None if it never does.
-    A non-finite KL (a run that blew up) counts as leaving."""
+    A non-finite KL (a run that blew up) counts as leaving. Once the control's own KL has been
+    non-finite, the bar is infinite: nothing finite is ten times farther than a control that
+    blew up (a clarification written before any control did)."""
     steps, kl_gan = np.asarray(steps), np.asarray(kl_gan, dtype=float)
     steps_nll, kl_nll = np.asarray(steps_nll), np.asarray(kl_nll, dtype=float)
     for s, k in zip(steps, kl_gan):
         seen = kl_nll[steps_nll <= s]
-        bar = max(floor, factor * float(np.nanmax(np.abs(seen)))) if len(seen) else floor
+        bar = (floor if not len(seen) else math.inf if not np.isfinite(seen).all()
+               else max(floor, factor * float(np.max(np.abs(seen)))))
         if not np.isfinite(k) or k > bar:
             return int(s)
     return None
@@ -306,8 +310,9 @@ def _departure_text(steps: list, lr: float) -> str:
         return ""
     first = min(left)
     bound = "<= " if first <= 10 else ""
-    return (f", departure step median {bound}{_median(left)} over {len(left)}/{len(steps)} seeds "
-            f"(lr x step {bound}{_median([lr * s for s in left])})")
+    spread = f", range {min(left)}-{max(left)}" if min(left) < max(left) else ""
+    return (f", departure step median {bound}{_median(left)}{spread} over {len(left)}/{len(steps)} "
+            f"seeds (lr x step {bound}{_median([lr * s for s in left])})")
 
 
 def findings(runs: list[Run]) -> dict[str, dict]:

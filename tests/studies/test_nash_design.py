@@ -38,6 +38,21 @@ def test_a_blown_up_run_leaves_and_a_later_control_excursion_does_not_excuse_it(
     assert nash.departure_step(STEPS, [0.0, math.inf] + [0.0] * 19, STEPS, control) == 10
 
 
+def test_a_control_that_blew_up_excuses_any_finite_excursion_but_not_a_blow_up():
+    control = [0.0, 0.1, 0.2, 0.2, 0.2, math.nan] + [0.2] * 15   # non-finite at step 50
+    gan = [0.0, 0.5, 1.2, 1.5, 1.9, 1e3] + [1e4] * 15             # under 10 x 0.2 until 50
+    assert nash.departure_step(STEPS, gan, STEPS, control) is None
+    assert nash.departure_step(STEPS, gan[:6] + [math.inf] * 15, STEPS, control) == 60
+    # before the control blew up, the bar was 10 x its largest KL as usual
+    assert nash.departure_step(STEPS, [0.0, 0.5, 2.5] + [0.0] * 18, STEPS, control) == 20
+
+
+def test_departure_steps_are_summarised_by_median_and_range():
+    text = nash._departure_text([30, 70, None, 50], 1e-4)
+    assert "departure step median 50, range 30-70 over 3/4 seeds" in text
+    assert "range" not in nash._departure_text([20, 20, 20], 1e-4)   # one value, no range
+
+
 def test_cell_verdicts_count_seeds():
     rows = [{"variant": "reference", "lr": 1e-4, "step": s} for s in (30, 50, 70)]
     rows += [{"variant": "r1-10", "lr": 1e-4, "step": s} for s in (None, None, 120)]
