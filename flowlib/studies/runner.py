@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import threading
@@ -41,6 +42,9 @@ class Job:
     name: str                 # unique within the study, also the run directory's name
     argv: tuple[str, ...]     # arguments after ``python -m flowlib``, without --out/--resume
     spec: dict = field(default_factory=dict, hash=False, compare=False)  # what the job is
+    # a finished run of the very same command elsewhere (another study's folder): adopted
+    # (copied) instead of trained again, when it exists (:func:`run_job`)
+    same_run: Path | None = field(default=None, hash=False, compare=False)
 
     def command(self, out: Path, resume: bool) -> list[str]:
         return [sys.executable, "-m", "flowlib", *self.argv, "--out", str(out),
@@ -91,6 +95,8 @@ def run_job(job: Job, out: Path, *, threads: int | None = None, device: str | No
     state = job_state(out, job)
     if state == "finished":
         return JobResult(job.name, "skipped (finished)", 0.0, out)
+    if state == "new" and adopt(job, out):
+        return JobResult(job.name, "adopted (the same run)", 0.0, out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "job.json").write_text(json.dumps({"argv": list(job.argv), "spec": job.spec},
                                              indent=1))
@@ -119,6 +125,30 @@ def run_job(job: Job, out: Path, *, threads: int | None = None, device: str | No
     if final is not None and outcome == "done":
         final(out)
     return JobResult(job.name, outcome, seconds, out)
+
+
+def adopt(job: Job, out: Path) -> bool:
+    """Copy ``job.same_run`` into ``out`` when it is a finished run of exactly ``job``'s command
+    (the same argv, hence the same run: a search's run at the rate it selected *is* the
+    study's run at that rate); its log says where it came from. False when there is nothing
+    to adopt; a folder there made by another command is refused, never copied."""
+    src = Path(job.same_run) if job.same_run else None
+    if src is None or not (src / "manifest.json").exists():
+        return False
+    recorded = json.loads((src / "job.json").read_text()).get("argv")
+    if recorded != list(job.argv):
+        raise StudyError(f"{src} was named as the same run as {job.name}, but it was made by "
+                         f"`flowlib {' '.join(recorded or [])}`, not `flowlib {' '.join(job.argv)}`. "
+                         "Nothing was copied: the study and its search disagree; rerun the search.")
+    shutil.copytree(src, out, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("checkpoint.pt", "snapshot-*.pt"))
+    # the run is this study's now: its job file names this job (same command, this spec)
+    (out / "job.json").write_text(json.dumps({"argv": list(job.argv), "spec": job.spec,
+                                              "adopted_from": src.name}, indent=1))
+    with open(out / "log.txt", "a") as log:
+        where = str(src.resolve()).replace(str(REPO_ROOT) + "/", "")
+        log.write(f"# adopted from {where}: the same command, run once\n")
+    return True
 
 
 def _resolved(out: Path) -> dict:

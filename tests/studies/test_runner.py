@@ -39,6 +39,32 @@ def test_foreign_results_are_refused_and_kept(tmp_path):
     assert (tmp_path / "x" / "notes.txt").read_text() == "mine"
 
 
+def test_a_finished_run_of_the_same_command_is_adopted_not_trained_again(tmp_path):
+    search = tmp_path / "search"
+    first = runner.run_jobs(_jobs()[:1], search)
+    assert first[0].status == "done"
+    job = runner.Job("control-seed0", _jobs()[0].argv, {"loss": "nll", "seed": 0, "data": "stream"},
+                     same_run=search / "nll-seed0")
+    study = tmp_path / "study"
+    out = runner.run_jobs([job], study)
+    assert out[0].status == "adopted (the same run)"
+    assert (study / "control-seed0" / "metrics.jsonl").read_bytes() == \
+        (search / "nll-seed0" / "metrics.jsonl").read_bytes()
+    assert json.loads((study / "control-seed0" / "job.json").read_text())["spec"]["data"] == "stream"
+    assert "adopted from" in (study / "control-seed0" / "log.txt").read_text()
+    assert runner.run_jobs([job], study)[0].status == "skipped (finished)"
+    # a run of another command is refused, and nothing is copied
+    other = runner.Job("other-seed0", (*_jobs()[0].argv[:-1], "--steps", "4"), {},
+                       same_run=search / "nll-seed0")
+    with pytest.raises(runner.StudyError, match="not `flowlib train.*rerun the search"):
+        runner.run_jobs([other], study)
+    assert not (study / "other-seed0").exists()
+    # nothing there to adopt: the job trains as usual
+    fresh = runner.Job("nll-seed1", _jobs()[1].argv, {"loss": "nll", "seed": 1},
+                       same_run=tmp_path / "nowhere")
+    assert runner.run_jobs([fresh], study)[0].status == "done"
+
+
 def test_gpu_assignment_spreads_parallel_jobs_over_the_visible_gpus():
     assert runner.gpu_assignment(4, 2) == [0, 1, 0, 1]
     assert runner.gpu_assignment(3, 4) == [0, 1, 2]
