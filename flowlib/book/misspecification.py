@@ -171,3 +171,28 @@ def nll_fid_figure(runs: list[Run]):
     ax.legend(handles=handles, fontsize=9, ncol=3, loc="upper left", bbox_to_anchor=(0, -0.15))
     fig.tight_layout()
     return fig
+
+
+def search_figure(search: list[Run]):
+    """The rate search: each student's infinite-data control at every searched rate,
+    validation bits/dim over steps (one panel per student, the teacher's size marked), the
+    checks that score it shaded."""
+    from flowlib.studies.misspecification import DESIGN_STUDENTS, LR_SEARCH, LR_SELECT_CHECKS
+    fig, axes = plt.subplots(1, len(DESIGN_STUDENTS), figsize=(10.5, 3.3), sharey=True)
+    for ax, s in zip(axes, DESIGN_STUDENTS):
+        for i, lr in enumerate(LR_SEARCH["lrs"]):
+            r = next((x for x in search if student(x) == s and x.spec.get("lr") == lr), None)
+            if r is None:
+                ax.plot([], [], color=f"C{i}", label=f"{lr:g} (not run yet)")
+                continue
+            st, v = r.series("val_bpd")
+            ax.plot(st, v, color=f"C{i}", label=f"{lr:g}")
+            scored = [t for t in st if t > 0][-LR_SELECT_CHECKS:]
+            if len(scored):
+                ax.axvspan(min(scored), max(scored), color="0.9", zorder=0)
+        end = max((float(np.max(r.series("val_bpd")[0])) for r in search), default=1.0)
+        ax.set(title=f"{s} ({relation(s)})", xlabel="step", ylim=(1.4, 2.6), xlim=(0, end))
+        ax.legend(title="learning rate", fontsize=9, title_fontsize=9)
+    axes[0].set_ylabel("validation bits/dim (MNIST units)")
+    fig.tight_layout()
+    return fig

@@ -20,7 +20,7 @@ def test_misspecification_study_two_jobs_in_parallel_then_skipped(tmp_path, caps
     runs = exp2.load(tmp_path)
     cells = [(exp2.student(r), exp2.train_size(r)) for r in runs]
     assert cells == [(s, n) for n in (0, 100, 300) for s in exp2.DESIGN_STUDENTS]
-    lrs = exp2.searched_lrs("quick")
+    lrs = exp2.searched_lrs("smoke")
     for r in runs:
         assert r.outcome == "done"
         assert r.manifest["device"].endswith(", 1 thread")  # each of 2 jobs on 2 cores: 1 thread
@@ -46,23 +46,23 @@ def test_misspecification_study_two_jobs_in_parallel_then_skipped(tmp_path, caps
 
 def test_misspecification_emits_a_slurm_array(tmp_path, capsys):
     from flowlib.cli import main
-    out = tmp_path / "misspecification-quick"
-    assert main(["experiment", "misspecification", "--preset", "quick", "--seeds", "0", "1",
+    out = tmp_path / "misspecification-smoke"
+    assert main(["experiment", "misspecification", "--preset", "smoke", "--seeds", "0", "1",
                  "--out", str(out), "--emit", "slurm", "--partition", "gpu", "--account", "lab",
                  "--device", "cuda", "--time", "02:00:00"]) == 0
-    folder = out.with_name("misspecification-quick.slurm")
+    folder = out.with_name("misspecification-smoke.slurm")
     text = (folder / "array.sh").read_text()
-    assert "#SBATCH --array=0-39" in text                 # 4 students x (4 sizes + control) x 2 seeds
+    assert "#SBATCH --array=0-23" in text                 # 4 students x (2 sizes + control) x 2 seeds
     for line in ("#SBATCH --requeue", "#SBATCH --gres=gpu:1", "#SBATCH --partition=gpu",
                  "#SBATCH --account=lab", "#SBATCH --time=02:00:00"):
         assert line in text, line
-    assert "-m flowlib job misspecification --preset quick --seeds 0 1" in text
+    assert "-m flowlib job misspecification --preset smoke --seeds 0 1" in text
     assert "--device cuda" in text and (folder / "logs").is_dir()
     assert "--dependency=afterok" in (folder / "submit.sh").read_text()
     assert "--collect" in (folder / "collect.sh").read_text()
     assert not out.exists()                                       # nothing ran here
     # on the CPU no GPU is asked for
-    assert main(["experiment", "misspecification", "--preset", "quick", "--seeds", "0",
+    assert main(["experiment", "misspecification", "--preset", "smoke", "--seeds", "0",
                  "--out", str(tmp_path / "cpu"), "--emit", "slurm"]) == 0
     assert "--gres" not in (tmp_path / "cpu.slurm" / "array.sh").read_text()
 
@@ -78,18 +78,30 @@ def test_unknown_student_size_and_oversized_training_set_are_clear_errors(tmp_pa
 
 
 SHIPPED = RESULTS / "misspecification-quick"
+SEARCH = RESULTS / "misspecification-lr-quick"
 
 
-def test_shipped_runs_are_the_designs_jobs_made_with_the_current_teacher():
+def test_shipped_runs_are_the_designs_and_the_searchs_jobs_made_with_the_current_teacher():
+    """Every shipped run was made by its job's command with the current teacher; a design run
+    at its student's selected rate once that student's search is complete (until then at one
+    of the searched rates: the control's seed 0 doubles as a search run)."""
     import json
     from flowlib.data.synthetic import Teacher
-    from flowlib.studies.registry import study_jobs
+    from flowlib.studies.results import load_study
+    searched = load_study(SEARCH)
+    assert searched, "the shipped rate search is missing (results/misspecification-lr-quick)"
     assert any(SHIPPED.glob("*/manifest.json")), "the shipped quick study is missing (results/misspecification-quick)"
-    _, jobs = study_jobs("misspecification", "quick", (0, 1, 2))
-    argv = {j.name: list(j.argv) for j in jobs}
+    chosen = exp2.select_lrs(searched)
+    search_argv = {j.name: list(j.argv) for j in exp2.lr_search_jobs("quick")}
     sha = Teacher.load().sha256
+    for r in searched:
+        assert json.loads((r.directory / "job.json").read_text())["argv"] == search_argv[r.name]
     for r in exp2.load(SHIPPED):
-        assert json.loads((r.directory / "job.json").read_text())["argv"] == argv[r.name]
+        s, lr = exp2.student(r), r.spec["lr"]
+        assert lr == chosen[s] if s in chosen else lr in exp2.LR_SEARCH["lrs"], (r.name, lr, chosen)
+        want = {j.name: list(j.argv) for j in exp2.design_jobs("quick", lrs={x: lr for x in exp2.DESIGN_STUDENTS})}
+        assert json.loads((r.directory / "job.json").read_text())["argv"] == want[r.name]
+    for r in [*searched, *exp2.load(SHIPPED)]:
         assert r.manifest["commit"] and r.manifest["results"]["outcome"] in ("done", "diverged")
         assert r.rows[0]["teacher_sha256"] == sha
 
@@ -102,8 +114,8 @@ def test_shipped_students_reproduce_their_kl():
     from flowlib.models.realnvp import RealNVP
     from flowlib.training.metrics_file import read_metrics
 
-    models = sorted(SHIPPED.glob("*/model.pt"))
-    assert models, "no shipped student weights under results/misspecification-quick"
+    models = sorted([*SHIPPED.glob("*/model.pt"), *SEARCH.glob("*/model.pt")])
+    assert models, "no shipped student weights under results/misspecification-quick or -lr-quick"
     for path in models:
         rows = read_metrics(path.parent)
         start = next(r for r in rows if r.get("event") == "start")

@@ -83,9 +83,12 @@ def test_f6_each_property_by_its_own_criterion():
 
 
 # ------------------------------------------------------------------ the design as jobs
-def _run(spec, val, outcome="done"):
+def _run(spec, val, outcome="done", tail=None):
+    """A search run whose last checks are ``tail`` (default: five checks at ``val``)."""
     from flowlib.studies.results import Run
-    rows = [{"step": 0, "val_bpd": 9.0}, {"step": 100, "val_bpd": val}]
+    tail = [val] * M.LR_SELECT_CHECKS if tail is None else tail
+    rows = [{"step": 0, "val_bpd": 9.0}] + [{"step": 100 * (i + 1), "val_bpd": v}
+                                             for i, v in enumerate(tail)]
     return Run(name="r", loss="nll", seed=0, directory=None,
                manifest={"results": {"outcome": outcome}}, rows=rows, final=None, spec=spec)
 
@@ -97,6 +100,38 @@ def test_the_lr_search_picks_the_lowest_validation_and_never_a_diverged_run():
             _run({"student": "tiny", "lr": 2e-3}, 2.0),
             _run({"student": "slim", "lr": 1e-3}, 1.5)]      # its search is not finished
     assert M.select_lrs(runs) == {"small": 2e-3, "tiny": 1e-3}
+
+
+def test_the_lr_search_scores_the_last_checks_so_a_late_jump_loses_and_one_spike_does_not():
+    settled = [1.62, 1.61, 1.60, 1.60, 1.59]
+    jumped = [1.58, 1.57, 1.85, 1.95, 1.90]        # lowest before, unstable over its last checks
+    spiked = [1.57, 1.56, 1.56, 1.55, 1.75]        # one bad final check
+    runs = [_run({"student": "slim", "lr": 1e-3}, None, tail=[1.70] * 5),
+            _run({"student": "slim", "lr": 2e-3}, None, tail=settled),
+            _run({"student": "slim", "lr": 4e-3}, None, tail=jumped)]
+    assert M.select_lrs(runs) == {"slim": 2e-3}
+    runs[2] = _run({"student": "slim", "lr": 4e-3}, None, tail=spiked)
+    assert M.select_lrs(runs) == {"slim": 4e-3}
+    # nothing after step 0 to score, or a non-finite check among the scored: never chosen
+    assert M.search_score(_run({"student": "slim", "lr": 4e-3}, None, tail=[])) is None
+    assert M.search_score(_run({"student": "slim", "lr": 4e-3}, None, tail=[2.0, 1.0])) == 1.5
+    assert M.search_score(_run({"student": "slim", "lr": 4e-3}, None, tail=[1.0] * 4 + [math.nan])) is None
+
+
+def test_the_search_runs_the_controls_command_and_the_design_adopts_the_selected_one(tmp_path, monkeypatch):
+    from flowlib.core import paths
+    lrs = {s: 2e-3 for s in M.DESIGN_STUDENTS}
+    search = {j.name: j for j in M.lr_search_jobs("quick")}
+    design = M.design_jobs("quick", lrs=lrs)
+    for j in design:
+        if j.spec["train_size"] == 0 and j.spec["seed"] == 0:
+            twin = search[f"{j.spec['student']}-lr0.002"]
+            assert j.argv == twin.argv and j.same_run.name == twin.name
+        else:
+            assert j.same_run is None
+    monkeypatch.setattr(paths, "RESULTS", tmp_path)     # another preset's search is never read
+    assert all(j.same_run is None or j.same_run.parent == tmp_path / "misspecification-lr-quick"
+               for j in M.design_jobs("quick", lrs=lrs))
 
 
 def test_the_design_needs_every_searched_rate_and_has_three_seeds_where_verdicts_are_read():
@@ -132,6 +167,7 @@ def test_the_lr_search_runs_and_feeds_the_design(tmp_path):
         [(r.out / "log.txt").read_text()[-1500:] for r in results]
     chosen = M.select_lrs(load_study(tmp_path))
     assert set(chosen) == {"tiny"} and chosen["tiny"] in M.LR_SEARCH["lrs"]
+    assert M.searched_lrs("smoke") == {s: M.SMOKE_LR for s in M.DESIGN_STUDENTS}
     lrs = {s: chosen.get(s, 2e-3) for s in M.DESIGN_STUDENTS}
     assert any(j.spec["lr"] == chosen["tiny"] for j in M.design_jobs("smoke", lrs=lrs)
                if j.spec["student"] == "tiny")
