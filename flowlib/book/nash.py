@@ -2,8 +2,9 @@
 figures and sample sliders. The numbers and the verdict live in :mod:`flowlib.studies.nash`.
 
 Every KL axis is symmetric-log (linear below 1 nat per image, logarithmic above): the runs
-span from hundredths of a nat (the NLL controls) to millions (NSGAN after it left), and an
-estimate near 0 can be slightly negative.
+span from hundredths of a nat (the NLL controls at the small rates; a few to tens of nats at
+1e-4 and 2e-4) to millions (an NSGAN run that left), and an estimate near 0 can be slightly
+negative.
 """
 from __future__ import annotations
 
