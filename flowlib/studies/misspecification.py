@@ -623,8 +623,11 @@ def f6_table(runs: list[Run]) -> str:
     over seeds: training images per second, unstable seeds (:func:`unstable`), the overfitting
     gap above the teacher's own bits/dim (:func:`overfitting_gap`), final LeNet-FID with its
     bootstrap standard error."""
-    head = ("| student | vs teacher | parameters | training set | seeds | images/s | unstable seeds "
-            "| gap (bits/dim) | LeNet-FID (± s.e.) |\n|---|---|---|---|---|---|---|---|---|\n")
+    bench = student_speeds(runs[0].spec.get("preset", "quick")) if runs else {}
+    head = ("| student | vs teacher | parameters | training set | seeds | images/s (F6's: "
+            f"{'quiet benchmark' if bench else 'logged, no benchmark shipped'}) | images/s logged "
+            "(busy CPU) | unstable seeds | gap (bits/dim) | LeNet-FID (± s.e.) |\n"
+            "|---|---|---|---|---|---|---|---|---|---|\n")
     body = ""
     for n in finite_sizes(runs):
         for s in LADDER:
@@ -632,8 +635,10 @@ def f6_table(runs: list[Run]) -> str:
             if not rs:
                 continue
             p = rs[0].manifest.get("results", {}).get("parameters")
+            logged = median_range([speed(r) for r in rs])
             body += (f"| {s} | {relation(s)} | {p:,} | {n:,} | {len(rs)} | "
-                     f"{median_range([speed(r) for r in rs])} | {sum(unstable(r) for r in rs)} | "
+                     f"{f'{bench[s]:.1f}' if s in bench else logged} | {logged} | "
+                     f"{sum(unstable(r) for r in rs)} | "
                      f"{median_range([overfitting_gap(r)[1] for r in rs], '.3f')} | "
                      f"{median_range([value_at(r, 'fid') for r in rs])} (± {median_range([value_at(r, 'fid_se') for r in rs])}) |\n"
                      if p else "")

@@ -305,3 +305,14 @@ def test_f4_overfitting_must_exceed_the_controls_own_rise():
 def test_f5_reads_no_data_when_no_overfitting_run_has_finite_figures():
     bad = {"kl_best": math.nan, "kl_final": 160, "fid_best": 50, "fid_final": 52, "fid_se": 1}
     assert M.f5_rule([bad, bad])[0] == "no data"
+
+
+def test_the_f6_table_shows_the_speed_the_rule_reads_beside_the_logged_one(no_teacher_gap, monkeypatch):
+    runs = _design_runs("thesis")
+    for r in runs:
+        r.manifest["results"]["parameters"] = 1000
+    table = M.f6_table(runs)
+    assert "logged, no benchmark shipped" in table and "| medium | larger | 1,000 | 300 |" in table
+    monkeypatch.setattr(M, "student_speeds", lambda *a, **k: {s: 321.0 for s in M.DESIGN_STUDENTS})
+    table = M.f6_table(runs)
+    assert "quiet benchmark" in table and "| medium | larger | 1,000 | 300 | 3 | 321.0 | 50.0 |" in table
