@@ -178,7 +178,8 @@ def search_figure(search: list[Run]):
     validation bits/dim over steps (one panel per student, the teacher's size marked), the
     checks that score it shaded."""
     from flowlib.studies.misspecification import DESIGN_STUDENTS, LR_SEARCH, LR_SELECT_CHECKS
-    fig, axes = plt.subplots(1, len(DESIGN_STUDENTS), figsize=(10.5, 3.3), sharey=True)
+    from flowlib.book.plots import panel_grid
+    fig, axes = panel_grid(len(DESIGN_STUDENTS), ncols=2, height=3.0)
     for ax, s in zip(axes, DESIGN_STUDENTS):
         for i, lr in enumerate(LR_SEARCH["lrs"]):
             r = next((x for x in search if student(x) == s and x.spec.get("lr") == lr), None)
@@ -191,8 +192,8 @@ def search_figure(search: list[Run]):
             if len(scored):
                 ax.axvspan(min(scored), max(scored), color="0.9", zorder=0)
         end = max((float(np.max(r.series("val_bpd")[0])) for r in search), default=1.0)
-        ax.set(title=f"{s} ({relation(s)})", xlabel="step", ylim=(1.4, 2.6), xlim=(0, end))
+        ax.set(title=f"{s} ({relation(s)})", xlabel="step", ylim=(1.4, 2.6), xlim=(0, end),
+               ylabel="validation bits/dim")
         ax.legend(title="learning rate", fontsize=9, title_fontsize=9)
-    axes[0].set_ylabel("validation bits/dim (MNIST units)")
     fig.tight_layout()
     return fig
