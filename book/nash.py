@@ -145,8 +145,9 @@ for variant in nash.CROSSED:    # the fresh discriminator, then the one trained 
 # %% [markdown]
 # **What pushes the generator.** The batch means $D(\text{real})$ and $D(\text{fake})$ sit near
 # 1/2 at the equilibrium whatever happens; what moves the generator is the gradient of the
-# discriminator with respect to its input, at the fakes. Its norm over steps, per learning
-# rate (median and range over seeds; log scale):
+# discriminator with respect to its input, at the fakes. Its norm over steps, on fakes and on
+# reals, and below it the generator's own gradient norm, per learning rate (median and range
+# over seeds; log scale):
 
 # %%
 fig = C.input_gradient_figure(runs)

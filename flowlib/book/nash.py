@@ -74,25 +74,37 @@ def step_size_figure(runs: list[Run], variant: str = "reference"):
 
 
 def input_gradient_figure(runs: list[Run]):
-    """What moves the generator: the norm of the discriminator's input gradient on fakes over
-    steps (the training rows, every 20 steps), per constant learning rate, median and range
-    over seeds; left a fresh discriminator, right one trained first. At the equilibrium a
-    discriminator that has learned nothing gives the generator a small, random push; one that
-    has learned to tell the two apart gives it a large, directed one."""
-    fig, axes = plt.subplots(1, 2, figsize=(COLUMN_IN, 3.2), sharey=True)
-    for ax, variant in zip(axes, CROSSED):
+    """What moves the generator, over steps (the training rows: every 20 steps and at each
+    dense check), per constant learning rate, median and range over seeds; left a fresh
+    discriminator, right one trained first. Top: the norm of the discriminator's input
+    gradient on fakes (solid) and on reals (dashed, median only): a discriminator that has
+    learned nothing gives both a small, random push, one that tells them apart a large,
+    directed one on the fakes. Bottom: the norm of the generator's own parameter gradient,
+    what its optimiser turns into a step."""
+    fig, axes = plt.subplots(2, 2, figsize=(COLUMN_IN, 6.0), sharey="row", sharex=True)
+    for col, variant in enumerate(CROSSED):
+        top, bottom = axes[0, col], axes[1, col]
         for lr in LRS:
-            plot_band(ax, cell_runs(runs, "nsgan", variant, lr), "d_input_grad_fake",
-                      color=LR_COLOR[lr], label=f"{lr:g}", center="median", alpha=0.15, marker="")
-        log_axis(ax)
-        ax.set(xlabel="step", title="a fresh discriminator" if variant == "reference"
-               else "a discriminator trained first")
-        ax.title.set_fontsize(10)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=9, title="learning rate", title_fontsize=9)
+            rs = cell_runs(runs, "nsgan", variant, lr)
+            plot_band(top, rs, "d_input_grad_fake", color=LR_COLOR[lr], label=f"{lr:g}",
+                      center="median", alpha=0.15, marker="")
+            plot_band(top, rs, "d_input_grad_real", color=LR_COLOR[lr], label="_reals", ls="--",
+                      center="median", alpha=0.0, marker="")
+            plot_band(bottom, rs, "grad_norm", color=LR_COLOR[lr], label=f"{lr:g}",
+                      center="median", alpha=0.15, marker="")
+        top.set_title("a fresh discriminator" if variant == "reference"
+                      else "a discriminator trained first", fontsize=10)
+        for ax in (top, bottom):
+            log_axis(ax)
+        bottom.set(xlabel="step")
+        handles, labels = top.get_legend_handles_labels()
+        keep = [(h, l) for h, l in zip(handles, labels) if not l.startswith("_")]
+        if keep:
+            top.legend(*zip(*keep), fontsize=9, title="learning rate", title_fontsize=9)
         else:   # a cell family still waiting for its first run
-            ax.text(0.5, 0.5, "no NSGAN run of these cells yet", transform=ax.transAxes, ha="center")
-    axes[0].set_ylabel("‖∇ₓ D‖ on fakes")
+            top.text(0.5, 0.5, "no NSGAN run of these cells yet", transform=top.transAxes, ha="center")
+    axes[0, 0].set_ylabel("‖∇ₓ D‖: fakes —, reals --")
+    axes[1, 0].set_ylabel("‖∇θ G loss‖ (generator)")
     fig.tight_layout()
     return fig
 
