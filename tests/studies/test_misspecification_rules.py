@@ -316,3 +316,11 @@ def test_the_f6_table_shows_the_speed_the_rule_reads_beside_the_logged_one(no_te
     monkeypatch.setattr(M, "student_speeds", lambda *a, **k: {s: 321.0 for s in M.DESIGN_STUDENTS})
     table = M.f6_table(runs)
     assert "quiet benchmark" in table and "| medium | larger | 1,000 | 300 | 3 | 321.0 | 50.0 |" in table
+
+
+def test_the_study_without_its_search_names_the_command_that_runs_it(tmp_path, monkeypatch):
+    from flowlib.core import paths
+    from flowlib.studies.runner import StudyError
+    monkeypatch.setattr(paths, "RESULTS", tmp_path)      # no search at full here
+    with pytest.raises(StudyError, match="misspecification-lr --preset full"):
+        M.jobs("full")
