@@ -93,7 +93,8 @@ display(Markdown("| experiment | likelihood | runs | points | ρ (all checks) | 
 # ## F5: overfitting, seen by each yardstick
 #
 # The rule (Experiment 2, where the truth is known), fixed before its runs: in every
-# finite-set run that overfits (final validation bits/dim more than 0.01 above its own best),
+# finite-set run that overfits (final validation bits/dim, the median of its last five checks,
+# more than 0.01 above its own best),
 # the exact KL must grow, from the early-stopping point (the quality check nearest to it, never
 # step 0) to the end, relatively at least twice as much as the largest relative FID change that
 # FID's own noise allows (two bootstrap standard errors), FID measured above the teacher's own

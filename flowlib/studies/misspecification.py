@@ -83,11 +83,12 @@ def teacher_subset_bpd(k_train: int, k_val: int, teacher_sha256: str | None = No
 
 
 def overfitting_gap(r: Run) -> tuple[float | None, float | None]:
-    """(raw, excess) gap at the run's end, bits/dim. raw = validation − training bits/dim;
-    excess = the same with each term measured above the teacher's own bits/dim on those
-    images (validation KL-like excess minus training excess): 0 for a perfect student."""
-    v, t = value_at(r, "val_bpd"), value_at(r, "train_eval_bpd")
-    if v is None or t is None:
+    """(raw, excess) gap at the run's end (:func:`end_value`), bits/dim. raw = validation −
+    training bits/dim; excess = the same with each term measured above the teacher's own
+    bits/dim on those images (validation KL-like excess minus training excess): 0 for a
+    perfect student. None, None where either end is not a finite figure."""
+    v, t = end_value(r, "val_bpd"), end_value(r, "train_eval_bpd")
+    if math.isnan(v) or math.isnan(t):
         return None, None
     k = int(((r.rows[0] if r.rows else {}).get("train") or {}).get("val_images") or 0)
     if k <= 0:
@@ -303,6 +304,7 @@ DESIGN_EVERY = {"smoke": 15, "quick": 100, "full": 500}
 VERDICT_SIZES = 2           # the smallest sizes carry verdicts (3 seeds), with the controls
 LR_SEARCH = {"lrs": (1e-3, 2e-3, 4e-3)}
 LR_SELECT_CHECKS = 5        # the search's score: median validation bits/dim of the last 5 checks
+END_CHECKS = LR_SELECT_CHECKS  # every rule's "final" bits/dim: the same median (end_value)
 SMOKE_LR = 2e-3             # smoke runs only exercise the code: one rate, no search read
 
 
@@ -325,16 +327,24 @@ def lr_search_jobs(preset: str, seeds=(0,)) -> list[Job]:
             for s in DESIGN_STUDENTS for lr in LR_SEARCH["lrs"]]
 
 
-def search_score(r: Run) -> float | None:
-    """A search run's score: the median validation bits/dim of its last
-    :data:`LR_SELECT_CHECKS` checks after step 0 (all of them in a run with fewer, as at
-    smoke); None for a diverged run, one with no check after step 0, or a non-finite check
-    among those scored."""
-    s, v = r.series("val_bpd")
-    tail = [float(x) for st, x in zip(s, v) if st > 0][-LR_SELECT_CHECKS:]
+def end_value(r: Run, key: str = "val_bpd") -> float:
+    """A run's *end* in ``key`` (bits/dim): the median of its last :data:`END_CHECKS` checks
+    after step 0 (all of them in a run with fewer, as at smoke), so that one jump at the last
+    check does not decide a verdict. NaN for a diverged run, one with no such check, or a
+    non-finite check among those read: missing evidence fails every comparison it enters."""
+    s, v = r.series(key)
+    tail = [float(x) for st, x in zip(s, v) if st > 0][-END_CHECKS:]
     if r.outcome == "diverged" or not tail or not all(map(math.isfinite, tail)):
-        return None
+        return math.nan
     return float(np.median(tail))
+
+
+def search_score(r: Run) -> float | None:
+    """A search run's score: its validation bits/dim at the end (:func:`end_value`, the
+    median of its last :data:`LR_SELECT_CHECKS` checks); None where that is NaN (a diverged
+    run, one with no check after step 0, or a non-finite check among those scored)."""
+    x = end_value(r, "val_bpd")
+    return None if math.isnan(x) else x
 
 
 def select_lrs(runs: list[Run]) -> dict[str, float]:
@@ -505,7 +515,7 @@ def findings(runs: list[Run]) -> dict[str, dict]:
     n3 = verdict_sizes[-1]
 
     def f3():
-        final_train = {s: [value_at(r, "train_eval_bpd") for r in cell(s, n3)] for s in DESIGN_STUDENTS}
+        final_train = {s: [end_value(r, "train_eval_bpd") for r in cell(s, n3)] for s in DESIGN_STUDENTS}
         curves = {s: _median_curve(cell(s, 0), "val_bpd") for s in DESIGN_STUDENTS}
         status, numbers = f3_rule(final_train, curves, TEACHER_SIZE)
         return status, (f"n = {n3:,}: final training bits/dim " + ", ".join(
@@ -513,10 +523,10 @@ def findings(runs: list[Run]) -> dict[str, dict]:
     out["F3"] = gate("F3", lambda sp: sp["train_size"] in (0, n3), f3)
     for n in verdict_sizes:
         def f4(n=n):
-            final_val = {s: [value_at(r, "val_bpd") for r in cell(s, n)] for s in DESIGN_STUDENTS}
+            final_val = {s: [end_value(r, "val_bpd") for r in cell(s, n)] for s in DESIGN_STUDENTS}
             best_val = {s: [early_stop(r)[1] for r in cell(s, n)] for s in DESIGN_STUDENTS}
             controls = {r.seed: r for r in cell(TEACHER_SIZE, 0)}
-            rise = [_num(value_at(controls[r.seed], "val_bpd")) - _num(early_stop(controls[r.seed])[1])
+            rise = [end_value(controls[r.seed], "val_bpd") - _num(early_stop(controls[r.seed])[1])
                     if r.seed in controls else math.nan for r in cell(TEACHER_SIZE, n)]
             status, numbers = f4_rule(final_val, best_val, TEACHER_SIZE, smaller, rise)
             return status, ("final validation bits/dim " + ", ".join(
@@ -530,8 +540,8 @@ def findings(runs: list[Run]) -> dict[str, dict]:
             if train_size(r) == 0:
                 continue
             step, best = early_stop(r)
-            final = value_at(r, "val_bpd")
-            if step is None or final is None or not final - best > TOL_BPD:
+            final = end_value(r, "val_bpd")
+            if step is None or not final - best > TOL_BPD:  # NaN: not counted as overfitting
                 continue
             se = [x for x in (_nearest(r, "fid_se", step), value_at(r, "fid_se")) if x is not None]
             start = r.rows[0] if r.rows else {}
@@ -586,7 +596,7 @@ def early_final_table(runs: list[Run]) -> str:
         se = [_num(value_at(r, "fid_se")) for r in rs]
         body += (f"| {s} | {'infinite (control)' if n == 0 else f'{n:,}'} | {len(rs)} | "
                  f"{median_range(steps, '.0f')} | {median_range([e[1] for e in es], '.3f')} → "
-                 f"{median_range([value_at(r, 'val_bpd') for r in rs], '.3f')} | {median_range(kl_b)} → "
+                 f"{median_range([end_value(r, 'val_bpd') for r in rs], '.3f')} | {median_range(kl_b)} → "
                  f"{median_range([value_at(r, 'kl') for r in rs])} | {median_range(fid_b)} → "
                  f"{median_range([value_at(r, 'fid') for r in rs])} (± {median_range(se)}) |\n")
     return head + body

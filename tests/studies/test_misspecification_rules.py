@@ -203,9 +203,10 @@ DSTEPS = list(range(0, 3100, 100))
 TRAIN = {"tiny": 1.9, "slim": 1.7, "small": 1.5, "medium": 1.3}   # final training bits/dim
 
 
-def _design_runs(world: str, drop=()):
+def _design_runs(world: str, drop=(), end_jump=None):
     """Every run of the design at quick with constructed metrics. ``world``: "thesis" (every
-    claim holds) or "null" (students alike, nothing overfits, FID moves within its noise)."""
+    claim holds) or "null" (students alike, nothing overfits, FID moves within its noise).
+    ``end_jump``: (predicate on a run's spec, bits/dim added to its last checks' validation)."""
     from pathlib import Path
     from flowlib.studies.results import Run
     runs = []
@@ -220,6 +221,9 @@ def _design_runs(world: str, drop=()):
         val = [x + (slope * max(0, t - 1000) if over else 0.0) for x, t in zip(train, DSTEPS)]
         if world == "thesis" and n and s in ("tiny", "slim"):
             val = [x - 0.25 for x in val]          # the smaller students validate better at the end
+        if end_jump and end_jump[0](spec):
+            jump = end_jump[1]
+            val = val[:len(val) - len(jump)] + [x + j for x, j in zip(val[len(val) - len(jump):], jump)]
         kl = [100 + (0.05 * max(0, t - 1000) if over else 0) for t in DSTEPS]
         rows = [{"event": "start", "step": 0, "train": {"val_images": 2000}}]
         for t, v, tr, k in zip(DSTEPS, val, train, kl):
@@ -300,6 +304,23 @@ def test_f4_overfitting_must_exceed_the_controls_own_rise():
     # the control itself ends 0.015 above its best: +0.02 is noise, not overfitting
     assert M.f4_rule(final, best, "small", ["tiny"], [0.015] * 3)[0] == "mixed"
     assert M.f4_rule(final, best, "small", ["tiny"], [0.0, math.nan, 0.0])[0] == "mixed"
+
+
+def test_the_rules_read_a_runs_end_as_its_last_five_checks_so_one_jump_does_not_decide(no_teacher_gap):
+    """The two 4e-3 controls jumped by 0.1-0.3 bits/dim in their last 300 steps; a jump like
+    that at the last check of every teacher-size run must not read as overfitting (F4) nor
+    make it an overfitting run (F5), while a rise held over the last five checks must."""
+    at_300 = (lambda sp: sp["student"] == M.TEACHER_SIZE and sp["train_size"] == 300)
+    jumped = M.findings(_design_runs("null", end_jump=(at_300, [0.3])))
+    assert jumped["F4 (n = 300)"]["status"] == "not supported", jumped["F4 (n = 300)"]
+    assert jumped["F5"]["status"] == "no data", jumped["F5"]
+    held = M.findings(_design_runs("null", end_jump=(at_300, [0.3] * 5)))
+    # it overfits, and the smaller students (unchanged) now validate better than it
+    assert held["F4 (n = 300)"]["status"] == "supported", held["F4 (n = 300)"]
+    assert held["F5"]["status"] != "no data"
+    # a non-finite check among the last five: no end to read, so no evidence either way
+    broken = M.findings(_design_runs("null", end_jump=(at_300, [math.inf, 0.3, 0.3, 0.3, 0.3])))
+    assert broken["F4 (n = 300)"]["status"] == "not supported", broken["F4 (n = 300)"]
 
 
 def test_f5_reads_no_data_when_no_overfitting_run_has_finite_figures():
