@@ -144,6 +144,18 @@ for variant in nash.CROSSED:    # the fresh discriminator, then the one trained 
     plt.show()
 
 # %% [markdown]
+# **Distance, measured.** Learning rate x step is how far Adam *can* travel (its steps are
+# about the rate in each coordinate, whatever the gradient's size); plain SGD's step is the
+# rate times the gradient, which for NSGAN at the equilibrium is small. So the runs log the
+# distance their parameters actually travelled from the teacher (logged from the study's
+# second seed on; the seed-0 runs were made before). At equal distance, a curve that lies
+# higher moved in a worse *direction*, not farther:
+
+# %%
+fig = C.distance_figure(runs)
+plt.show()
+
+# %% [markdown]
 # **What pushes the generator.** The batch means $D(\text{real})$ and $D(\text{fake})$ sit near
 # 1/2 at the equilibrium whatever happens; what moves the generator is the gradient of the
 # discriminator with respect to its input, at the fakes. Its norm over steps, on fakes and on

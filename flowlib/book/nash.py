@@ -73,6 +73,61 @@ def step_size_figure(runs: list[Run], variant: str = "reference"):
     return fig
 
 
+def _kl_by_distance(r: Run) -> tuple[np.ndarray, np.ndarray]:
+    """(distance travelled from the start, KL) at each check where both were logged (the
+    training row of a check's step carries ``param_distance``); step 0 left out."""
+    dist = {x["step"]: x["param_distance"] for x in r.rows
+            if x.get("param_distance") is not None and not x.get("event")}
+    s, kl = r.series("kl")
+    pts = [(dist[int(t)], k) for t, k in zip(s, kl) if int(t) in dist and t > 0 and dist[int(t)] > 0]
+    return (np.array([p[0] for p in pts]), np.array([p[1] for p in pts])) if pts else (np.array([]), np.array([]))
+
+
+def distance_figure(runs: list[Run]):
+    """The exact KL against the distance the generator's parameters travelled from the teacher
+    (Euclidean norm, logged since the study's second seeds), one line per run: NSGAN solid and
+    NLL dashed at each constant learning rate with Adam, and the plain-SGD pair in black.
+    Learning rate x steps bounds Adam's travel, not SGD's (whose step is the rate times the
+    gradient, and NSGAN's gradient at the equilibrium is small): at equal distance, a loss
+    whose curve lies higher moved in a worse direction, not farther."""
+    fig, ax = plt.subplots(figsize=(COLUMN_IN, 4.2))
+    shown, missing, seen = 0, 0, set()
+
+    def line(r, color, ls, label):
+        nonlocal shown, missing
+        d, kl = _kl_by_distance(r)
+        if not len(d):
+            missing += 1
+            return
+        ax.plot(d, kl, ls, color=color, lw=1.2, alpha=0.85, marker=".", ms=3,
+                label=None if label in seen else label)
+        seen.add(label)
+        shown += 1
+
+    for lr in LRS:
+        for r in cell_runs(runs, "nsgan", "reference", lr):
+            line(r, LR_COLOR[lr], "-", f"NSGAN, Adam {lr:g}")
+        for r in cell_runs(runs, "nll", "reference", lr):
+            line(r, LR_COLOR[lr], "--", f"NLL, Adam {lr:g}")
+    for r in cell_runs(runs, "nsgan", "sgd", REFERENCE_LR):
+        line(r, "k", "-", f"NSGAN, SGD {REFERENCE_LR:g}")
+    for r in cell_runs(runs, "nll", "sgd", REFERENCE_LR):
+        line(r, "k", "--", f"NLL, SGD {REFERENCE_LR:g}")
+    _kl_axis(ax)
+    ax.set_xscale("log")
+    ax.set(xlabel="distance travelled in parameter space (Euclidean norm)", ylabel=KL_LABEL,
+           title="KL against the distance the generator travelled")
+    if shown:
+        ax.legend(fontsize=9, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    else:
+        ax.text(0.5, 0.5, "no run with a logged distance yet", transform=ax.transAxes, ha="center")
+    if missing:
+        ax.text(0.02, 0.97, f"{missing} run(s) made before the distance was logged: not shown",
+                transform=ax.transAxes, fontsize=9, va="top", color="0.3")
+    fig.tight_layout()
+    return fig
+
+
 def input_gradient_figure(runs: list[Run]):
     """What moves the generator, over steps (the training rows: every 20 steps and at each
     dense check), per constant learning rate, median and range over seeds; left a fresh

@@ -178,6 +178,11 @@ def train(cfg: TrainConfig, out, *, loss: str | TrainLoss = "nll", seed: int = 0
         torch.set_num_threads(threads_before)
 
 
+def _flat(model: torch.nn.Module) -> torch.Tensor:
+    """Every parameter in one detached vector (reshape, not view: channels-last weights)."""
+    return torch.cat([p.detach().reshape(-1) for p in model.parameters()]).clone()
+
+
 class Trainer:
     """One training run: a Real NVP, a loss, the data, and everything a checkpoint holds.
 
@@ -250,6 +255,19 @@ class Trainer:
         self.snapshots_done: list = []
         self.val_bpd = None
         self.detector = InstabilityDetector(cfg.bpd_jump, cfg.min_classes)
+        # the trained network's parameters where training started (after the data-dependent
+        # initialisation), for the distance travelled in parameter space: what a step size
+        # does, measured (lr x steps only bounds it for Adam, and says nothing for SGD)
+        self.start_params: torch.Tensor | None = None
+
+    def param_distance(self) -> float | None:
+        """Euclidean norm of (parameters now - parameters at step 0), over every parameter of
+        the trained network (not its EMA copy); None for a run resumed from a checkpoint
+        written before this was recorded."""
+        if self.start_params is None:
+            return None
+        now = _flat(self.model)
+        return float(torch.linalg.vector_norm(now - self.start_params.to(now.device)))
 
     @torch.no_grad()
     def initialize(self) -> None:
@@ -259,6 +277,7 @@ class Trainer:
         initialise from exactly these inputs, so it is unchanged; a GAN run, which never
         evaluates the density, now starts from the same network."""
         if not any(isinstance(m, ActNorm) and not bool(m.initialized) for m in self.model.modules()):
+            self._mark_start()
             return  # e.g. started from the teacher's weights
         data_gen, noise_gen = torch.Generator(), torch.Generator()
         data_gen.set_state(self.data_gen.get_state())
@@ -273,6 +292,10 @@ class Trainer:
             # the average starts from the initialised network, or step 0's check (and the
             # slider's first frame) would show an uninitialised copy for EMA runs only
             self.ema = EMA(self.model, self.cfg.ema)
+        self._mark_start()
+
+    def _mark_start(self) -> None:
+        self.start_params = _flat(self.model).cpu()
 
     def _start(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
@@ -318,6 +341,7 @@ class Trainer:
         self.epoch, self.pos, self.perm = ck["epoch"], ck["pos"], ck["perm"]
         self.snapshots_done = list(ck.get("snapshots_done", []))
         self.val_bpd = ck.get("val_bpd")
+        self.start_params = ck.get("start_params")
         self.detector.load_state_dict(ck.get("monitor", {}))
         truncate_metrics(self.metrics_path, self.step)
         # where each stretch of a run was made: a run resumed on another machine (or commit)
@@ -339,7 +363,7 @@ class Trainer:
             "rng": _rng_state(), "step": self.step, "train_seconds": self.train_seconds,
             "epoch": self.epoch, "pos": self.pos, "perm": self.perm,
             "snapshots_done": self.snapshots_done, "val_bpd": self.val_bpd,
-            "monitor": self.detector.state_dict()})
+            "start_params": self.start_params, "monitor": self.detector.state_dict()})
 
     @property
     def weights(self) -> RealNVP:
@@ -490,7 +514,8 @@ class Trainer:
                 # within its first checks, its gradients must be seen there, not 20 steps later
                 if self.step % cfg.log_every == 0 or self.done() or dense:
                     row = {"step": self.step, "epoch": self.epoch, **logs, "lr": lr,
-                           "grad_norm": gnorm, "img_per_s": window_imgs / max(window_t, 1e-9),
+                           "grad_norm": gnorm, "param_distance": self.param_distance(),
+                           "img_per_s": window_imgs / max(window_t, 1e-9),
                            "train_seconds": round(self.train_seconds, 3),
                            "wall_seconds": round(time.time() - self.wall0, 3)}
                     window_imgs, window_t = 0, 0.0

@@ -159,6 +159,11 @@ def test_a_gan_run_with_every_option_resumes_bit_for_bit(tmp_path, small_data, l
     assert rows and {"d_real", "d_fake", "d_input_grad_fake", "grad_norm"} <= set(rows[-1])
     assert ("d_gp" in rows[-1]) == (loss == "wgan-gp") and ("d_r1" in rows[-1]) == bool(opts.get("r1"))
     assert all(math.isfinite(r["d_input_grad_fake"]) for r in rows)
+    # the distance travelled in parameter space resumes with the run (its start is in the
+    # checkpoint): the same at every logged step as in the uninterrupted run
+    dist = {r["step"]: r["param_distance"] for r in rows}
+    assert {r["step"]: r["param_distance"] for r in b.metrics if "d_loss" in r and not r.get("event")} == dist
+    assert all(d is not None and d > 0 for d in dist.values())
 
 
 def test_the_discriminator_follows_the_generators_schedule(tmp_path, small_data):
@@ -195,6 +200,13 @@ def test_the_nash_study_options_run_together(tmp_path):
                for r in checks[:1])  # the student starts as the teacher
     assert {r["lr"] for r in rows if "lr" in r} == {1e-5}
     assert {"d_input_grad_fake", "d_input_grad_real", "g_saturated"} <= set(next(r for r in rows if "d_loss" in r))
+    # the distance travelled from the teacher's weights: measured, growing from 0, and for SGD
+    # no more than lr x (sum of the gradient norms) (each step is lr x gradient)
+    trained_rows = sorted((r for r in rows if "d_loss" in r), key=lambda r: r["step"])
+    dist = [r["param_distance"] for r in trained_rows]
+    assert all(d is not None and d >= 0 for d in dist) and dist[-1] > 0
+    per_step = {r["step"]: r["grad_norm"] for r in trained_rows}
+    assert dist[0] <= 1e-5 * per_step[trained_rows[0]["step"]] * trained_rows[0]["step"] * 3
 
 
 def test_saturated_fraction_finds_pixels_whose_sigmoid_passes_no_gradient():

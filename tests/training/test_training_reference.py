@@ -26,7 +26,7 @@ REFERENCE = Path(__file__).parent / "reference"
 TIMING = {"img_per_s", "train_seconds", "wall_seconds", "quality_seconds", "seconds"}
 # Logged since the recording, computed from values the loop already had (they change no other
 # number): named here one by one, so that any other new or missing key still fails.
-DIAGNOSTICS_ADDED = {"g_saturated", "fid_se"}
+DIAGNOSTICS_ADDED = {"g_saturated", "fid_se", "param_distance"}
 # The EMA copy, which every check measures, now starts from the initialised network; when
 # these were recorded it started from a copy taken before the ActNorm initialisation. So
 # step 0's check measures another network (not compared), and the average's memory of that
