@@ -179,8 +179,9 @@ def train(cfg: TrainConfig, out, *, loss: str | TrainLoss = "nll", seed: int = 0
 
 
 def _flat(model: torch.nn.Module) -> torch.Tensor:
-    """Every parameter in one detached vector (reshape, not view: channels-last weights)."""
-    return torch.cat([p.detach().reshape(-1) for p in model.parameters()]).clone()
+    """Every parameter in one detached vector (reshape, not view: channels-last weights); a
+    new tensor, since ``torch.cat`` copies, so the start point needs no clone of its own."""
+    return torch.cat([p.detach().reshape(-1) for p in model.parameters()])
 
 
 class Trainer:
