@@ -94,9 +94,6 @@ def curves_figure(runs: list[Run], n: int):
             # the validation curve (up to 15 bits/dim) must stay on the panel
             if hi / lo > 3:
                 log_axis(ax)
-                if hi / lo < 10:   # under a decade: label 2, 3, 4 and 5 too, or one tick is left
-                    ax.yaxis.set_minor_formatter(FuncFormatter(
-                        lambda v, _: f"{v:g}" if f"{v:.0e}"[0] in "2345" else ""))
             ax.set_ylim(lo * 0.95, max(hi * 1.05, lo + 1.0))
         ax.set_title(f"{s} ({relation(s)})", fontsize=10)
         ax.set_xlabel("step")

@@ -42,8 +42,14 @@ def log_axis(ax, which: str = "y") -> None:
     axis = ax.yaxis if which == "y" else ax.xaxis
     (ax.set_yscale if which == "y" else ax.set_xscale)("log")
     axis.set_major_formatter(fmt_)
-    # label the minor ticks whose leading digit is 2 or 5 (0.2 and 0.5 as well as 20 and 50)
-    axis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:.0e}"[0] in "25" else ""))
+    # label the minor ticks whose leading digit is 2 or 5 (0.2 and 0.5 as well as 20 and 50);
+    # on an axis spanning less than a decade also 3 and 4, or it may show a single label.
+    # Read when drawn, so the limits set after this call count.
+    def minor(v, _):
+        lo, hi = sorted(axis.get_view_interval())
+        digits = "2345" if lo > 0 and hi / lo < 10 else "25"
+        return f"{v:g}" if f"{v:.0e}"[0] in digits else ""
+    axis.set_minor_formatter(FuncFormatter(minor))
 
 
 COLUMN_IN = 7.2  # the content column at 100 dpi (flowlib.book.legibility.COLUMN_PX, plus margin)
