@@ -73,3 +73,23 @@ def test_tick_labels_count_although_they_exist_only_once_drawn():
     assert L.min_text_px(fig) == pytest.approx(5 * 100 / 72)
     with pytest.raises(L.IllegibleFigure):
         L.frame_png(fig)
+
+
+def test_a_log_axis_under_a_decade_labels_more_than_one_tick():
+    """log_axis labels 2 and 5 within each decade; on an axis spanning less than a decade (the
+    training-speed panel: 280-950 images/s) that can leave one label, so 3 and 4 count too."""
+    from flowlib.book.plots import log_axis
+
+    def labels(lo, hi):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [lo, hi])
+        log_axis(ax)
+        ax.set_ylim(lo, hi)           # limits set after the call still count
+        fig.canvas.draw()
+        shown = {t.get_text() for t in ax.yaxis.get_ticklabels(minor=True) if t.get_text()}
+        plt.close(fig)
+        return shown
+
+    assert {"300", "400", "500"} <= labels(280, 950)
+    wide = labels(1, 1000)
+    assert {"2", "5", "20", "50"} <= wide and "300" not in wide and "3" not in wide
