@@ -142,7 +142,7 @@ def overfitting_figure(runs: list[Run]):
             if which == "final":
                 ax.fill_between(xs, lo, hi, color=c, alpha=0.15)
     ax.axhline(0, color="0.5", lw=0.8)
-    ys = [float(y) for line in ax.get_lines()[1:] for y in line.get_ydata()]
+    ys = [float(y) for line in ax.get_lines() for y in line.get_ydata()]   # the 0 line included
     if ys and max(map(abs, ys)) > 3:   # final gaps reach 15 bits/dim where early-stopped ones are tenths
         ax.set_yscale("symlog", linthresh=0.1)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
