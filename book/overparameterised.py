@@ -69,7 +69,10 @@ display(Markdown(" ".join(teacher_notes(runs)) + "\n\n" + provenance(runs, note)
 # %% [markdown]
 # ## Speed, stability, overfitting, images
 #
-# Every student, for context; median and range over seeds.
+# Every student, for context; median and range over seeds. In the speed panel the black line
+# is the quiet benchmark F6 reads (one student at a time, one thread, on the machine its
+# manifest names); the faded lines are the runs' own logs, made two at a time on whichever CPU
+# ran them, so they can lie above or below it: only speeds from one machine compare.
 
 # %%
 display(Markdown(exp2.f6_table(runs)))

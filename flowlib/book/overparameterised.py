@@ -9,7 +9,7 @@ from PIL import Image
 from flowlib.book.plots import COLUMN_IN, log_axis, panel_grid
 from flowlib.models.realnvp import SIZES, RealNVP
 from flowlib.studies.misspecification import (LADDER, TEACHER_SIZE, finite_sizes, overfitting_gap,
-                                              relation, speed, student, train_size)
+                                              relation, speed, student, student_speeds, train_size)
 from flowlib.studies.results import Run, value_at
 
 COUNTS = (("training images / s", speed),
@@ -20,8 +20,11 @@ COUNTS = (("training images / s", speed),
 def counts_figure(runs: list[Run]):
     """Speed, overfitting gap and final FID against the student's parameter count, one line
     per finite training-set size: the median over seeds, the seeds' range as an error bar;
-    the dotted line is the teacher's size."""
+    the dotted line is the teacher's size. Where the quiet-machine benchmark is shipped, the
+    speed panel shows it in black (what F6 reads) and the runs' own logged speeds, made on a
+    busy CPU, sometimes another machine, faded: they are not comparable across machines."""
     fig, axes = plt.subplots(3, 1, figsize=(COLUMN_IN, 8.4))  # stacked, to stay legible
+    bench = student_speeds(runs[0].spec.get("preset", "quick")) if runs else {}
     for i, n in enumerate(finite_sizes(runs)):
         cells = [(s, [r for r in runs if student(r) == s and train_size(r) == n]) for s in LADDER]
         cells = [(s, rs) for s, rs in cells if rs]
@@ -32,8 +35,14 @@ def counts_figure(runs: list[Run]):
             keep = [j for j, v in enumerate(vals) if v]
             mid = np.array([np.median(vals[j]) for j in keep])
             err = np.array([[mid[k] - min(vals[j]), max(vals[j]) - mid[k]] for k, j in enumerate(keep)]).T
+            faded = bench and ax is axes[0]
             ax.errorbar([params[j] for j in keep], mid, yerr=err if len(keep) else None, fmt="o-",
-                        color=f"C{i}", capsize=3, label=f"n = {n:,}")
+                        color=f"C{i}", capsize=3, alpha=0.35 if faded else 1,
+                        label=f"n = {n:,}" + (": the runs' own logs" if faded else ""))
+    if bench:
+        ss = [s for s in LADDER if s in bench]
+        axes[0].plot([RealNVP(SIZES[s]).num_parameters() for s in ss], [bench[s] for s in ss], "ks-",
+                     label="quiet benchmark (what F6 reads)")
     teacher = RealNVP(SIZES[TEACHER_SIZE]).num_parameters()
     for ax, (title, _) in zip(axes, COUNTS):
         ax.axvline(teacher, color="k", ls=":")
