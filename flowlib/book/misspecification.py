@@ -160,38 +160,57 @@ def overfitting_figure(runs: list[Run]):
     return fig
 
 
-def nll_fid_figure(runs: list[Run]):
-    """Every quality check of every run: exact KL(teacher ‖ student) against LeNet-FID against
-    teacher samples (with its bootstrap standard error as a horizontal bar), by student
-    (colour) and training-set size (marker)."""
-    marks = {0: "*", 300: "o", 1000: "s", 3000: "^", 10_000: "D"}
-    fig, ax = plt.subplots(figsize=(7.2, 4.6))
-    seen = set()
-    for r in runs:
-        s_kl, kl = r.series("kl")
-        s_f, fid = r.series("fid")
-        s_se, se = r.series("fid_se")
-        common = sorted(set(s_kl.tolist()) & set(s_f.tolist()))
-        if not common:
-            continue
-        x = [fid[list(s_f).index(c)] for c in common]
-        y = [kl[list(s_kl).index(c)] for c in common]
-        err = [se[list(s_se).index(c)] if c in list(s_se) else 0.0 for c in common]
-        n, st = train_size(r), student(r)
-        seen.add((st, n))
-        ax.errorbar(x, y, xerr=err, fmt=marks.get(n, "x"), ms=4, color=STUDENT_COLOR.get(st, "k"),
-                    alpha=0.6, lw=0.8)
-    log_axis(ax, "x")
-    log_axis(ax, "y")
-    ax.set(xlabel="LeNet-FID vs teacher samples", ylabel="exact KL (nats/image)",
-           title="Every check of every run")
-    # two keys: colour is the student, marker the training-set size
-    from matplotlib.lines import Line2D
-    students = [s for s in LADDER if any(st == s for st, _ in seen)]
-    sizes = sorted({n for _, n in seen}, key=lambda n: n or 10**9)
-    handles = ([Line2D([], [], color=STUDENT_COLOR.get(s, "k"), marker="o", ls="", label=s) for s in students]
-               + [Line2D([], [], color="0.3", marker=marks.get(n, "x"), ls="", label=_size_label(n)) for n in sizes])
-    ax.legend(handles=handles, fontsize=9, ncol=3, loc="upper left", bbox_to_anchor=(0, -0.15))
+def early_final_figure(runs: list[Run]):
+    """Early-stopped against final, side by side: validation bits/dim, exact KL and LeNet-FID
+    (one panel each) against the training-set size, per student; the final value solid with
+    the seeds' range as a band, the early-stopped one (:func:`early_and_final`) dashed, the
+    median over seeds. On the FID panel the bars are two bootstrap standard errors of the
+    final FID (the median over seeds): the noise of one sample set. The infinite-data
+    controls' final values are the short lines at the right edge."""
+    from flowlib.studies.misspecification import early_and_final
+    panels = (("val_bpd", "validation bits/dim"), ("kl", "exact KL(teacher ‖ student), nats/image"),
+              ("fid", "LeNet-FID vs teacher samples"))
+    fig, axes = plt.subplots(3, 1, figsize=(7.2, 9.6), sharex=True)
+    sizes = sorted({train_size(r) for r in runs if train_size(r) > 0})
+    for s in [s for s in LADDER if any(student(r) == s for r in runs)]:
+        c = STUDENT_COLOR.get(s, "k")
+        by_n = {n: [early_and_final(r) for r in runs if student(r) == s and train_size(r) == n]
+                for n in [*sizes, 0]}
+        for ax, (key, _) in zip(axes, panels):
+            for j, (which, ls) in enumerate((("final", "-"), ("early-stopped", "--"))):
+                xs = [n for n in sizes if by_n[n]]
+                vals = [[v for x in by_n[n] if np.isfinite(v := x[key][1 - j])] for n in xs]
+                xs, vals = [n for n, v in zip(xs, vals) if v], [v for v in vals if v]
+                if not xs:
+                    continue
+                mid = [np.median(v) for v in vals]
+                ax.plot(xs, mid, ls, marker="o" if j == 0 else "o", mfc=c if j == 0 else "white",
+                        ms=4, color=c, label=f"{s}, {which}" if ax is axes[0] else None)
+                if j == 0:
+                    ax.fill_between(xs, [min(v) for v in vals], [max(v) for v in vals], color=c, alpha=0.15)
+                    if key == "fid":
+                        se = [np.nanmedian([x["fid_se"][1] for x in by_n[n]]) for n in xs]
+                        ax.errorbar(xs, mid, yerr=2 * np.asarray(se), fmt="none", color=c, capsize=3, lw=1)
+            ctrl = [x[key][1] for x in by_n[0] if np.isfinite(x[key][1])]
+            if ctrl and sizes:
+                ax.plot([sizes[-1] * 1.25, sizes[-1] * 1.6], [np.median(ctrl)] * 2, color=c, lw=2.5,
+                        solid_capstyle="butt")
+    for ax, (key, title) in zip(axes, panels):
+        ax.set_title(title, fontsize=10)
+        if ax.get_lines():
+            log_axis(ax, "y")
+        else:   # a study still waiting for its first finite-set run
+            ax.text(0.5, 0.5, "no finite-set run has finished yet", transform=ax.transAxes,
+                    ha="center", va="center")
+    if sizes:
+        log_axis(axes[-1], "x")
+        axes[-1].set_xticks(sizes, [f"{n:,}" for n in sizes])
+        axes[-1].minorticks_off()
+        axes[0].text(sizes[-1] * 1.4, 1.0, "control", transform=axes[0].get_xaxis_transform(),
+                     ha="center", va="bottom", fontsize=8)
+    axes[-1].set_xlabel("training-set size (images)")
+    if axes[0].get_legend_handles_labels()[0]:
+        axes[0].legend(fontsize=8, ncol=2)
     fig.tight_layout()
     return fig
 

@@ -577,11 +577,27 @@ def _num(x) -> float:
     return math.nan if x is None else float(x)
 
 
+def early_and_final(r: Run) -> dict[str, tuple[float, float]]:
+    """One run's figures where early stopping would stop (its lowest validation bits/dim) and
+    at its end: ``{"val_bpd" | "kl" | "fid": (early, final)}`` with ``"fid_se"`` the final
+    FID's bootstrap standard error as ``(se, se)``. The final validation bits/dim is the
+    rules' :func:`end_value`; KL (nats/image) and FID are measured every fifth check, so their
+    early value is the quality check nearest the early-stopping step (never step 0) and their
+    final value the last check. NaN where a run never recorded one."""
+    step, best = early_stop(r)
+    near = (lambda k: _num(_nearest(r, k, step)) if step is not None else math.nan)
+    se = _num(value_at(r, "fid_se"))
+    return {"val_bpd": (_num(best), end_value(r, "val_bpd")),
+            "kl": (near("kl"), _num(value_at(r, "kl"))),
+            "fid": (near("fid"), _num(value_at(r, "fid"))),
+            "fid_se": (se, se)}
+
+
 def early_final_table(runs: list[Run]) -> str:
     """Markdown: per student and training-set size, early-stopped (at the lowest validation
-    bits/dim) and final figures side by side, median and range over seeds: validation
-    bits/dim, exact KL (nats/image), LeNet-FID against teacher samples with its bootstrap
-    standard error (KL and FID at the quality check nearest the early-stopping step)."""
+    bits/dim) and final figures side by side (:func:`early_and_final`), median and range over
+    seeds: validation bits/dim, exact KL (nats/image), LeNet-FID against teacher samples with
+    its bootstrap standard error."""
     head = ("| student | training set | seeds | best-val step | validation bits/dim: best → final "
             "| exact KL: best → final | LeNet-FID: best → final (± s.e.) |\n|---|---|---|---|---|---|---|\n")
     body = ""
@@ -589,16 +605,14 @@ def early_final_table(runs: list[Run]) -> str:
     for r in runs:
         cells.setdefault((train_size(r), LADDER.index(student(r)), student(r)), []).append(r)
     for (n, _, s), rs in sorted(cells.items(), key=lambda kv: ((kv[0][0] or 10**9), kv[0][1])):
-        es = [early_stop(r) for r in rs]
-        steps = [e[0] for e in es if e[0] is not None]
-        kl_b = [_num(_nearest(r, "kl", e[0])) if e[0] is not None else math.nan for r, e in zip(rs, es)]
-        fid_b = [_num(_nearest(r, "fid", e[0])) if e[0] is not None else math.nan for r, e in zip(rs, es)]
-        se = [_num(value_at(r, "fid_se")) for r in rs]
+        steps = [e for r in rs if (e := early_stop(r)[0]) is not None]
+        ef = [early_and_final(r) for r in rs]
+
+        def pair(k, fmt=".1f"):
+            return f"{median_range([x[k][0] for x in ef], fmt)} → {median_range([x[k][1] for x in ef], fmt)}"
         body += (f"| {s} | {'infinite (control)' if n == 0 else f'{n:,}'} | {len(rs)} | "
-                 f"{median_range(steps, '.0f')} | {median_range([e[1] for e in es], '.3f')} → "
-                 f"{median_range([end_value(r, 'val_bpd') for r in rs], '.3f')} | {median_range(kl_b)} → "
-                 f"{median_range([value_at(r, 'kl') for r in rs])} | {median_range(fid_b)} → "
-                 f"{median_range([value_at(r, 'fid') for r in rs])} (± {median_range(se)}) |\n")
+                 f"{median_range(steps, '.0f')} | {pair('val_bpd', '.3f')} | {pair('kl')} | "
+                 f"{pair('fid')} (± {median_range([x['fid_se'][1] for x in ef])}) |\n")
     return head + body
 
 

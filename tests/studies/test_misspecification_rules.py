@@ -345,3 +345,32 @@ def test_the_study_without_its_search_names_the_command_that_runs_it(tmp_path, m
     monkeypatch.setattr(paths, "RESULTS", tmp_path)      # no search at full here
     with pytest.raises(StudyError, match="misspecification-lr --preset full"):
         M.jobs("full")
+
+
+def test_early_and_final_read_kl_and_fid_at_the_quality_check_nearest_the_best_step():
+    """Early stopping stops at the lowest validation check (step 600 here); KL and FID are
+    measured every fifth check, so their early value is the nearest quality check (500), never
+    the step-0 check of a random network; the final validation value is the last five checks'
+    median, not the last check alone."""
+    from flowlib.studies.results import Run
+    val = [9.0, 3.0, 2.5, 2.2, 2.1, 2.05, 2.0, 2.1, 2.3, 2.6, 3.0, 9.9]   # steps 0..1100, best at 600
+    rows = [{"step": 100 * i, "val_bpd": v} for i, v in enumerate(val)]
+    for row in rows:
+        if row["step"] % 500 == 0:
+            row.update(kl=1000.0 + row["step"], fid=900.0 - row["step"] / 2, fid_se=row["step"] / 100)
+    r = Run("r", "nll", 0, None, {"results": {"outcome": "done"}}, rows, None, spec={})
+    ef = M.early_and_final(r)
+    assert ef["val_bpd"] == (2.0, 2.6)            # the median of 2.1, 2.3, 2.6, 3.0, 9.9
+    assert ef["kl"] == (1500.0, 2000.0) and ef["fid"] == (650.0, 400.0) and ef["fid_se"] == (10.0, 10.0)
+    empty = M.early_and_final(Run("e", "nll", 0, None, {}, [{"step": 0}], None, spec={}))
+    assert all(math.isnan(a) and math.isnan(b) for a, b in empty.values())
+
+
+def test_the_early_final_figure_draws_every_student_on_the_constructed_design(no_teacher_gap):
+    import matplotlib
+    matplotlib.use("Agg")
+    from flowlib.book.misspecification import early_final_figure
+    fig = early_final_figure(_design_runs("thesis"))
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert {f"{s}, {w}" for s in M.DESIGN_STUDENTS for w in ("final", "early-stopped")} <= set(labels)
+    assert [t.get_text() for t in fig.axes[-1].get_xticklabels()] == ["300", "1,000", "3,000", "10,000"]
