@@ -219,7 +219,7 @@ def search_figure(search: list[Run]):
     """The rate search: each student's infinite-data control at every searched rate,
     validation bits/dim over steps (one panel per student, the teacher's size marked), the
     checks that score it shaded."""
-    from flowlib.studies.misspecification import DESIGN_STUDENTS, LR_SEARCH, LR_SELECT_CHECKS
+    from flowlib.studies.misspecification import DESIGN_STUDENTS, LR_SEARCH, END_CHECKS
     from flowlib.book.plots import panel_grid
     fig, axes = panel_grid(len(DESIGN_STUDENTS), ncols=2, height=3.0)
     for ax, s in zip(axes, DESIGN_STUDENTS):
@@ -230,7 +230,7 @@ def search_figure(search: list[Run]):
                 continue
             st, v = r.series("val_bpd")
             ax.plot(st, v, color=f"C{i}", label=f"{lr:g}")
-            scored = [t for t in st if t > 0][-LR_SELECT_CHECKS:]
+            scored = [t for t in st if t > 0][-END_CHECKS:]
             if len(scored):
                 ax.axvspan(min(scored), max(scored), color="0.9", zorder=0)
         end = max((float(np.max(r.series("val_bpd")[0])) for r in search), default=1.0)

@@ -290,7 +290,7 @@ def f6_rule(larger: dict[str, dict], reference: dict) -> tuple[str, str]:
 # - each student's learning rate is chosen by a small stated search (LR_SEARCH) on its
 #   infinite-data control, seed 0, at the study's own length: the control's run at every rate
 #   of the grid, the rate with the lowest median validation bits/dim over the last
-#   LR_SELECT_CHECKS checks wins (no overfitting is possible on the stream; a rate that turns
+#   END_CHECKS checks wins (no overfitting is possible on the stream; a rate that turns
 #   unstable late loses). The selected run *is* the control's seed 0 (the same command), so
 #   the design adopts it instead of training it again. (Revised after two controls had run:
 #   the first search stopped at 1 000 of 3 000 steps and chose 4e-3, the grid's top, for three
@@ -303,8 +303,8 @@ DESIGN_STEPS = {"smoke": 30, "quick": 3000, "full": 20_000}
 DESIGN_EVERY = {"smoke": 15, "quick": 100, "full": 500}
 VERDICT_SIZES = 2           # the smallest sizes carry verdicts (3 seeds), with the controls
 LR_SEARCH = {"lrs": (1e-3, 2e-3, 4e-3)}
-LR_SELECT_CHECKS = 5        # the search's score: median validation bits/dim of the last 5 checks
-END_CHECKS = LR_SELECT_CHECKS  # every rule's "final" bits/dim: the same median (end_value)
+END_CHECKS = 5              # a run's end (end_value): the median of its last 5 checks, the
+                            # search's score and every rule's "final" bits/dim alike
 SMOKE_LR = 2e-3             # smoke runs only exercise the code: one rate, no search read
 
 
@@ -341,7 +341,7 @@ def end_value(r: Run, key: str = "val_bpd") -> float:
 
 def search_score(r: Run) -> float | None:
     """A search run's score: its validation bits/dim at the end (:func:`end_value`, the
-    median of its last :data:`LR_SELECT_CHECKS` checks); None where that is NaN (a diverged
+    median of its last :data:`END_CHECKS` checks); None where that is NaN (a diverged
     run, one with no check after step 0, or a non-finite check among those scored)."""
     x = end_value(r, "val_bpd")
     return None if math.isnan(x) else x

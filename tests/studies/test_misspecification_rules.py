@@ -86,7 +86,7 @@ def test_f6_each_property_by_its_own_criterion():
 def _run(spec, val, outcome="done", tail=None):
     """A search run whose last checks are ``tail`` (default: five checks at ``val``)."""
     from flowlib.studies.results import Run
-    tail = [val] * M.LR_SELECT_CHECKS if tail is None else tail
+    tail = [val] * M.END_CHECKS if tail is None else tail
     rows = [{"step": 0, "val_bpd": 9.0}] + [{"step": 100 * (i + 1), "val_bpd": v}
                                              for i, v in enumerate(tail)]
     return Run(name="r", loss="nll", seed=0, directory=None,
