@@ -82,9 +82,10 @@ SEARCH = RESULTS / "misspecification-lr-quick"
 
 
 def test_shipped_runs_are_the_designs_and_the_searchs_jobs_made_with_the_current_teacher():
-    """Every shipped run was made by its job's command with the current teacher; a design run
-    at its student's selected rate once that student's search is complete (until then at one
-    of the searched rates: the control's seed 0 doubles as a search run)."""
+    """The shipped study holds every one of the design's 52 runs, each made by its job's
+    command with the current teacher; a design run at its student's selected rate once that
+    student's search is complete (until then at one of the searched rates: the control's seed
+    0 doubles as a search run)."""
     import json
     from flowlib.data.synthetic import Teacher
     from flowlib.studies.results import load_study
@@ -96,7 +97,11 @@ def test_shipped_runs_are_the_designs_and_the_searchs_jobs_made_with_the_current
     sha = Teacher.load().sha256
     for r in searched:
         assert json.loads((r.directory / "job.json").read_text())["argv"] == search_argv[r.name]
-    for r in exp2.load(SHIPPED):
+    runs = exp2.load(SHIPPED)
+    # every rule reads whole cells of seeds: a missing run is a missing result, not a smaller cell
+    design = {j.name for j in exp2.design_jobs("quick", lrs={x: 1.0 for x in exp2.DESIGN_STUDENTS})}
+    assert {r.name for r in runs} == design, sorted(design ^ {r.name for r in runs})
+    for r in runs:
         s, lr = exp2.student(r), r.spec["lr"]
         assert lr == chosen[s] if s in chosen else lr in exp2.LR_SEARCH["lrs"], (r.name, lr, chosen)
         want = {j.name: list(j.argv) for j in exp2.design_jobs("quick", lrs={x: lr for x in exp2.DESIGN_STUDENTS})}
