@@ -207,10 +207,10 @@ def early_final_figure(runs: list[Run]):
         axes[-1].set_xticks(sizes, [f"{n:,}" for n in sizes])
         axes[-1].minorticks_off()
         axes[0].text(sizes[-1] * 1.4, 1.0, "control", transform=axes[0].get_xaxis_transform(),
-                     ha="center", va="bottom", fontsize=8)
+                     ha="center", va="bottom", fontsize=9)
     axes[-1].set_xlabel("training-set size (images)")
     if axes[0].get_legend_handles_labels()[0]:
-        axes[0].legend(fontsize=8, ncol=2)
+        axes[0].legend(fontsize=9, ncol=2)
     fig.tight_layout()
     return fig
 
