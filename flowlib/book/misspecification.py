@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import FuncFormatter
 
-from flowlib.book.plots import log_axis
+from flowlib.book.plots import log_axis, symlog_axis
 from flowlib.studies.misspecification import LADDER, SHAPE_FROM, end_value, relation, student, train_size
 from flowlib.studies.results import Run
 
@@ -144,8 +143,7 @@ def overfitting_figure(runs: list[Run]):
     ax.axhline(0, color="0.5", lw=0.8)
     ys = [float(y) for line in ax.get_lines() for y in line.get_ydata()]   # the 0 line included
     if ys and max(map(abs, ys)) > 3:   # final gaps reach 15 bits/dim where early-stopped ones are tenths
-        ax.set_yscale("symlog", linthresh=0.1)
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        symlog_axis(ax, 0.1)
         ax.set_ylim(min(0.0, 1.5 * min(ys)), 1.5 * max(ys))
     if not ax.get_legend_handles_labels()[0]:   # a study still waiting for its first pair
         ax.text(0.5, 0.5, "no finite-set run with its control has finished yet",
@@ -184,7 +182,7 @@ def early_final_figure(runs: list[Run]):
                 if not xs:
                     continue
                 mid = [np.median(v) for v in vals]
-                ax.plot(xs, mid, ls, marker="o" if j == 0 else "o", mfc=c if j == 0 else "white",
+                ax.plot(xs, mid, ls, marker="o", mfc=c if j == 0 else "white",
                         ms=4, color=c, label=f"{s}, {which}" if ax is axes[0] else None)
                 if j == 0:
                     ax.fill_between(xs, [min(v) for v in vals], [max(v) for v in vals], color=c, alpha=0.15)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import FuncFormatter
 from PIL import Image
 
-from flowlib.book.plots import COLUMN_IN, log_axis, panel_grid
+from flowlib.book.plots import COLUMN_IN, log_axis, panel_grid, symlog_axis
 from flowlib.models.realnvp import SIZES, RealNVP
 from flowlib.studies.misspecification import (LADDER, TEACHER_SIZE, finite_sizes, overfitting_gap,
                                               relation, speed, student, student_speeds, train_size)
@@ -58,8 +57,7 @@ def counts_figure(runs: list[Run]):
         log_axis(axes[0])
         # gaps run from 17 bits/dim at 300 images to about 0 (or just below) at 10 000, and one
         # unstable seed's FID is ten times the rest: linear axes would flatten every other point
-        axes[1].set_yscale("symlog", linthresh=0.1)
-        axes[1].yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        symlog_axis(axes[1], 0.1)
         log_axis(axes[2])
     fig.tight_layout()
     return fig

@@ -52,6 +52,14 @@ def log_axis(ax, which: str = "y") -> None:
     axis.set_minor_formatter(FuncFormatter(minor))
 
 
+def symlog_axis(ax, linthresh: float) -> None:
+    """A y axis that is linear within ``linthresh`` of 0 and logarithmic beyond, labelled with
+    plain numbers like :func:`log_axis`: for gaps that run from tens of bits/dim down to about
+    0, or just below it, where a log axis cannot go."""
+    ax.set_yscale("symlog", linthresh=linthresh)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+
+
 COLUMN_IN = 7.2  # the content column at 100 dpi (flowlib.book.legibility.COLUMN_PX, plus margin)
 
 
