@@ -308,13 +308,17 @@ END_CHECKS = 5              # a run's end (end_value): the median of its last 5 
 SMOKE_LR = 2e-3             # smoke runs only exercise the code: one rate, no search read
 
 
-def _argv(preset: str, student: str, seed: int, n: int, lr: float) -> tuple[str, ...]:
-    """The one training command of the design (``n`` = 0: the infinite-data control)."""
+def _argv(preset: str, student: str, seed: int, n: int, lr: float, steps: int | None = None,
+          every: int | None = None) -> tuple[str, ...]:
+    """The one training command of the design (``n`` = 0: the infinite-data control);
+    ``steps`` and ``every`` (validation checks; quality checks every fifth) default to the
+    design's, and only the long controls of :mod:`misspecification_calibrated` change them."""
     data = ["--data", "synthetic", "--train-size", str(n)] if n else ["--data", "teacher-stream"]
+    every = every or DESIGN_EVERY[preset]
     return ("train", "--loss", "nll", "--preset", preset, "--seed", str(seed), "--size", student,
-            *data, "--lr", f"{lr:g}", "--final-lr-frac", "1", "--steps", str(DESIGN_STEPS[preset]),
-            "--eval-every", str(DESIGN_EVERY[preset]),
-            "--quality-every", str(5 * DESIGN_EVERY[preset]), "--no-progress")
+            *data, "--lr", f"{lr:g}", "--final-lr-frac", "1",
+            "--steps", str(steps or DESIGN_STEPS[preset]), "--eval-every", str(every),
+            "--quality-every", str(5 * every), "--no-progress")
 
 
 def lr_search_jobs(preset: str, seeds=(0,)) -> list[Job]:

@@ -26,6 +26,10 @@ verdicts), its results folder ``results/<name>-<preset>``, its command ``flowlib
 - ``misspecification`` (Experiment 2): students smaller than, equal to and larger than the
   teacher, trained by NLL on synthetic training sets of several sizes; train and
   validation NLL, exact KL, FID over training.
+- ``misspecification-long`` and ``misspecification-shared-lr`` (Experiment 2, calibrated):
+  each student's infinite-data control at ten times the study's length (seeds 0 and 1:
+  ``--seeds 0 1``), and the small students at one shared rate
+  (:mod:`flowlib.studies.misspecification_calibrated`).
 
 One run directory per job with its manifest; rerunning skips finished runs and resumes
 cut-off ones. Each finished run of a study with ``final=True`` then gets its final figures
@@ -41,7 +45,7 @@ from typing import Callable
 from flowlib.core.paths import REPO_ROOT, RESULTS
 from flowlib.core.presets import check_preset
 from flowlib.metrics.final import final_evaluation
-from flowlib.studies import misspecification, nash, nll_vs_gan
+from flowlib.studies import misspecification, misspecification_calibrated, nash, nll_vs_gan
 from flowlib.studies.runner import (Job, SlurmOptions, StudyError, auto_parallel, collect,
                                     emit_slurm, run_job, run_jobs)
 
@@ -80,6 +84,8 @@ STUDIES: dict[str, Study] = {s.name: s for s in (
     Study("nash", nash.jobs, final=False),
     Study("misspecification", misspecification.jobs, final=False),
     Study("misspecification-lr", misspecification.lr_search_jobs, final=False),
+    Study("misspecification-long", misspecification_calibrated.long_jobs, final=False),
+    Study("misspecification-shared-lr", misspecification_calibrated.shared_jobs, final=False),
 )}
 
 
