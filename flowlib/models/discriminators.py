@@ -44,7 +44,7 @@ class ConvDiscriminator(nn.Module):
     """A small DCGAN-style critic for (N, 1, 28, 28) images in [0, 1] -> logits (N,)."""
 
     def __init__(self, image_shape=(1, 28, 28), width: int = 32, spectral_norm: bool = False,
-                 dropout: float = 0.0):
+                 dropout: float = 0.0, exact_start: bool = False):
         super().__init__()
         self.image_shape = tuple(image_shape)
         c, h, w = self.image_shape
@@ -57,6 +57,12 @@ class ConvDiscriminator(nn.Module):
             nn.Dropout(dropout) if dropout else nn.Identity(),
         )
         self.head = _sn(nn.Linear(4 * width * 16, 1), spectral_norm)
+        # exact_start: the logits are scaled by a learned gain that starts at 0, so D = 1/2 for
+        # every input and its input gradient is exactly 0 (the GAN game's equilibrium, where
+        # the generator gets no push), yet D can learn (the gain's gradient is not 0). A gain,
+        # not a zeroed head: spectral normalisation divides by the head's norm. Its parameter
+        # exists only then, so fresh discriminators and their checkpoints are unchanged.
+        self.gain = nn.Parameter(torch.zeros(())) if exact_start else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or tuple(x.shape[1:]) != self.image_shape:
@@ -67,4 +73,5 @@ class ConvDiscriminator(nn.Module):
             raise GANConfigError("ConvDiscriminator expects float images in [0, 1]; dequantise "
                                  "uint8 images first (flowlib.models.flows.dequantize).")
         # centre the [0, 1] input: the generator's and the data's images enter alike
-        return self.head(self.features(2.0 * x - 1.0).flatten(1)).squeeze(1)
+        logits = self.head(self.features(2.0 * x - 1.0).flatten(1)).squeeze(1)
+        return logits if self.gain is None else self.gain * logits

@@ -23,6 +23,10 @@ verdicts), its results folder ``results/<name>-<preset>``, its command ``flowlib
   equilibrium), trained by NSGAN or by NLL alike at constant learning rates, and NSGAN with one
   change at a time (optimiser, regulariser, discriminator's start, finite data); the exact KL
   to the teacher, both ways, is tracked (:func:`flowlib.studies.nash.jobs`).
+- ``nash-exact``: the same question from the exact equilibrium (a discriminator at D = 1/2,
+  a zero generator gradient), with NLL controls on NSGAN's own optimiser, frozen-discriminator
+  controls, plain SGD, and a departure rule with an absolute bar read at matched distance
+  travelled (:mod:`flowlib.studies.nash_exact`).
 - ``misspecification`` (Experiment 2): students smaller than, equal to and larger than the
   teacher, trained by NLL on synthetic training sets of several sizes; train and
   validation NLL, exact KL, FID over training.
@@ -45,7 +49,7 @@ from typing import Callable
 from flowlib.core.paths import REPO_ROOT, RESULTS
 from flowlib.core.presets import check_preset
 from flowlib.metrics.final import final_evaluation
-from flowlib.studies import misspecification, misspecification_calibrated, nash, nll_vs_gan
+from flowlib.studies import misspecification, misspecification_calibrated, nash, nash_exact, nll_vs_gan
 from flowlib.studies.runner import (Job, SlurmOptions, StudyError, auto_parallel, collect,
                                     emit_slurm, run_job, run_jobs)
 
@@ -82,6 +86,7 @@ STUDIES: dict[str, Study] = {s.name: s for s in (
     Study("nll-vs-gan-search", nll_vs_gan.search_jobs, final=False),
     Study("nll-vs-gan-hybrid", nll_vs_gan.hybrid_jobs, final=False),
     Study("nash", nash.jobs, final=False),
+    Study("nash-exact", nash_exact.jobs, final=False),
     Study("misspecification", misspecification.jobs, final=False),
     Study("misspecification-lr", misspecification.lr_search_jobs, final=False),
     Study("misspecification-long", misspecification_calibrated.long_jobs, final=False),

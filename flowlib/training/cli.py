@@ -31,7 +31,9 @@ def _config_from_args(args):
                         warmup_steps=args.warmup_steps, final_lr_frac=args.final_lr_frac,
                         optimizer=args.optimizer, reverse_kl=True if args.reverse_kl else None,
                         dense_every=args.dense_checks[0] if args.dense_checks else None,
-                        dense_until=args.dense_checks[1] if args.dense_checks else None)
+                        dense_until=args.dense_checks[1] if args.dense_checks else None,
+                        d_start=args.d_start, freeze_disc=True if args.freeze_disc else None,
+                        gen_beta1=args.gen_beta1)
     if args.loss == "wgan-gp":
         # each default named after its flag's attribute: only the flags not given are filled
         cfg = dataclasses.replace(cfg, **{k: v for k, v in WGAN_GP_DEFAULTS.items()
@@ -149,6 +151,14 @@ def add_cli(subparsers) -> None:
                         "--d-steps and --lr, --loss wgan-gp uses Flow-GAN's 0.9, 5 and 1e-4")
     p.add_argument("--spectral-norm", action="store_true",
                    help="GAN losses: spectral normalisation in the discriminator")
+    p.add_argument("--d-start", default=None, choices=["fresh", "exact"],
+                   help="GAN losses: the discriminator's start: fresh (default) or exact (D = 1/2 "
+                        "everywhere, a zero generator gradient: the Nash equilibrium)")
+    p.add_argument("--freeze-disc", action="store_true",
+                   help="GAN losses: the discriminator never updates (a control)")
+    p.add_argument("--gen-beta1", type=float, default=None,
+                   help="the generator's Adam beta1 under any loss (default: 0.9 for nll, "
+                        "--gan-beta1 for the GAN losses)")
     p.add_argument("--warmup-steps", type=int, default=None, help="linear warm-up steps (0: none)")
     p.add_argument("--final-lr-frac", type=float, default=None,
                    help="lr at the end of the cosine, as a fraction of --lr (1: a constant lr)")

@@ -56,6 +56,15 @@ class TrainConfig:
     dense_every: int = 0           # extra checks every this many steps ...
     dense_until: int = 0           # ... up to this step (e.g. 10 and 200: the first moves)
     reverse_kl: bool = False       # synthetic data: also log KL(student || teacher)
+    # the Nash study (flowlib.studies.nash_exact): the discriminator's start, "fresh"
+    # (PyTorch's initialisation) or "exact" (its logits scaled by a gain that starts at 0: D =
+    # 1/2 for every input and the generator's first gradient exactly 0, the game's
+    # equilibrium); a discriminator that never updates (a control); the generator's Adam
+    # beta1 under any loss (None: the loss's own, 0.9 for NLL, gan_beta1 for the adversarial
+    # losses), so an NLL control can run on its NSGAN run's optimiser
+    d_start: str = "fresh"
+    freeze_disc: bool = False
+    gen_beta1: float | None = None
 
     def steps_fixed(self) -> bool:
         return self.minutes is None

@@ -178,8 +178,9 @@ def grad_norm(parameters) -> float:
 def discriminator_update(disc: nn.Module, d_opt: torch.optim.Optimizer, real: torch.Tensor,
                          fake: torch.Tensor, kind: str = "nsgan", r1: float = 0.0,
                          generator: torch.Generator | None = None,
-                         gp_weight: float = TrainConfig.gp_weight) -> dict:
+                         gp_weight: float = TrainConfig.gp_weight, update: bool = True) -> dict:
     """One step of the discriminator on a real and a (detached) fake batch; its metrics.
+    ``update`` False: the metrics only, no step (a frozen discriminator's control).
 
     ``kind``: ``wgan-gp`` trains a critic with the gradient penalty (weight ``gp_weight``), any
     other loss the cross-entropy discriminator. ``r1 > 0`` adds ``r1 / 2 * E ||grad D(real)||^2``.
@@ -202,7 +203,8 @@ def discriminator_update(disc: nn.Module, d_opt: torch.optim.Optimizer, real: to
         logs["d_r1"] = float(pen.detach())
     d_loss.backward()
     d_grad = grad_norm(disc.parameters())
-    d_opt.step()
+    if update:
+        d_opt.step()
     with torch.no_grad():
         if kind == "wgan-gp":
             d_real, d_fake = float(real_logits.mean()), float(fake_logits.mean())
@@ -289,15 +291,21 @@ class GANTrainLoss:
             raise GANConfigError(f"d_steps must be >= 1, got {cfg.d_steps}.")
         if cfg.r1 < 0:
             raise GANConfigError(f"The R1 weight must be >= 0, got {cfg.r1}.")
+        if cfg.d_start not in ("fresh", "exact"):
+            raise GANConfigError(f"Unknown discriminator start {cfg.d_start!r}: use fresh or exact.")
+        if cfg.freeze_disc and self.pretrain_steps:
+            raise GANConfigError("A frozen discriminator cannot be trained first: drop "
+                                 "--pretrain-disc or --freeze-disc.")
         self.cfg = cfg
         self.d_lr = cfg.d_lr if cfg.d_lr is not None else cfg.lr
         self.disc = ConvDiscriminator(tuple(model.config.image_shape), self.d_width,
-                                      cfg.spectral_norm).to(model.device)
+                                      cfg.spectral_norm,
+                                      exact_start=cfg.d_start == "exact").to(model.device)
         self.d_opt = torch.optim.Adam(self.disc.parameters(), lr=self.d_lr,
                                       betas=(cfg.gan_beta1, cfg.gan_beta2))
 
     def generator_betas(self, cfg) -> tuple[float, float]:
-        return cfg.gan_beta1, cfg.gan_beta2
+        return (cfg.gan_beta1 if cfg.gen_beta1 is None else cfg.gen_beta1), cfg.gan_beta2
 
     def set_lr_factor(self, factor: float) -> None:
         """The generator's schedule factor at this step: the discriminator follows it."""
@@ -311,12 +319,12 @@ class GANTrainLoss:
             extra = self.batches().to(model.device)
             discriminator_update(self.disc, self.d_opt, self._real(model, extra, noise),
                                  self._fake(model, extra.shape[0], noise), kind, cfg.r1, noise,
-                                 cfg.gp_weight)
+                                 cfg.gp_weight, update=not cfg.freeze_disc)
         real = self._real(model, batch, noise)
         raw = model.decode(self._latent(model, batch.shape[0], noise))
         fake = to_pixel_range(raw)
         logs = discriminator_update(self.disc, self.d_opt, real, fake, kind, cfg.r1, noise,
-                                    cfg.gp_weight)
+                                    cfg.gp_weight, update=not cfg.freeze_disc)
         nll = None
         if self.spec.uses_nll:
             nll = -model.log_prob(batch, generator=noise).mean() / model.dim

@@ -37,8 +37,9 @@ class TrainLoss:
         pass
 
     def generator_betas(self, cfg: TrainConfig) -> tuple[float, float]:
-        """Adam's betas for the generator (the flow) under this loss."""
-        return 0.9, 0.999
+        """Adam's betas for the generator (the flow) under this loss: (0.9, 0.999), beta1
+        replaced by ``cfg.gen_beta1`` where given (an NLL control on a GAN run's optimiser)."""
+        return (0.9 if cfg.gen_beta1 is None else cfg.gen_beta1), 0.999
 
     def set_lr_factor(self, factor: float) -> None:
         """Called before each step with the schedule's factor (a second player follows it)."""
