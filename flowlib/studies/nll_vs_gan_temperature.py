@@ -238,6 +238,20 @@ def f1_readings(runs, readings: dict[str, dict]) -> dict[str, dict]:
     return out
 
 
+def readings_markdown(runs, readings: dict[str, dict]) -> str:
+    """Markdown: :func:`f1_readings` as a table (primary, secondary, whether it changes the
+    verdict), or a sentence while no run has its reading."""
+    if not readings:
+        return ("*No final run has its temperature reading yet* (`python -m flowlib "
+                "nll-vs-gan-temperature --preset quick`): F1 is read at temperature 1 only.")
+    lines = ["| comparison | at T = 1 (primary) | at the chosen temperatures | changes the verdict |",
+             "|---|---|---|---|"]
+    for name, r in f1_readings(runs, readings).items():
+        changed = "—" if r["changed"] is None else ("**yes**" if r["changed"] else "no")
+        lines.append(f"| {name} | {r['primary']} | {r['secondary']}: {r['numbers']} | {changed} |")
+    return "\n".join(lines)
+
+
 # ------------------------------------------------------------------ the command
 def _cmd(args) -> int:
     from flowlib.studies.results import shipped_results

@@ -15,8 +15,8 @@ verdicts), its results folder ``results/<name>-<preset>``, its command ``flowlib
   initialisation for a given seed, trained by NLL, NSGAN, WGAN-GP and the hybrid λ·NLL +
   NSGAN, each family with its selected configuration (refused until the search and the
   hybrid sweep have finished).
-- ``nll-vs-gan-search``: the fair fight's stated search, a random search of the same size
-  for NLL and for the adversarial losses (:func:`flowlib.studies.nll_vs_gan.search_space`).
+- ``nll-vs-gan-search``: the fair fight's stated search, a random search of as many
+  configurations for NLL as for the adversarial losses (not as much compute) (:func:`flowlib.studies.nll_vs_gan.search_space`).
 - ``nll-vs-gan-hybrid``: the hybrid loss's lambda swept with the search's selected NSGAN
   configuration (refused until the search has finished).
 - ``nash``: students started at the synthetic-MNIST teacher's weights (the Nash

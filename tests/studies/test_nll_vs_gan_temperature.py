@@ -123,3 +123,12 @@ def test_the_job_refuses_a_run_without_weights_and_smoke_into_the_shipped_study(
         T.temperature_evaluation(tmp_path, "quick")
     from flowlib.cli import main
     assert main(["nll-vs-gan-temperature", "--preset", "smoke"]) == 2
+
+
+def test_the_chapter_table_of_the_two_readings():
+    runs = _runs(nll=400.0, adv=90.0)
+    assert T.readings_markdown(runs, {}).startswith("*No final run has its temperature reading yet*")
+    both = {f"nll-seed{s}": _reading(0.9, 300.0) for s in (0, 1)}
+    both.update({f"nsgan-seed{s}": _reading(1.0, 90.0) for s in (0, 1)})
+    row = T.readings_markdown(runs, both).splitlines()[2]
+    assert row.startswith("| F1 (LeNet-FID) | not supported | not supported: ") and row.endswith("| no |")
