@@ -1,6 +1,6 @@
 """F2 from initialisation as two readings, and the two notions of instability (issue 35).
 
-Stated on 2026-12-08, after the search and the final runs were seen; reading (b) is therefore
+Stated on 2026-12-07, after the search and the final runs were seen; reading (b) is therefore
 *exploratory*, and says so in its status.
 
 The rule F2 was judged by (:func:`flowlib.studies.nll_vs_gan.f2_init_rule`, fixed before the

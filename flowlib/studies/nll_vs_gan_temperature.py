@@ -1,6 +1,6 @@
 """Experiment 1 at each run's best sampling temperature (issue 35): the rule, its job, its reading.
 
-Stated on 2026-12-08, implemented and unit-tested (``tests/studies/test_nll_vs_gan_temperature.py``)
+Stated on 2026-12-07, implemented and unit-tested (``tests/studies/test_nll_vs_gan_temperature.py``)
 before it was run on any run of the fair fight. Every final figure of Experiment 1 so far is
 measured at temperature 1 (latents ``N(0, base_std^2 I)`` with the base std each run trained
 with, 1.0 for all of them; :mod:`flowlib.metrics.final`), while flows are customarily sampled
