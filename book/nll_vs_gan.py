@@ -15,7 +15,8 @@
 # Real NVP trained by maximum likelihood does *unexpectedly well* in FID against the very
 # same network trained as the generator of a non-saturating GAN, and the adversarial
 # training is unstable (**F2**). This chapter tests that comparison as a *fair fight*: each
-# side gets a stated search of the same budget over its own knobs, the adversarial machinery
+# side gets a stated search of as many configurations over its own knobs (not as many
+# minutes: the compute each loss took is tabulated below), the adversarial machinery
 # is first shown to train an ordinary GAN (a positive control), and the verdicts come from
 # rules fixed before the runs they read.
 #
@@ -85,6 +86,9 @@ from flowlib.book import nll_vs_gan as C
 from flowlib.book import widgets
 from flowlib.core.paths import RESULTS
 from flowlib.studies import nll_vs_gan as exp1
+from flowlib.studies import nll_vs_gan_f2 as f2
+from flowlib.studies import nll_vs_gan_parity as parity
+from flowlib.studies import nll_vs_gan_temperature as temp
 from flowlib.studies.registry import locate
 from flowlib.studies.results import load_study, provenance, shipped_results, shown
 
@@ -94,10 +98,11 @@ from flowlib.studies.results import load_study, provenance, shipped_results, sho
 # The experiment follows a protocol written here, and in `flowlib.studies.nll_vs_gan`,
 # before any of its runs; the decisions made later are listed after it, each with when.
 #
-# - **The same budget on both sides.** A random search of 24 configurations for NLL and 24
-#   for the adversarial losses (16 NSGAN, 8 WGAN-GP), drawn once from a fixed seed; every
-#   configuration trains the same Real NVP from the same initialisation for 1 000 steps of
-#   64 images (one seed), with quality checks every 250 steps.
+# - **As many configurations on both sides.** A random search of 24 configurations for NLL
+#   and 24 for the adversarial losses (16 NSGAN, 8 WGAN-GP), drawn once from a fixed seed;
+#   every configuration trains the same Real NVP from the same initialisation for 1 000 steps
+#   of 64 images (one seed), with quality checks every 250 steps. Not the same compute: the
+#   minutes and images each loss took are in *Compute, in minutes and images* below.
 # - **The spaces.** NLL: learning rate log-uniform in [3e-4, 5e-3], warm-up 0, 100 or 200
 #   steps, final learning rate 0 or 10%, EMA on or off. NSGAN: generator learning rate
 #   log-uniform in [3e-5, 1e-3], discriminator learning rate 0.5 to 4 times it (TTUR),
@@ -170,7 +175,7 @@ from flowlib.studies.results import load_study, provenance, shipped_results, sho
 # Grover et al. report that adversarially trained Flow-GANs give good samples but extremely
 # poor log-likelihoods, worse even than a mixture model memorising the training data, and the
 # opposite when trained by maximum likelihood. This chapter asks the same question with each
-# side's settings searched with the same budget, and with a positive control.
+# side's settings searched with as many configurations, and with a positive control.
 
 # %% [markdown]
 # ## The positive control: does this machinery train any GAN?
@@ -215,7 +220,7 @@ display(Markdown(text))
 # sigmoid is part of the model both losses train; a second machinery (for instance a
 # discriminator that sees the flow's pre-sigmoid, logit-space images) chosen *after* seeing
 # which configurations died would be a change fitted to the results, and it would need its
-# own search of the same budget. The search found live NSGAN configurations (5 of 16, every
+# own search of as many configurations. The search found live NSGAN configurations (5 of 16, every
 # one with R1 and a discriminator at 1 to 4 times the generator's rate), so the rule selects
 # among them; the death rate is reported with the verdict as part of what NSGAN costs here,
 # and the logit-space discriminator is left as a question for a future study. So the plan's
@@ -329,11 +334,12 @@ display(Markdown(C.events_table(runs)))
 # %% [markdown]
 # ## The verdicts, by the rules stated above
 #
-# Computed by `flowlib.studies.nll_vs_gan.findings` from the runs above and the search; no
+# Computed by `flowlib.studies.nll_vs_gan.findings` from the runs above and the search, F2
+# from initialisation as its two readings (`flowlib.studies.nll_vs_gan_f2`, below); no
 # verdict while any of the twelve selected runs lacks its final figures.
 
 # %%
-verdicts = exp1.findings(runs, srows)
+verdicts = f2.findings(runs, srows)
 display(Markdown("| finding | status | numbers |\n|---|---|---|\n" + "".join(
     f"| {k} | **{v['status']}** | {v['numbers']} |\n" for k, v in verdicts.items())))
 
@@ -364,6 +370,59 @@ display(Markdown("| finding | status | numbers |\n|---|---|---|\n" + "".join(
 #   machinery (a discriminator on the flow's logit-space images, above) would change NSGAN's
 #   death rate. FID here compares sample statistics only; it says nothing of the likelihood
 #   each model assigns.
+
+# %% [markdown]
+# ## Stated after the runs, before any new one
+#
+# A review of the finished study found what the verdicts above leave out. The rules and code
+# below were written and unit-tested before any new run or evaluation
+# (`flowlib.studies.nll_vs_gan_parity`, `nll_vs_gan_f2`, `nll_vs_gan_temperature`); cells
+# that need a new measurement say *to be measured* until it is shipped.
+#
+# **Compute, in minutes and images.** The search gave both sides as many configurations and
+# the final runs as many generator steps, not as many minutes or real digits: every
+# adversarial step also trains a discriminator, and WGAN-GP's critic takes five steps per
+# generator step. The book's teacher (the same architecture trained by NLL for longer,
+# {doc}`Synthetic MNIST <synthetic_mnist>`) is the compute-matched NLL row.
+
+# %%
+hruns = load_study(hroot) if any(hroot.glob("*/manifest.json")) else []
+display(Markdown(parity.parity_table(parity.parity_rows(runs, sruns, hruns, RESULTS / "teacher",
+                                                        temp.read(root)))))
+
+# %% [markdown]
+# **F2 from initialisation, read twice.** (a) The rule fixed before the final runs reads the
+# three seeds of the *selected* NSGAN configuration, one selected for having lived; three
+# seeds have little power. (b) Across the whole search, the share of configurations that
+# ended dead or diverged, NSGAN against NLL by the same criterion: written after the search
+# was seen, so *exploratory*. The chapter uses two notions of instability, counted apart below:
+# sample quality falling (a run that diverged, ended dead, or whose validation FID rose above
+# 1.5 times its best) and likelihood exploding (`bpd_exploded`: a check whose exact
+# validation bits/dim lie more than one bit above the run's best). F2 at the equilibrium
+# ({doc}`Is the Nash equilibrium a resting place? <nash>`) is read on the exact KL to the
+# teacher, the second notion's kind: there NSGAN leaves at every rate, as here every NSGAN
+# and WGAN-GP run drifts away from the data's likelihood, while whether its *samples* fail
+# depends on its settings.
+
+# %%
+display(Markdown(f2.instability_table(f2.instability_counts(
+    {"search": sruns, "hybrid sweep": hruns, "final": runs}))))
+
+# %% [markdown]
+# **Sampling temperature.** Every figure above samples at temperature 1, while flows are
+# customarily sampled below it and the teacher's own rule chose 0.9. The rule for a second
+# reading (for NLL and, alike, the adversarial runs), its constants in
+# `flowlib.studies.nll_vs_gan_temperature`; temperature 1 stays the primary reading:
+
+# %%
+display(Markdown(f"> {temp.RULE}.\n\n" + temp.readings_markdown(runs, temp.read(root))))
+
+# %% [markdown]
+# **The positive control's bar** is LeNet-FID below 300 on 10 000 samples; the shipped control
+# (above) misses it, and uses none of the selected NSGAN recipe. A new control, the same DCGAN
+# trained with that recipe (rates, beta1, R1, EMA, schedule) for the flow's 6 000 generator
+# steps, is stated as the study `gan-control-recipe`; its test is marked as expected to fail
+# until a control that meets the bar is shipped.
 
 # %% [markdown]
 # ## What to keep in mind

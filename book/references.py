@@ -72,7 +72,7 @@ preset = "quick"  # every chapter takes the preset; this page has nothing to com
 #
 # (ref-lucic2018)=
 # **Lucic, M. et al.** (2018). Are GANs created equal? A large-scale study. *NeurIPS.*
-# Searches of equal budget, reported as distributions ({doc}`Experiment 1 <nll_vs_gan>`).
+# Searches of equal size (configurations), reported as distributions ({doc}`Experiment 1 <nll_vs_gan>`).
 #
 # (ref-theis2016)=
 # **Theis, L., van den Oord, A. & Bethge, M.** (2016). A note on the evaluation of

@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "flowlib.metrics.classifier",
     "flowlib.studies.registry",
     "flowlib.studies.teacher",
+    "flowlib.studies.nll_vs_gan_temperature",
     "flowlib.studies.findings",
 ]
 

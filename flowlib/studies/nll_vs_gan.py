@@ -238,8 +238,9 @@ def findings(runs: list[Run], search: list[dict] | None = None) -> dict[str, dic
 
 
 # ------------------------------------------------------------------ the fair-fight search
-# Stated before any of its runs (issue 15; the chapter repeats it): a random search of the
-# same size on each side, one seed, every configuration the same number of steps and images
+# Stated before any of its runs (issue 15; the chapter repeats it): a random search of as
+# many configurations on each side (not as much compute: an adversarial step also trains a
+# discriminator; :mod:`flowlib.studies.nll_vs_gan_parity` counts minutes and images), one seed, every configuration the same number of steps and images
 # (1 000 steps of 64 images at quick), selected by the validation LeNet-FID of 2 000 samples
 # at the last step (never test), counting only generators alive at their end. The selected
 # configuration of each family then gets 3 seeds at the study's full length and test

@@ -47,15 +47,18 @@ AIMS = {"lenet_fid_max": 150.0, "confidence_min": 0.95, "class_share_max": 0.15,
 
 
 def temperature_scan(model: RealNVP, temperatures=TEMPERATURES, n: int = SCAN_IMAGES,
-                     seed: int = 0, reference: str = "mnist-validation") -> list[dict]:
+                     seed: int = 0, reference: str = "mnist-validation",
+                     n_reference: int | None = None) -> list[dict]:
     """LeNet-FID, precision/recall and class coverage of ``n`` samples at each base temperature
-    (the same noise for every temperature), against ``reference``."""
+    (the same noise for every temperature), against ``reference`` (``n_reference`` of its
+    images; None: :func:`~flowlib.metrics.fid.fid`'s default, as many as ``n``)."""
     rows = []
     for t in temperatures:
         m = model.with_base_temperature(t)
         g = torch.Generator().manual_seed(seed)
         with evaluating(m):
-            r = fid(lambda b: m.sample(b, generator=g), reference=reference, n=n, pr_n=n)
+            r = fid(lambda b: m.sample(b, generator=g), reference=reference, n=n, pr_n=n,
+                    n_reference=n_reference)
         rows.append({"temperature": float(t), "lenet_fid": r.fid, "precision": r.precision,
                      "recall": r.recall, "classes_covered": r.classes_covered,
                      "class_entropy": r.class_entropy})
