@@ -234,15 +234,14 @@ display(Markdown(exp2.early_final_table(runs)))
 # ## The findings, as these numbers have it
 
 # %%
-v = exp2.findings(runs)
-display(Markdown("| finding | status | numbers |\n|---|---|---|\n" + "".join(
-    f"| {k} | **{x['status']}** | {x['numbers']} |\n" for k, x in v.items()
-    if k.startswith(("F3", "F4")))))
+display(Markdown(C.verdicts_table(runs, preset, ("F3", "F4"))))
 
 # %% [markdown]
 # ## What the shipped runs show
 #
-# *Written after the runs, from the shipped `quick` runs; the rules above were not changed.*
+# *Written after the runs, from the shipped `quick` runs, by the first rules; the calibrated
+# rules' runs (long controls, one shared rate) are not all shipped yet, and their rows above
+# say so.*
 #
 # **F4 holds, at both sizes, and by the margin the rule asks for.** The teacher-size student
 # passes its minimum and climbs: its final validation lies above its best by +2.3, +2.4 and
@@ -250,13 +249,16 @@ display(Markdown("| finding | status | numbers |\n|---|---|---|\n" + "".join(
 # own infinite-data control. At both sizes `tiny`, with a third of the teacher's parameters,
 # ends below it in every seed (3.03-3.63 against 4.20-5.32 bits/dim at 300; 1.72-1.75 against
 # 1.82-1.84 at 1 000), and at 1 000 images it validates better even where early stopping
-# would stop (1.70 against 1.73). So the thesis' striking claim, that a misspecified student
-# can beat the well-specified one on held-out likelihood, is reproduced here.
+# would stop (1.70 against 1.73). So a misspecified student *can* validate better than the
+# well-specified one here; but tiny and the teacher-size student ran at 4e-3 and slim and
+# medium at 2e-3 (each its searched rate), so this contrast is not yet one of specification
+# alone: the calibrated F4 reads every student at one rate.
 #
 # **But "smaller" is not "regularised".** `slim`, with 72% of the teacher's parameters (the
 # teacher's couplings, narrower), overfits *more* than the teacher-size student at both
-# sizes (6.2 against 4.3 bits/dim at 300; 1.92 against 1.84 at 1 000). What protects `tiny`
-# is having far fewer parameters to memorise with, not being misspecified.
+# sizes (6.2 against 4.3 bits/dim at 300; 1.92 against 1.84 at 1 000). That suggests what
+# protects `tiny` is having far fewer parameters to memorise with rather than being
+# misspecified, a reading these runs cannot test while the rates differ.
 #
 # **F3 is not supported: neither of its parts holds.**
 # - *Different training NLL*: on their own 1 000 images the students end at 1.49 (tiny), 1.45
@@ -266,10 +268,10 @@ display(Markdown("| finding | status | numbers |\n|---|---|---|\n" + "".join(
 #   three smaller ones memorise alike.
 # - *Alike convergence*: normalised to their own range, the controls' curves stay within
 #   0.15 of the teacher-size student's for none of the three others (tiny 0.34, slim 0.20,
-#   medium 0.16). By eye the four controls fall alike; `tiny`'s distance comes mostly from its
-#   control's jump over the last checks (its rate, 4e-3, is the grid's top), and `medium`'s
-#   0.16 is only just over the tolerance. The rule reads what it was written to read, and
-#   says no.
+#   medium 0.16). But two seeds of one student's own control are 0.13-0.97 apart by the same
+#   distance: a tolerance of 0.15 fails a student against itself, so this "no" says nothing
+#   about the students. The calibrated F3 takes its tolerance from that seed-to-seed distance
+#   and reads it on controls ten times longer.
 #
 # **More data, less overfitting; the trend the two-seed cells show.** The final validation
 # bits/dim above each student's own control falls from 2.0-15.6 at 300 images (median per

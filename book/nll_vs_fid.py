@@ -104,33 +104,46 @@ display(Markdown("| experiment | likelihood | runs | points | ρ (all checks) | 
 # figures.
 
 # %%
-v = exp2.findings(exp2_runs)
-display(Markdown(f"| finding | status | numbers |\n|---|---|---|\n| F5 | **{v['F5']['status']}** | "
-                 f"{v['F5']['numbers']} |\n"))
+from flowlib.book.misspecification import verdicts_table
+from flowlib.book.nll_vs_fid import f5_calibrated_table
+
+display(Markdown(verdicts_table(exp2_runs, preset, ("F5",))))
 
 # %% [markdown]
-# *Written after the runs, from the shipped `quick` runs of Experiment 2; the rule was not
-# changed.*
+# **The first rule was blind to FID's noise.** It allowed FID two bootstrap standard errors,
+# 3-5% of its value; but two seeds of one infinite-data control, where nothing can overfit,
+# differ in FID by a factor up to 3.6 at the end (tiny), 1.6-1.9 (slim, the teacher-size
+# student) and 1.2 (medium). And it read its "early" point where a run at 300 images was still
+# undertrained. So the rule was recalibrated (stated in chapter
+# {doc}`Experiment 2 <misspecification>` before the runs it added; for F5's runs, which had been
+# seen, it is a rule changed after seeing results): each finite-set run is compared with its
+# own infinite-data control at the same steps, and each change with the spread between two
+# seeds of that control. Per training-set size, the calibrated reading:
+
+# %%
+display(Markdown(f5_calibrated_table(exp2_runs)))
+
+# %% [markdown]
+# *Written after the runs, from the shipped `quick` runs of Experiment 2.*
 #
-# **Where the students overfit hard, F5 holds in every run, and more strongly than it says.**
-# At 300 images all 12 runs count: from the early-stopping point to the end the exact KL grows
-# by +225% to +3 262% (a factor of 3 to 34), while LeNet-FID does not grow at all; it *falls*,
-# from 690-970 to 140-250. At 1 000 images 10 of 12 count (KL +11% to +330%, FID falling in
-# all but two); the two that do not are teacher-size students whose FID rose by about its own
-# noise (+21% KL against at most +11% FID, and +17% against +15%).
+# **Where the students overfit hard, F5 holds.** At 300 images every run overfits beyond its
+# control's noise, its KL many times its control's while its FID stays at its control's (the
+# table's medians): all but one are hits, and that one is inconclusive (tiny, whose controls'
+# FIDs are the noisiest). At 1 000 images the picture is the same, weaker, with FID a little
+# *better* than the control's; tiny's runs no longer overfit beyond its noisy controls.
 #
 # **Where there is little to overfit, the rule has little to read.** At 3 000 and 10 000
-# images only 7 of 16 runs end more than 0.01 bits/dim above their best, and only one of them
-# counts. In the others either the KL barely moves (0-26%) while FID moves as much or more
-# (8-65% of its value, counting two standard errors of noise), or the "overfitting" is an
-# instability: two teacher-size runs whose validation jumped late, flagged by the instability
-# criterion. So F5 is *mixed* by its rule: 23 of 31 runs.
+# images few runs overfit beyond their controls, and FID's noise decides most of those. The
+# one miss is a teacher-size run at 3 000 images whose validation jumped late and stayed up: its
+# KL doubled and its FID grew eightfold, an instability rather than the slow memorising F5 is
+# about. So F5 is *mixed* by either rule, but the calibrated rule says why: supported wherever
+# overfitting is large, undecided where it is small, and one run against.
 #
-# **A caveat on the direction.** At 300 images the early-stopping point comes after 500-700
-# steps, when the samples are still poor; the student goes on learning what digits look like
-# while it memorises its training set. FID improving there is not only FID being blind to
-# overfitting: it is FID seeing the rest of the training. The KL, which is the likelihood with
-# the teacher's entropy removed, sees both and is dominated by the memorising.
+# **Why the first rule's FID "fell".** It compared each run's end with its own
+# early-stopping point, which at 300 images comes after 500-700 steps, when the samples are
+# still poor: FID improving there was FID seeing the rest of the training, not FID blind to
+# overfitting. The calibrated rule compares a run with its own infinite-data control at the
+# same steps, so training time is the same on both sides and only the finite set differs.
 
 # %% [markdown]
 # ## Images that improve while the likelihood collapses

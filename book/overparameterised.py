@@ -95,20 +95,31 @@ if sizes:
 # ## F6, as these numbers have it
 
 # %%
-v = exp2.findings(runs)
-display(Markdown("| finding | status | numbers |\n|---|---|---|\n" + "".join(
-    f"| {k} | **{x['status']}** | {x['numbers']} |\n" for k, x in v.items() if k.startswith("F6"))))
+from flowlib.book.misspecification import verdicts_table
+
+display(Markdown(verdicts_table(runs, preset, ("F6",))))
 
 # %% [markdown]
+# **Two rules, and why.** The first rule counted a run as unstable for any gradient spike
+# above ten times its median. Read against the larger student's infinite-data controls, where
+# nothing can overfit, its spikes come in all three of them too, at steps 60-120, at the end of
+# the learning rate's warm-up. The calibrated rule (stated in chapter
+# {doc}`Experiment 2 <misspecification>`; for these runs, which had been seen, a rule changed
+# after seeing results) counts a spike only after step 400, twice the warm-up, and a student's
+# instability only beyond its own controls'; "poorer images" needs FID above the teacher-size
+# student's by the spread between two seeds of their controls, not by a bootstrap error.
+#
 # ## What the shipped runs show
 #
-# *Written after the runs, from the shipped `quick` runs; the rule was not changed.*
+# *Written after the runs, from the shipped `quick` runs.*
 #
-# **F6 is mixed at both sizes, and the same three of its four parts hold at each.**
+# **F6 is mixed at both sizes under either rule; the calibrated rule takes instability away.**
 # - *Slow*: 128 against 243 training images per second in the quiet benchmark, 47% fewer.
-# - *Unstable*: gradient spikes above ten times the run's median in 2 of 3 seeds at 300
-#   images and in 3 of 3 at 1 000, against none of the teacher-size student's. Not a property
-#   of size alone: `tiny`, the smallest student, spikes in 2 of 3 seeds at 1 000.
+# - *Unstable*: by the first rule, spikes in 2 of 3 seeds at 300 images and 3 of 3 at 1 000;
+#   all of them before step 400, where the larger student's controls spike as well. After
+#   warm-up no run of the larger student spikes, at any size, so by the calibrated rule it is
+#   no less stable than the teacher-size student (whose own controls spiked once after warm-up,
+#   as did two of its runs at 3 000 and 10 000 images).
 # - *Overfits heavily*: an overfitting gap of 16.9 bits/dim (15.0-19.4) against 3.4 (3.3-4.5)
 #   at 300 images, and 1.7 (1.7-2.0) against 0.42 (0.34-0.46) at 1 000. At 300 images its
 #   validation ends above 15 bits/dim: more than the 8 bits/dim of a uniform distribution over

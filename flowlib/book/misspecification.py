@@ -237,3 +237,24 @@ def search_figure(search: list[Run]):
         ax.legend(title="learning rate", fontsize=9, title_fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def verdicts_table(runs, preset: str, prefixes: tuple[str, ...]) -> str:
+    """Markdown: the first and the calibrated rules' verdicts side by side for the findings
+    whose names start with ``prefixes`` (``("F3", "F4")``, ``("F5",)``, ``("F6",)``), the
+    calibrated ones reading the long controls and the shared-rate runs where shipped."""
+    from flowlib.studies import misspecification as exp2
+    from flowlib.studies import misspecification_calibrated as cal
+    from flowlib.studies.registry import STUDIES
+    from flowlib.studies.results import load_study
+
+    extra = {}
+    shown = runs[0].spec.get("preset", preset) if runs else preset   # smoke shows quick's
+    for name in ("long", "shared-lr"):
+        root = STUDIES[f"misspecification-{name}"].shipped(shown)
+        extra[name] = load_study(root) if root else []
+    both = (("first", exp2.findings(runs)),
+            ("calibrated", cal.findings(runs, extra["long"], extra["shared-lr"])))
+    return "| finding | rule | status | numbers |\n|---|---|---|---|\n" + "".join(
+        f"| {k} | {rule} | **{x['status']}** | {x['numbers']} |\n"
+        for rule, v in both for k, x in v.items() if k.startswith(prefixes))

@@ -54,3 +54,25 @@ def collapse_table(rows: list[dict], runs) -> str:
                    f"{x['bpd'][1]:.1f} | {x['fid'][0]:.0f} → {x['fid'][1]:.0f} |\n" for x in rows)
     return (head + body + "\n" + "; ".join(f"{f}: {hits[f]} of {n} finished configurations" for f, n in counts.items())
             + ".")
+
+
+def f5_calibrated_table(runs) -> str:
+    """Markdown: F5's calibrated readings (:mod:`flowlib.studies.misspecification_calibrated`)
+    per training-set size: how many runs overfit beyond their own control's noise, how many
+    of those are hits, misses and inconclusive, and the median growth factors of the KL and of
+    FID over the control (all from the shipped runs)."""
+    import math
+
+    from flowlib.studies.misspecification_calibrated import f5_outcome, f5_readings
+    readings = f5_readings(runs)
+    head = ("| training set | overfit / runs | hit · miss · inconclusive | KL × control | "
+            "FID × control |\n|---|---|---|---|---|\n")
+    body = ""
+    for n in sorted({r["n"] for r in readings}):
+        rs = [r for r in readings if r["n"] == n]
+        out = [f5_outcome(r["dk"], r["df"], r["kl_noise"], r["fid_noise"]) for r in rs]
+        over = [r for r, o in zip(rs, out) if o in ("hit", "miss", "inconclusive")]
+        med = (lambda k: f"{math.exp(float(np.median([r[k] for r in over]))):.2g}" if over else "—")
+        body += (f"| {n:,} | {len(over)} / {len(rs)} | {out.count('hit')} · {out.count('miss')} · "
+                 f"{out.count('inconclusive')} | {med('dk')} | {med('df')} |\n")
+    return head + body

@@ -11,7 +11,8 @@ import json
 from pathlib import Path
 
 from flowlib.core.paths import RESULTS, atomic_write_bytes
-from flowlib.studies import misspecification, nash, nll_vs_gan, nll_vs_gan_f2
+from flowlib.studies import (misspecification, misspecification_calibrated, nash, nash_exact,
+                             nll_vs_gan, nll_vs_gan_f2)
 from flowlib.studies.registry import STUDIES
 from flowlib.studies.results import load_study, teacher_notes
 
@@ -56,14 +57,31 @@ def findings_table(preset: str = "quick") -> list[dict]:
     add("F2", nash.findings(nash_runs) if ns else None,
         f"results/nash-{preset}" + _retired(nash_runs),
         f"`python -m flowlib experiment nash --preset {preset}`")
+    nx = STUDIES["nash-exact"].shipped(preset)
+    add("F2", nash_exact.findings(nash_exact.load(nx)) if nx else None, f"results/nash-exact-{preset}",
+        f"F2 at the exact equilibrium (issue 33): `python -m flowlib experiment nash-exact --preset {preset}`")
     e2 = STUDIES["misspecification"].shipped(preset)
     e2_runs = misspecification.load(e2) if e2 else None
     f2 = misspecification.findings(e2_runs) if e2 else None
+    # the calibrated rules (issue 34) beside the first ones, each row named by its rule
+    long, shared = (STUDIES[n].shipped(preset) for n in ("misspecification-long", "misspecification-shared-lr"))
+    cal = misspecification_calibrated.findings(
+        e2_runs, load_study(long) if long else [], load_study(shared) if shared else []) if e2 else None
     for k in ("F3", "F4", "F5", "F6"):   # F4 and F6 are read at two training-set sizes
-        add(k, {name: v for name, v in f2.items() if name.startswith(k)} if f2 else None,
-            f"results/misspecification-{preset}" + _retired(e2_runs),
+        add(k, {_named(name, "first rule"): v for name, v in f2.items() if name.startswith(k)}
+            if f2 else None, f"results/misspecification-{preset}" + _retired(e2_runs),
             f"`python -m flowlib experiment misspecification --preset {preset}`")
+        if cal:
+            add(k, {_named(name, "calibrated"): v for name, v in cal.items() if name.startswith(k)},
+                f"results/misspecification-{preset}" + "".join(
+                    f", results/misspecification-{n}-{preset}" for n, got in
+                    (("long", long), ("shared-lr", shared)) if got))
     return rows
+
+
+def _named(name: str, rule: str) -> str:
+    """'F4 (n = 300)' -> 'F4 (n = 300; first rule)'; 'F5' -> 'F5 (first rule)'."""
+    return f"{name[:-1]}; {rule})" if name.endswith(")") else f"{name} ({rule})"
 
 
 def _retired(runs) -> str:
