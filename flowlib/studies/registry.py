@@ -78,13 +78,13 @@ class Study:
         return root if any(root.glob(f"*/{self.marker}")) else None
 
 
-def gan_control_jobs(preset: str, seeds) -> list[Job]:
+def gan_control_jobs(preset: str, seeds=(0, 1, 2)) -> list[Job]:
     """The positive control (:mod:`flowlib.training.gan_control`): one run per seed."""
     return [Job(f"seed{s}", ("gan-control", "--preset", preset, "--seed", str(s), "--no-progress"),
                 {"seed": s, "preset": preset, "loss": "nsgan", "generator": "dcgan"}) for s in seeds]
 
 
-def recipe_control_jobs(preset: str, seeds) -> list[Job]:
+def recipe_control_jobs(preset: str, seeds=(0,)) -> list[Job]:
     """The positive control with the recipe under test (issue 35): the DCGAN generator trained
     with Experiment 1's selected NSGAN configuration (:func:`flowlib.studies.nll_vs_gan.
     selected_nsgan`: generator and discriminator rates, both players' beta1, R1 or spectral
@@ -128,9 +128,21 @@ def get(name: str) -> Study:
     return STUDIES[name]
 
 
-def study_jobs(name: str, preset: str, seeds) -> tuple[Path, list[Job]]:
+def study_jobs(name: str, preset: str, seeds=None) -> tuple[Path, list[Job]]:
+    """The study's folder and jobs: its design's seeds (``seeds`` None), or exactly ``seeds``,
+    refused with the seeds the study runs when its design cannot take them (a search and a
+    sweep have one seed; nothing is dropped in silence)."""
     study = get(name)
-    return study.folder(preset), study.jobs(preset, seeds)
+    if seeds is None:
+        return study.folder(preset), study.jobs(preset)
+    jobs = study.jobs(preset, tuple(seeds))
+    have = {j.spec.get("seed") for j in jobs}
+    if jobs and have != set(seeds):
+        design = sorted({j.spec.get("seed") for j in study.jobs(preset)})
+        raise StudyError(f"The study {name} runs seeds {design} by its design and cannot run "
+                         f"--seeds {' '.join(map(str, seeds))} (it would run {sorted(have)}): "
+                         f"leave --seeds out, or run a study whose design is seeded.")
+    return study.folder(preset), jobs
 
 
 def final_step(name: str, preset: str):
@@ -147,7 +159,7 @@ def final_step(name: str, preset: str):
 
 def run_study(name: str, preset: str, seeds, root: Path) -> None:
     """Run (or finish) a study at ``preset`` into ``root``: the command line's code path."""
-    run_jobs(get(name).jobs(preset, seeds), root, final=final_step(name, preset))
+    run_jobs(study_jobs(name, preset, seeds)[1], root, final=final_step(name, preset))
 
 
 def collect_study(name: str, preset: str, root: Path) -> list[dict]:
@@ -257,7 +269,9 @@ def add_cli(sub) -> None:
     p = sub.add_parser("experiment", help="run one of the book's studies (resumable)")
     p.add_argument("name", help=", ".join(STUDIES))
     p.add_argument("--preset", default="quick", help="smoke | quick | full")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--seeds", type=int, nargs="+", default=None,
+                   help="the seeds to run (default: the study's design); refused where the "
+                        "design cannot take them")
     p.add_argument("--jobs", type=_jobs_arg, default="auto",
                    help="runs in parallel on this machine: a number, or auto (one per core on a "
                         "CPU, one per GPU with --device cuda)")
@@ -281,7 +295,7 @@ def add_cli(sub) -> None:
     j = sub.add_parser("job", help="run one job of a study (what a cluster array task runs)")
     j.add_argument("name", help=", ".join(STUDIES))
     j.add_argument("--preset", default="quick")
-    j.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    j.add_argument("--seeds", type=int, nargs="+", default=None)
     j.add_argument("--root", default=None, help="the study's results folder")
     which = j.add_mutually_exclusive_group(required=True)
     which.add_argument("--index", type=int, help="the job's position in the study (array task id)")

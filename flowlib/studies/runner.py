@@ -51,6 +51,30 @@ class Job:
                 *(["--resume"] if resume else [])]
 
 
+def same_command(recorded, argv) -> bool:
+    """Whether a run folder's recorded command and a job's are the same run: for ``train``,
+    equal run specs (:class:`~flowlib.training.spec.RunSpec`; flag order and spelling, e.g.
+    ``2e-3`` against ``0.002``, do not matter, and job files written before the spec read
+    alike); for another command, the same arguments."""
+    recorded, argv = list(recorded), list(argv)
+    if recorded[:1] == argv[:1] == ["train"]:
+        from flowlib.training.spec import RunSpec, SpecError
+        try:
+            return RunSpec.from_argv(recorded) == RunSpec.from_argv(argv)
+        except SpecError:
+            return False
+    return recorded == argv
+
+
+def _run_spec(job: Job) -> dict:
+    """``{"run_spec": ...}``: a ``train`` job's typed run spec, every field, for a job file
+    (empty for the other commands). ``argv`` stays the identity; this is what it resolved to."""
+    if job.argv[:1] != ("train",):
+        return {}
+    from flowlib.training.spec import RunSpec
+    return {"run_spec": RunSpec.from_argv(job.argv).as_dict()}
+
+
 @dataclass
 class JobResult:
     name: str
@@ -64,7 +88,7 @@ def job_state(out: Path, job: Job) -> str:
     spec_file = out / "job.json"
     if spec_file.exists():
         recorded = json.loads(spec_file.read_text())
-        if recorded.get("argv") != list(job.argv):
+        if not same_command(recorded.get("argv", []), job.argv):
             raise StudyError(
                 f"{out} holds a run of another configuration (it was made by `flowlib "
                 f"{' '.join(recorded.get('argv', []))}`, this study asks for `flowlib "
@@ -98,8 +122,8 @@ def run_job(job: Job, out: Path, *, threads: int | None = None, device: str | No
     if state == "new" and adopt(job, out):
         return JobResult(job.name, "adopted (the same run)", 0.0, out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "job.json").write_text(json.dumps({"argv": list(job.argv), "spec": job.spec},
-                                             indent=1))
+    (out / "job.json").write_text(json.dumps({"argv": list(job.argv), "spec": job.spec,
+                                              **_run_spec(job)}, indent=1))
     cmd = job.command(out, resume=(state == "partial"))
     source = git_commit()  # the code that runs is the tree of now, not of the job's end
     env = dict(os.environ)
@@ -136,7 +160,7 @@ def adopt(job: Job, out: Path) -> bool:
     if src is None or not (src / "manifest.json").exists():
         return False
     recorded = json.loads((src / "job.json").read_text()).get("argv")
-    if recorded != list(job.argv):
+    if not same_command(recorded or [], job.argv):
         raise StudyError(f"{src} was named as the same run as {job.name}, but it was made by "
                          f"`flowlib {' '.join(recorded or [])}`, not `flowlib {' '.join(job.argv)}`. "
                          "Nothing was copied: the study and its search disagree; rerun the search.")
@@ -144,7 +168,8 @@ def adopt(job: Job, out: Path) -> bool:
                     ignore=shutil.ignore_patterns("checkpoint.pt", "snapshot-*.pt"))
     # the run is this study's now: its job file names this job (same command, this spec)
     (out / "job.json").write_text(json.dumps({"argv": list(job.argv), "spec": job.spec,
-                                              "adopted_from": src.name}, indent=1))
+                                              **_run_spec(job), "adopted_from": src.name},
+                                             indent=1))
     with open(out / "log.txt", "a") as log:
         where = str(src.resolve()).replace(str(REPO_ROOT) + "/", "")
         log.write(f"# adopted from {where}: the same command, run once\n")
@@ -247,9 +272,8 @@ def emit_slurm(study: str, preset: str, seeds, root: Path, n_jobs: int, *,
     folder = root.with_name(root.name + ".slurm")
     logs = folder / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    seed_args = " ".join(str(s) for s in seeds)
-    common = (f"{options.python} -m flowlib {{cmd}} {shlex.quote(study)} --preset {preset} "
-              f"--seeds {seed_args} ")
+    seed_args = f"--seeds {' '.join(str(s) for s in seeds)} " if seeds is not None else ""
+    common = f"{options.python} -m flowlib {{cmd}} {shlex.quote(study)} --preset {preset} {seed_args}"
     header = ["#!/bin/bash", f"#SBATCH --time={options.time}", f"#SBATCH --cpus-per-task={options.cpus}",
               f"#SBATCH --mem={options.mem}"]
     header += [f"#SBATCH --partition={options.partition}"] if options.partition else []
