@@ -75,6 +75,21 @@ def _jsonable(obj):
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
+def provenance(wall_time_s: float, *, device=None, threads: int | None = None,
+               source: dict | None = None) -> dict:
+    """What made a result, in a manifest's words: the commit (``source``, or the tree now; see
+    :func:`write_manifest`), the device, torch and Python versions, the wall time and the time
+    it finished (UTC). For a small result that lives beside another's manifest."""
+    return {
+        **(source or git_commit()),
+        "device": device_description(device, threads),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "wall_time_s": round(float(wall_time_s), 2),
+        "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
 def write_manifest(directory: Path, *, config, seed: int | None, wall_time_s: float,
                    device=None, threads: int | None = None, source: dict | None = None,
                    **results) -> dict:
@@ -84,12 +99,7 @@ def write_manifest(directory: Path, *, config, seed: int | None, wall_time_s: fl
     manifest = {
         "config": config,
         "seed": seed,
-        **(source or git_commit()),
-        "device": device_description(device, threads),
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "wall_time_s": round(float(wall_time_s), 2),
-        "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **provenance(wall_time_s, device=device, threads=threads, source=source),
         "results": results,
     }
     text = json.dumps(manifest, indent=2, sort_keys=False, default=_jsonable) + "\n"

@@ -1,6 +1,7 @@
 """The study ``teacher``: the synthetic-MNIST teacher made from a long Real NVP run.
 
-``python -m flowlib teacher build --source RUN --replace`` and ``python -m flowlib teacher show``.
+``python -m flowlib teacher build --source RUN --replace``, ``python -m flowlib teacher show``
+and ``python -m flowlib teacher edge-rate`` (:func:`write_edge_rate`).
 The teacher itself (loading, sampling, its exact density, the cached splits) is
 :mod:`flowlib.data.synthetic`; this module turns a finished training run into
 ``results/teacher/``: the weights with their SHA-256 and the base temperature chosen by
@@ -27,10 +28,11 @@ from pathlib import Path
 import torch
 
 from flowlib.core.images import image_grid, to_png
-from flowlib.core.manifest import write_manifest
+from flowlib.core.manifest import provenance, write_manifest
 from flowlib.core.paths import REPO_ROOT, atomic_write_bytes, sha256_file
 from flowlib.data.mnist import load_mnist
-from flowlib.data.synthetic import TEACHER_DIR, SyntheticError, Teacher, synthetic_mnist
+from flowlib.data.synthetic import (CHUNK, SPLIT_MAX, SPLIT_SEEDS, TEACHER_DIR, SyntheticError,
+                                    Teacher, synthetic_mnist)
 from flowlib.metrics.fid import classify_with_confidence, fid
 from flowlib.metrics.likelihood import bpd_256, teacher_entropy
 from flowlib.models.flows import evaluating
@@ -44,6 +46,8 @@ SUBSET = 2000  # samples / images the tests recompute figures on
 RULE = ("lowest LeNet-FID of 2 000 samples (noise seed 0) against the 10 000 MNIST validation "
         "digits over base temperatures 0.50, 0.55, ..., 1.00")
 AIMS = {"lenet_fid_max": 150.0, "confidence_min": 0.95, "class_share_max": 0.15, "classes": 10}
+EDGE_RATE_FILE = "edge-rate.json"
+EDGE_RATE_COMMAND = "python -m flowlib teacher edge-rate"
 
 
 def temperature_scan(model: RealNVP, temperatures=TEMPERATURES, n: int = SCAN_IMAGES,
@@ -121,8 +125,9 @@ def build_teacher(run, dest: Path = TEACHER_DIR, *, replace: bool = False,
     EMA weights, and ``metrics.jsonl``): the base temperature by :data:`RULE`, the weights and
     their SHA-256, test bits/dim on all 10 000 test digits, H(teacher) with its standard error,
     the temperature scan, sample quality against the :data:`AIMS`, sample grids beside real
-    digits. Refuses to replace an existing teacher unless ``replace`` (every synthetic data set
-    is defined by it)."""
+    digits, and how often its draws reach the support's edge (:func:`write_edge_rate`).
+    Refuses to replace an existing teacher unless ``replace`` (every synthetic data set is
+    defined by it)."""
     run, dest = Path(run), Path(dest)
     if (dest / "model.pt").exists() and not replace:
         raise SyntheticError(f"{dest} already holds a teacher; every synthetic data set is "
@@ -146,7 +151,7 @@ def build_teacher(run, dest: Path = TEACHER_DIR, *, replace: bool = False,
     atomic_write_bytes(dest / "samples.png", to_png(image_grid(grid, nrow=10)))
     atomic_write_bytes(dest / "real.png", to_png(image_grid(test[:100], nrow=10)))
     atomic_write_bytes(dest / "training-metrics.jsonl", (run / METRICS).read_bytes())
-    return write_manifest(
+    manifest = write_manifest(
         dest, config={"source": _shown(run), "rule": RULE, "temperatures": list(temperatures),
                       "scan_images": SCAN_IMAGES, "aims": AIMS, "command": command,
                       "training": {**training_record(run), "command": training_command}},
@@ -160,6 +165,80 @@ def build_teacher(run, dest: Path = TEACHER_DIR, *, replace: bool = False,
                  "subset_nats": h_sub.value, "subset_n": h_sub.n},
         temperature_scan=scan, quality=quality, quality_subset=sample_quality(model, n=SUBSET),
         real_reference=real_reference())
+    write_edge_rate(Teacher.load(dest), dest)
+    return manifest
+
+
+def edge_rate(teacher: Teacher, splits=("test", "validation", "train")) -> dict:
+    """How often a teacher draw lands on the edge of the support and is drawn again
+    (:meth:`Teacher.draw`), counted on exactly the draws that make the synthetic splits: each
+    split's :data:`~flowlib.data.synthetic.SPLIT_MAX` samples, chunk by chunk from the split's
+    own generators, as :func:`~flowlib.data.synthetic.synthetic_mnist` makes them (the cache is
+    neither read nor written). Per split and in total: the draws, how many of them reached the
+    edge (``edge_samples``), their pixels on it, the redraws made (repeats included), and the
+    smallest distance of a kept pixel to the edge, each also chunk by chunk. The rate is
+    ``edge_samples / draws`` with its binomial standard error, its exact (Clopper-Pearson) 95%
+    interval and one-sided 95% upper bound; with none on the edge, the bound is what to quote."""
+    lo, hi = teacher.model.support()
+    per_split = {}
+    for split in splits:
+        counts, chunks, closest = {}, [], []
+        for i in range(SPLIT_MAX[split] // CHUNK):
+            g = torch.Generator().manual_seed(SPLIT_SEEDS[split] * 1_000_003 + i)
+            before = counts.get("edge_samples", 0)
+            x = teacher.draw(CHUNK, g, counts)
+            chunks.append(counts["edge_samples"] - before)
+            closest.append(float(torch.minimum(x - lo, hi - x).min()))
+        per_split[split] = {**counts, **_binomial(counts["edge_samples"], counts["draws"]),
+                            "closest_to_edge": min(closest), "chunk_edge_samples": chunks,
+                            "chunk_closest_to_edge": closest}
+    total = {k: sum(r[k] for r in per_split.values())
+             for k in ("draws", "edge_samples", "edge_pixels", "redraws")}
+    total.update(_binomial(total["edge_samples"], total["draws"]),
+                 closest_to_edge=min(r["closest_to_edge"] for r in per_split.values()))
+    return {"teacher_sha256": teacher.sha256, "chunk": CHUNK, "support": [lo, hi],
+            "pixels_per_draw": teacher.dim, "splits": per_split, "total": total}
+
+
+def _binomial(k: int, n: int) -> dict:
+    """A binomial rate ``k / n``, its standard error, its exact (Clopper-Pearson) two-sided
+    95% interval and its exact one-sided 95% upper bound (``1 - 0.05^(1/n)``, about 3/n, when
+    ``k = 0``)."""
+    from scipy import stats
+    p = k / n
+    ci_lo = 0.0 if k == 0 else float(stats.beta.ppf(0.025, k, n - k + 1))
+    ci_hi = 1.0 if k == n else float(stats.beta.ppf(0.975, k + 1, n - k))
+    upper = 1.0 if k == n else float(stats.beta.ppf(0.95, k + 1, n - k))
+    return {"rate": p, "se": math.sqrt(p * (1 - p) / n), "ci95": [ci_lo, ci_hi],
+            "upper95": upper}
+
+
+def edge_rate_claim(record: dict) -> str:
+    """The sentence that states the measured edge rate (``record``: the content of
+    ``results/teacher/edge-rate.json``), as the code's docstring and the book quote it."""
+    t = record["total"]
+    n = f"{t['draws']:,}".replace(",", " ")
+    if t["edge_samples"] == 0:
+        return (f"no draw of the {n} that make the three splits reaches the edge, so "
+                f"P(edge) < {t['upper95']:.1e} (exact one-sided 95% bound)")
+    return (f"{t['edge_samples']} draws of the {n} that make the three splits reach the edge: "
+            f"P(edge) = {t['rate']:.1e} ± {t['se']:.1e} (95% interval {t['ci95'][0]:.1e} to "
+            f"{t['ci95'][1]:.1e})")
+
+
+def write_edge_rate(teacher: Teacher | None = None, directory: Path = TEACHER_DIR,
+                    command: str = EDGE_RATE_COMMAND) -> dict:
+    """Measure :func:`edge_rate` for ``teacher`` (default the shipped one) and write it to
+    ``directory/edge-rate.json`` with its provenance (commit, machine, date, command)."""
+    teacher = teacher or Teacher.load(directory)
+    t0 = time.time()
+    record = edge_rate(teacher)
+    record["claim"] = edge_rate_claim(record)
+    record["command"] = command
+    record["provenance"] = provenance(time.time() - t0)
+    atomic_write_bytes(Path(directory) / EDGE_RATE_FILE,
+                       (json.dumps(record, indent=1) + "\n").encode())
+    return record
 
 
 def _shown(path: Path) -> str:
@@ -175,6 +254,10 @@ def _cmd_teacher(args) -> int:
                           command=f"python -m flowlib teacher build --source {args.source}",
                           training_command=args.training_command)
         print(json.dumps({k: v for k, v in m["results"].items() if k != "temperature_scan"}, indent=1))
+    elif args.action == "edge-rate":
+        rec = write_edge_rate()
+        print(json.dumps({k: v for k, v in rec["total"].items()}, indent=1))
+        print(f"{rec['claim']}; written to {_shown(TEACHER_DIR / EDGE_RATE_FILE)}")
     else:
         t = Teacher.load()
         res = t.manifest.get("results", {})
@@ -185,8 +268,9 @@ def _cmd_teacher(args) -> int:
 
 
 def add_cli(sub) -> None:
-    p = sub.add_parser("teacher", help="build or show the synthetic-MNIST teacher")
-    p.add_argument("action", choices=["build", "show"])
+    p = sub.add_parser("teacher", help="build or show the synthetic-MNIST teacher, or measure "
+                                       "how often its draws reach the support's edge")
+    p.add_argument("action", choices=["build", "show", "edge-rate"])
     p.add_argument("--source", default=str(REPO_ROOT / "runs" / "teacher-long"),
                    help="a finished training run (its directory: model.pt and metrics.jsonl)")
     p.add_argument("--training-command", default=None,

@@ -154,3 +154,40 @@ def test_shipped_nash_models_reproduce_their_exact_kl_both_ways():
             assert rev.value == float("inf"), (path, rev)
         else:
             assert abs(rev.value - last["reverse_kl"]) <= 1e-3 * max(1.0, abs(last["reverse_kl"])), (path, rev, last)
+
+
+def test_draw_redraws_samples_on_the_edge_and_counts_them():
+    """A teacher whose sampler puts constructed rows on the support's edge: they are drawn
+    again until none is, and ``counts`` records the first draws on the edge, their pixels and
+    every redraw."""
+    teacher = S.Teacher(RealNVP(RealNVPConfig(image_shape=(1, 8, 8), scales=2, checkerboard=1,
+                                              channelwise=1, last=1, width=8, blocks=1)))
+    lo, hi = teacher.model.support()
+    batches = [torch.full((4, 1, 8, 8), 0.5), torch.full((2, 1, 8, 8), 0.5),
+               torch.full((1, 1, 8, 8), 0.25)]
+    batches[0][1, 0, 0, :3] = hi          # row 1: three pixels on the upper edge
+    batches[0][3, 0, 5, 5] = lo           # row 3: one on the lower edge
+    batches[1][0, 0, 2, 2] = lo - 0.1     # the first redraw of row 1 lands beyond it again
+    calls = []
+
+    def sample(n, generator=None, clamp=True):
+        calls.append(n)
+        return batches[len(calls) - 1][:n].clone()
+    teacher.model.sample = sample
+    counts = {"draws": 10, "edge_samples": 1, "edge_pixels": 1, "redraws": 1}   # accumulates
+    x = teacher.draw(4, torch.Generator(), counts)
+    assert calls == [4, 2, 1]
+    assert counts == {"draws": 14, "edge_samples": 3, "edge_pixels": 5, "redraws": 4}
+    assert float(x.min()) > lo and float(x.max()) < hi
+    assert torch.equal(x[1], batches[2][0]) and torch.equal(x[3], batches[1][1])
+
+
+def test_edge_rate_uncertainty_on_constructed_counts():
+    from flowlib.studies.teacher import _binomial
+    none = _binomial(0, 1000)
+    assert none["rate"] == 0 and none["ci95"][0] == 0
+    assert none["upper95"] == pytest.approx(1 - 0.05 ** (1 / 1000))        # about 3 / n
+    assert none["ci95"][1] == pytest.approx(1 - 0.025 ** (1 / 1000))
+    some = _binomial(12, 70_000)
+    assert some["se"] == pytest.approx((12 / 70_000 * (1 - 12 / 70_000) / 70_000) ** 0.5)
+    assert some["ci95"][0] < some["rate"] < some["upper95"] < some["ci95"][1]

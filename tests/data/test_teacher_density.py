@@ -3,7 +3,18 @@
 Each check is first shown to pass on the teacher and then to *fail* on a deliberately wrong
 density (``wrong_density``: the log-density evaluated at another base temperature than the
 samples were drawn at, e.g. the temperature left out), so none of them holds for any function.
+
+Only one of them tests the log-determinants: the change of variables recomputed from the full
+Jacobian (``test_log_density_equals_the_change_of_variables_from_scratch``). The analytic-KL,
+coverage and reverse-KL tests compare the teacher with *itself* at another base temperature:
+every log-det term sits in both densities and cancels, so they pass whatever the log-dets are;
+the latent chi-square test reads the transform only. The mutation tests
+(``test_the_change_of_variables_check_catches_a_broken_log_det``) break one log-det term at a
+time (the logit's dropped, the split priors' dropped, one coupling's off by 1e-3 nats, the
+masked checkerboard's summed without its mask) and show the Jacobian check failing while the
+analytic-KL check passes with the very estimate it gives unmutated.
 """
+import copy
 import math
 
 import pytest
@@ -11,6 +22,8 @@ import torch
 
 from flowlib.data import synthetic as S
 from flowlib.metrics import likelihood as L
+from flowlib.models.flows import AffineCoupling, Logit
+from flowlib.models.realnvp import MaskedCheckerboardCoupling, SplitPrior
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +59,9 @@ def test_kl_estimate_reproduces_the_analytic_temperature_kl(teacher, ratio, fres
     """A student with the teacher's weights and base temperature s: KL(teacher || student) is
     the Gaussians' KL exactly, whatever the flow. The estimate must agree within 3 standard
     errors (a 1-SE rule would fail a correct estimator a third of the time; the next test
-    checks that the standard error itself is honest)."""
+    checks that the standard error itself is honest). It checks the sampler, the base density
+    and the estimator, not the log-dets: those cancel between teacher and student (see the
+    mutation tests)."""
     t = teacher.temperature
     data = S.synthetic_mnist("test", 2000, teacher)
     est = L.kl_to_teacher(teacher.model.with_base_temperature(ratio * t), data)
@@ -90,18 +105,137 @@ def test_teacher_samples_follow_the_density_it_evaluates(teacher, fresh_cache):
     assert bad["ks_p"] < 1e-6 and abs(bad["mean_sq"] - 1) > 20 * bad["mean_sq_se"], bad
 
 
-def test_log_density_equals_the_change_of_variables_from_scratch(teacher, fresh_cache):
-    """log p(x) of two teacher samples against log N(z; 0, t^2 I) (scipy) plus the log-det of
-    the full 784 x 784 Jacobian (autograd): the model's own log-det bookkeeping unused."""
-    x = S.synthetic_mnist("test", 2, teacher).images
-    brute = L.log_prob_by_jacobian(teacher.model, x)
-    model64 = teacher.model.with_base_temperature(teacher.temperature).double()
+TOLERANCE = 1e-6  # nats per image: the change-of-variables check passes when |gap| < this
+
+
+@pytest.fixture(scope="module")
+def jacobian_samples(teacher, fresh_cache):
+    """The images the change-of-variables check runs on, drawn before any test mutates code:
+    the first 8 of the synthetic test split, and from its first 2 000 the least and the most
+    likely image and the one with a pixel closest to the edge of the support (where the logit's
+    log-det is steepest)."""
+    data = S.synthetic_mnist("test", 2000, teacher)
+    lo, hi = teacher.model.support()
+    gap = torch.minimum(data.images - lo, hi - data.images).flatten(1).amin(1)
+    extremes = [int(data.log_p.argmin()), int(data.log_p.argmax()), int(gap.argmin())]
+    return data.images[list(range(8)) + extremes]
+
+
+def test_log_density_equals_the_change_of_variables_from_scratch(teacher, jacobian_samples):
+    """log p(x) of 11 teacher samples (``jacobian_samples``) against log N(z; 0, t^2 I) (scipy)
+    plus the log-det of the full 784 x 784 Jacobian of the transform (autograd): the model's
+    own log-det bookkeeping unused. About 2.2 s per image (23 s for the 11) on this project's
+    2-thread CPU, idle; the agreement is about 1e-12 nats. The same comparison with the base
+    temperature left out fails by far."""
+    gap = L.jacobian_check(teacher.model, jacobian_samples)
+    assert len(gap) == 11 and gap.abs().max() < TOLERANCE, gap
+    # a density at the wrong base temperature: its gap is the own gap plus what it changes
+    model64 = copy.deepcopy(teacher.model).double()
+    x = jacobian_samples[:2].double()
     with torch.no_grad():
-        got = model64.log_prob(x.double())
-    assert torch.allclose(got, brute, rtol=1e-9, atol=1e-6), (got, brute)
+        changed = (model64.with_base_temperature(wrong_temperature(teacher.temperature)).log_prob(x)
+                   - model64.log_prob(x))
+    assert (changed + gap[:2]).abs().min() > 1.0
+
+
+# ------------------------------------------------------------------ mutations
+# Each mutation breaks one log-det term of the flow's own bookkeeping, in the code (every
+# instance of the class), so a teacher and a student made with it share the error. The
+# transform itself is untouched: samples, latents and the Jacobian stay correct.
+
+LD_OFFSET = 1e-3  # nats per image: the perturbed coupling's error, 1 000 x the tolerance
+
+
+def _drop_logit_logdet(mp, model):
+    encode = Logit.encode
+    mp.setattr(Logit, "encode", lambda self, y: (encode(self, y)[0], y.new_zeros(y.shape[0])))
+
+
+def _drop_split_prior_logdet(mp, model):
+    encode = SplitPrior.encode
+    mp.setattr(SplitPrior, "encode",
+               lambda self, z, h: (encode(self, z, h)[0], z.new_zeros(z.shape[0])))
+
+
+def _perturb_one_coupling_logdet(mp, model):
+    """The log-det of one coupling (the second channel-wise coupling of the first scale) off by
+    :data:`LD_OFFSET` nats; the coupling is marked on the instance, which copies carry."""
+    encode = AffineCoupling.encode
+
+    def perturbed(self, x):
+        z, ld = encode(self, x)
+        return z, ld + getattr(self, "_ld_offset", 0.0)
+    mp.setattr(AffineCoupling, "encode", perturbed)
+    _mark_coupling(model)
+
+
+def _mark_coupling(model):
+    model.scales[0].steps[-2]._ld_offset = LD_OFFSET
+
+
+def _unmasked_checkerboard_logdet(mp, model):
+    """A classic slip: the masked checkerboard coupling's log-det summed over every pixel's
+    scale, the conditioning (unchanged) pixels' included."""
+    def encode(self, x):
+        m = self.mask.to(x.dtype)
+        s, t = self.affine(x * m)
+        return x * m + (1 - m) * (x * torch.exp(s * (1 - m)) + t * (1 - m)), s.sum((1, 2, 3))
+    mp.setattr(MaskedCheckerboardCoupling, "encode", encode)
+
+
+MUTATIONS = {"logit log-det dropped": _drop_logit_logdet,
+             "split prior log-det dropped": _drop_split_prior_logdet,
+             f"one coupling's log-det off by {LD_OFFSET:g} nats": _perturb_one_coupling_logdet,
+             "checkerboard log-det summed over unmasked scales": _unmasked_checkerboard_logdet}
+
+
+def _analytic_kl_check(model, x, ratio=0.8):
+    """What ``test_kl_estimate_reproduces_the_analytic_temperature_kl`` checks, on images ``x``
+    whose log-densities are evaluated by ``model`` (a teacher made with the mutated code):
+    ``(estimate, exact)``."""
+    t = model.config.base_std
+    student = model.with_base_temperature(ratio * t)
+    if getattr(model.scales[0].steps[-2], "_ld_offset", None) is not None:
+        _mark_coupling(student)   # the student is built by the same (mutated) code
     with torch.no_grad():
-        wrong = model64.with_base_temperature(wrong_temperature(teacher.temperature)).log_prob(x.double())
-    assert (wrong - brute).abs().min() > 1.0
+        lp = model.log_prob(x.double()).double()
+    est = L.kl_to_teacher(student, S.SyntheticData(x.double(), lp, "test", "mutated"))
+    return est, L.temperature_kl(784, t, ratio * t)
+
+
+@pytest.fixture(scope="module")
+def unmutated_kl(teacher, fresh_cache):
+    """Images for the analytic-KL check under mutation (the first 250 of the test split, drawn
+    before any code is mutated), and that check's ``(estimate, exact)`` without a mutation."""
+    x = S.synthetic_mnist("test", 250, teacher).images
+    return x, _analytic_kl_check(copy.deepcopy(teacher.model).double(), x)
+
+
+@pytest.mark.parametrize("mutation", list(MUTATIONS))
+def test_the_change_of_variables_check_catches_a_broken_log_det(teacher, jacobian_samples,
+                                                                  unmutated_kl, mutation):
+    """With one log-det term broken the independent check fails on every image, while the
+    analytic-KL check (the teacher against itself at another base temperature) still passes:
+    there the broken term sits in both densities and cancels, so its estimate is the unmutated
+    one to about 1e-9 nats. The coverage test and the reverse KL compare the same way, and the
+    latent chi-square test never reads a log-det; none of them can see these mutations. The
+    unmutated model passes the check (the test above). 2 images per mutation: about 8 s each
+    on one thread."""
+    x, (before, exact) = unmutated_kl
+    model = copy.deepcopy(teacher.model).double()
+    with pytest.MonkeyPatch.context() as mp:
+        MUTATIONS[mutation](mp, model)
+        gap = L.jacobian_check(model, jacobian_samples[:2])
+        after, _ = _analytic_kl_check(model, x)
+    assert gap.abs().min() >= 100 * TOLERANCE, gap   # fails on every image, by far
+    if mutation.startswith("one coupling"):
+        # the check measures the perturbation itself, to its 1e-12 resolution
+        assert torch.allclose(gap, torch.full_like(gap, LD_OFFSET), rtol=0, atol=1e-9), gap
+    # the analytic-KL check is blind to it: it passes, with the unmutated estimate
+    assert abs(after.value - exact) <= 3 * after.se, (after, exact)
+    assert abs(after.value - before.value) < 1e-6 and after.se == pytest.approx(before.se), (after, before)
+    print(f"{mutation}: change-of-variables gap {gap.tolist()} nats; analytic KL "
+          f"{after.value:.4f} ± {after.se:.4f} (unmutated {before.value:.4f}, exact {exact:.4f})")
 
 
 def test_cached_log_densities_are_fresh_evaluations_and_corruption_is_rebuilt(teacher, fresh_cache):
