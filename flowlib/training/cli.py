@@ -10,6 +10,7 @@ from pathlib import Path
 from flowlib.core.errors import FlowlibError
 from flowlib.core.paths import atomic_write_bytes
 from flowlib.core.presets import check_preset
+from flowlib.core.runlock import hold_run
 from flowlib.models.realnvp import SIZES
 from flowlib.training.config import WGAN_GP_DEFAULTS, preset_config
 from flowlib.training.data_sources import train_data
@@ -81,17 +82,19 @@ def _cmd_train(args) -> int:
     try:
         if args.resume and (Path(args.out) / COMMAND).exists():
             args = _replayed(args)
-        elif not args.resume and not (Path(args.out) / "checkpoint.pt").exists():
-            _record(args)
-        cfg = _config_from_args(args)
-        data = None
-        if args.data != "mnist" or args.init or args.train_size:
-            data = train_data(cfg, args.data, train_size=args.train_size, init=args.init)
-        result = train(cfg, args.out, loss=make_loss(args.loss, args.hybrid_lambda,
-                                                     args.pretrain_disc),
-                       seed=args.seed, resume=args.resume,
-                       progress=not args.no_progress, preset=args.preset, data=data,
-                       device=args.device)
+        cfg = _config_from_args(args)  # bad settings are refused before anything is written
+        # one writer per run folder: held before command.json is written, until the run ends
+        with hold_run(args.out):
+            if not args.resume and not (Path(args.out) / "checkpoint.pt").exists():
+                _record(args)
+            data = None
+            if args.data != "mnist" or args.init or args.train_size:
+                data = train_data(cfg, args.data, train_size=args.train_size, init=args.init)
+            result = train(cfg, args.out, loss=make_loss(args.loss, args.hybrid_lambda,
+                                                         args.pretrain_disc),
+                           seed=args.seed, resume=args.resume,
+                           progress=not args.no_progress, preset=args.preset, data=data,
+                           device=args.device)
     except TrainingDiverged as err:
         print(f"error: {err}", file=sys.stderr)
         return 3
