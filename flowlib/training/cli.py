@@ -82,17 +82,17 @@ def _cmd_train(args) -> int:
     try:
         if args.resume and (Path(args.out) / COMMAND).exists():
             args = _replayed(args)
-        cfg = _config_from_args(args)  # bad settings are refused before anything is written
+        # bad settings are refused before anything is written
+        cfg = _config_from_args(args)
+        loss = make_loss(args.loss, args.hybrid_lambda, args.pretrain_disc)
+        data = None
+        if args.data != "mnist" or args.init or args.train_size is not None:
+            data = train_data(cfg, args.data, train_size=args.train_size, init=args.init)
         # one writer per run folder: held before command.json is written, until the run ends
         with hold_run(args.out):
             if not args.resume and not (Path(args.out) / "checkpoint.pt").exists():
                 _record(args)
-            data = None
-            if args.data != "mnist" or args.init or args.train_size:
-                data = train_data(cfg, args.data, train_size=args.train_size, init=args.init)
-            result = train(cfg, args.out, loss=make_loss(args.loss, args.hybrid_lambda,
-                                                         args.pretrain_disc),
-                           seed=args.seed, resume=args.resume,
+            result = train(cfg, args.out, loss=loss, seed=args.seed, resume=args.resume,
                            progress=not args.no_progress, preset=args.preset, data=data,
                            device=args.device)
     except TrainingDiverged as err:
