@@ -79,7 +79,7 @@ class RunLocked(FlowlibError, RuntimeError):
 
 
 def describe(holder: dict) -> str:
-    """``pid 123 on host h (since 2024-05-01T10:00:00Z: python -m flowlib train ...)``."""
+    """``pid 123 on host h (since 2024-05-01T10:00:00Z, /path/flowlib/__main__.py train ...)``."""
     if not holder.get("pid"):
         return "another process (it has not written its name into the lock file yet)"
     since = f"since {holder['started']}" if holder.get("started") else ""
@@ -95,7 +95,7 @@ class RunLock:
     def __init__(self, folder: Path, fd: int, *, inherited: bool, created: bool):
         self.folder, self.fd, self.inherited, self.created = folder, fd, inherited, created
         self.path = folder / LOCK_FILE
-        self.depth = 1
+        self.depth, self.closed = 1, False
         self.owner = os.getpid()  # a forked copy of this process must not remove the file
         self.started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         self._stop = threading.Event()
@@ -130,6 +130,9 @@ class RunLock:
                 pass
 
     def _close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
         self._stop.set()
         self._beat.join()
         if not self.inherited and os.getpid() == self.owner:
@@ -185,7 +188,7 @@ def release(lock: RunLock) -> None:
     """Undo one :func:`acquire`; the last one lets the folder go and removes the lock file."""
     with _guard:
         lock.depth -= 1
-        if lock.depth > 0:
+        if lock.depth > 0 or lock.closed:  # closed: let go at exit already
             return
         _held.pop(os.path.realpath(lock.folder), None)
     lock._close()
