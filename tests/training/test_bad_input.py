@@ -37,7 +37,9 @@ BAD_FLAGS = [
 def test_the_command_line_refuses_a_setting_that_cannot_train(tmp_path, capsys, flags, named):
     from flowlib.cli import main
     out = tmp_path / "run"
-    assert main(["train", "--preset", "smoke", "--no-progress", *flags, "--out", str(out)]) == 2
+    # short, without quality checks: what a command that is wrongly accepted would train
+    assert main(["train", "--preset", "smoke", "--no-progress", "--steps", "3", "--quality-every",
+                 "0", *flags, "--out", str(out)]) == 2
     captured = capsys.readouterr()
     assert "finished" not in captured.out, captured.out
     err = captured.err.strip().splitlines()[-1]
