@@ -61,13 +61,13 @@ for dir in "${DIRS[@]}"; do
     # runs finished in this session only
     new=$(find "$dir" -mindepth 2 -maxdepth 2 -name manifest.json -newer .start -printf '%h\n' | sort)
     [ -n "$new" ] || continue
-    tar czf "$OUT/$dir-runs.tgz" --exclude='*.pt' $new
+    tar czf "$OUT/$dir-runs.tgz" --exclude='*.pt' --exclude=.lock $new
     for s in $(printf '%s\n' $new | sed -n 's/.*-seed\([0-9]*\)$/\1/p' | sort -u); do
         models=$(for d in $new; do case "$d" in *base-*) ;; *-seed$s) [ -f "$d/model.pt" ] && echo "$d/model.pt";; esac; done)
         [ -n "$models" ] && tar czf "$OUT/$dir-models-seed$s.tgz" $models
     done
 done
-[ -d full ] && tar czf "$OUT/full.tgz" --exclude='*.pt' full
+[ -d full ] && tar czf "$OUT/full.tgz" --exclude='*.pt' --exclude=.lock full
 tar czf "$OUT/logs.tgz" *.log $(find . -name log.txt -newer .start) 2>/dev/null
 ls -la "$OUT"
 echo "session took $(( $(date +%s) - t0 )) s"

@@ -5,6 +5,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 import flowlib
 from flowlib.core.paths import REPO_ROOT, RESULTS
 
@@ -19,17 +21,31 @@ def _modules():
         yield ".".join(("flowlib", *rel.parts)).removesuffix(".__init__"), path
 
 
-def _flowlib_imports(path: Path, top_level_only: bool):
+def _is_module(name: str) -> bool:
+    """Whether ``flowlib.a.b`` names a module or a package (not a function or class in one)."""
+    where = PACKAGE.joinpath(*name.split(".")[1:])
+    return where.with_suffix(".py").exists() or (where / "__init__.py").exists()
+
+
+def _flowlib_imports(path: Path, top_level_only: bool, package: tuple | None = None):
+    """The flowlib modules ``path`` imports, in every spelling: ``import flowlib.a``,
+    ``from flowlib.a import b`` (``flowlib.a.b`` when ``b`` is a module or package),
+    ``from flowlib import a`` (a package imported by name) and relative imports."""
     tree = ast.parse(path.read_text())
+    package = package or ("flowlib", *path.relative_to(PACKAGE).parent.parts)
     nodes = tree.body if top_level_only else ast.walk(tree)
     for node in nodes:
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("flowlib"):
+        if isinstance(node, ast.ImportFrom):
+            parts = (package[:len(package) - node.level + 1] if node.level else ())
+            module = ".".join((*parts, *([node.module] if node.module else [])))
+            if module != "flowlib" and not module.startswith("flowlib."):
+                continue
             for alias in node.names:
-                full = f"{node.module}.{alias.name}"
-                yield full if (PACKAGE / Path(*full.split(".")[1:])).with_suffix(".py").exists() \
-                    else node.module
+                full = f"{module}.{alias.name}"
+                yield full if _is_module(full) else module
         elif isinstance(node, ast.Import):
-            yield from (a.name for a in node.names if a.name.startswith("flowlib"))
+            yield from (a.name for a in node.names
+                        if a.name == "flowlib" or a.name.startswith("flowlib."))
 
 
 def _layer(module: str):
@@ -104,7 +120,42 @@ def test_results_hold_no_code_and_no_machine_paths():
         walk(json.loads(p.read_text()))
     assert not machine, machine
     # nor in the text beside them (logs, notes, commands)
-    pattern = re.compile(r"(^|[^A-Za-z0-9_.])/(work|home|root|Users|mnt|scratch)/")
     texts = [p for p in RESULTS.rglob("*") if p.suffix in (".txt", ".json", ".jsonl", ".md")]
-    found = [str(p.relative_to(REPO_ROOT)) for p in texts if pattern.search(p.read_text())]
+    found = [str(p.relative_to(REPO_ROOT)) for p in texts if MACHINE_PATH.search(p.read_text())]
     assert not found, found
+
+
+# a folder of some machine: a home (/home/<user>, /root, /Users/<user>), a scratch or work
+# area, a temporary folder, an installation (/opt), a mount; at the start of a word only
+MACHINE_PATH = re.compile(r"(^|[^A-Za-z0-9_.])/(work|home|root|Users|mnt|scratch|tmp|opt|"
+                          r"private|var/folders|media|srv|data)(/|\b)")
+
+
+@pytest.mark.parametrize("text", [
+    "$ /opt/torch/.venv/bin/python3 -m flowlib train --out /tmp/session/run",
+    "run in /tmp/flowlib-gpu-session/exp1-quick/nsgan-seed2", '"cwd": "/home/ada/flowlib"',
+    "cd /root && make", "log at /root", "/Users/ada/runs/x", "see /work/main/results",
+    "/mnt/c/data", "(/scratch/x)", "/private/var/folders/ab/T/x",
+])
+def test_the_machine_path_pattern_catches_homes_tmp_and_opt(text):
+    assert MACHINE_PATH.search(text), text
+
+
+@pytest.mark.parametrize("text", [
+    "results/nll-vs-gan-quick/nll-seed0", "python -m flowlib train --out runs/tmp/x",
+    "$WORK/exp1-quick/nll-seed1", "bits/dim", "img/s", "~/.cache/flowlib", "0.5/optimal",
+])
+def test_the_machine_path_pattern_leaves_relative_paths_and_units_alone(text):
+    assert not MACHINE_PATH.search(text), text
+
+
+def test_the_import_reader_sees_every_spelling_of_an_import(tmp_path):
+    """A planted ``from flowlib import studies`` in a core module once passed the layer test."""
+    plant = tmp_path / "probe.py"  # read as if it were flowlib/core/probe.py
+    plant.write_text("from flowlib import studies\nfrom flowlib.studies import runner\n"
+                     "import flowlib.book\nfrom flowlib.training.config import TrainConfig\n"
+                     "from ..models import realnvp\nfrom . import paths\n"
+                     "def f():\n    from flowlib import book as b\n")
+    seen = set(_flowlib_imports(plant, top_level_only=False, package=("flowlib", "core")))
+    assert seen == {"flowlib.studies", "flowlib.studies.runner", "flowlib.book",
+                    "flowlib.training.config", "flowlib.models.realnvp", "flowlib.core.paths"}, seen

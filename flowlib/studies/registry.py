@@ -54,8 +54,8 @@ from flowlib.core.paths import REPO_ROOT, RESULTS
 from flowlib.core.presets import check_preset
 from flowlib.metrics.final import final_evaluation
 from flowlib.studies import misspecification, misspecification_calibrated, nash, nash_exact, nll_vs_gan
-from flowlib.studies.runner import (Job, SlurmOptions, StudyError, auto_parallel, collect,
-                                    emit_slurm, run_job, run_jobs)
+from flowlib.studies.runner import (ELSEWHERE, Job, SlurmOptions, StudyError, auto_parallel,
+                                    collect, emit_slurm, run_job, run_jobs)
 
 
 @dataclass(frozen=True)
@@ -227,10 +227,14 @@ def _cmd(args) -> int:
     results = run_jobs(jobs, root, n_parallel=n_parallel, device=args.device,
                        final=None if args.no_final else final_step(args.name, args.preset))
     failed = [r for r in results if r.status.startswith("failed")]
-    print(f"[study] {len(results) - len(failed)}/{len(results)} runs finished, "
+    elsewhere = [r for r in results if r.status.startswith(ELSEWHERE)]
+    print(f"[study] {len(results) - len(failed) - len(elsewhere)}/{len(results)} runs finished, "
           f"{len(collect(root))} manifests under {root}")
     if failed:
         print(f"[study] failed (see their log.txt): {', '.join(r.name for r in failed)}")
+    if elsewhere:
+        print(f"[study] {ELSEWHERE}, left alone: {', '.join(r.name for r in elsewhere)}; run "
+              "the same command again once that process has ended, to finish them")
     return 0
 
 
@@ -250,7 +254,8 @@ def _cmd_job(args) -> int:
     r = run_job(job, root / job.name, threads=args.threads, device=args.device,
                 final=final_step(args.name, args.preset))
     print(f"[job] {r.name}: {r.status}", flush=True)
-    return 1 if r.status.startswith("failed") else 0
+    # a job held by another process (a requeued task whose first copy still runs) is not done
+    return 1 if r.status.startswith(("failed", ELSEWHERE)) else 0
 
 
 def _jobs_arg(text: str):

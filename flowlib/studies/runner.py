@@ -28,9 +28,11 @@ from flowlib.core.devices import resolve_device
 from flowlib.core.errors import FlowlibError
 from flowlib.core.manifest import git_commit, read_manifest, write_manifest
 from flowlib.core.paths import REPO_ROOT
+from flowlib.core.runlock import LOCK_FILE, RunLocked, acquire, describe, release
 from flowlib.training.metrics_file import headline
 
 DIVERGED_EXIT = 3  # `python -m flowlib train` exits 3 when its NaN/Inf guard stops a run
+ELSEWHERE = "running elsewhere"  # the status of a job whose folder another process holds
 
 
 class StudyError(FlowlibError, RuntimeError):
@@ -78,7 +80,7 @@ def _run_spec(job: Job) -> dict:
 @dataclass
 class JobResult:
     name: str
-    status: str       # "done", "skipped (finished)", "failed (exit N)"
+    status: str       # "done", "skipped (finished)", "failed (exit N)", "running elsewhere (...)"
     seconds: float
     out: Path
 
@@ -94,7 +96,7 @@ def job_state(out: Path, job: Job) -> str:
                 f"{' '.join(recorded.get('argv', []))}`, this study asks for `flowlib "
                 f"{' '.join(job.argv)}`). Nothing was overwritten: move that folder away or "
                 "pass another --out for this study.")
-    elif out.exists() and any(out.iterdir()):
+    elif out.exists() and any(p.name != LOCK_FILE for p in out.iterdir()):
         raise StudyError(f"{out} exists and is not a run of this study (no job.json). Nothing "
                          "was overwritten: move it away or choose another --out.")
     if (out / "manifest.json").exists():
@@ -115,13 +117,31 @@ def run_job(job: Job, out: Path, *, threads: int | None = None, device: str | No
     (:data:`DIVERGED_EXIT`) writes ``manifest.json`` (outcome, device, threads, headline
     numbers): a diverged run is a result, recorded so that a rerun does not repeat it. Then
     ``final(out)``, if given, makes the run's final evaluation.
+
+    The run folder is held (:mod:`flowlib.core.runlock`) from before the first write to the
+    end, the training child holding it with this process; a folder another process holds (a
+    second runner of the study, a requeued cluster task whose first copy still runs) is left
+    alone and reported as :data:`ELSEWHERE`, neither resumed nor counted as finished.
     """
     state = job_state(out, job)
     if state == "finished":
         return JobResult(job.name, "skipped (finished)", 0.0, out)
+    try:
+        lock = acquire(out)
+    except RunLocked as err:
+        return JobResult(job.name, f"{ELSEWHERE} ({describe(err.holder)})", 0.0, out)
+    try:
+        return _run_held(job, out, lock, threads=threads, device=device, final=final)
+    finally:
+        release(lock)
+
+
+def _run_held(job: Job, out: Path, lock, *, threads, device, final) -> JobResult:
+    state = job_state(out, job)  # again: the last holder may have finished it meanwhile
+    if state == "finished":
+        return JobResult(job.name, "skipped (finished)", 0.0, out)
     if state == "new" and adopt(job, out):
         return JobResult(job.name, "adopted (the same run)", 0.0, out)
-    out.mkdir(parents=True, exist_ok=True)
     (out / "job.json").write_text(json.dumps({"argv": list(job.argv), "spec": job.spec,
                                               **_run_spec(job)}, indent=1))
     cmd = job.command(out, resume=(state == "partial"))
@@ -137,7 +157,9 @@ def run_job(job: Job, out: Path, *, threads: int | None = None, device: str | No
         # paths relative to the repository: a shipped log names no machine's folders
         log.write(f"$ {shlex.join(cmd)}\n".replace(str(REPO_ROOT) + "/", ""))
         log.flush()
-        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO_ROOT)
+        with lock.for_child(env) as (env, fds):  # the child writes the run under this lock
+            proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                  cwd=REPO_ROOT, pass_fds=fds)
     seconds = time.perf_counter() - start
     if proc.returncode not in (0, DIVERGED_EXIT):
         return JobResult(job.name, f"failed (exit {proc.returncode})", seconds, out)
@@ -165,7 +187,7 @@ def adopt(job: Job, out: Path) -> bool:
                          f"`flowlib {' '.join(recorded or [])}`, not `flowlib {' '.join(job.argv)}`. "
                          "Nothing was copied: the study and its search disagree; rerun the search.")
     shutil.copytree(src, out, dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("checkpoint.pt", "snapshot-*.pt"))
+                    ignore=shutil.ignore_patterns("checkpoint.pt", "snapshot-*.pt", LOCK_FILE))
     # the run is this study's now: its job file names this job (same command, this spec)
     (out / "job.json").write_text(json.dumps({"argv": list(job.argv), "spec": job.spec,
                                               **_run_spec(job), "adopted_from": src.name},

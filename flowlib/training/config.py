@@ -6,10 +6,17 @@ is the thesis-scale run on a GPU (:mod:`flowlib.core.presets`).
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 from dataclasses import dataclass
 
+from flowlib.core.errors import FlowlibError
 from flowlib.core.presets import pick
-from flowlib.models.realnvp import RealNVPConfig
+from flowlib.models.realnvp import SIZES, RealNVPConfig
+
+
+class ConfigError(FlowlibError, ValueError):
+    """A training setting that cannot work: the message names it, its flag and the fix."""
 
 
 @dataclass(frozen=True)
@@ -66,8 +73,85 @@ class TrainConfig:
     freeze_disc: bool = False
     gen_beta1: float | None = None
 
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> "TrainConfig":
+        """Refuse a setting that cannot train (a :class:`ConfigError` naming the setting, its
+        command-line flag and the fix) rather than train 0 steps or end in a traceback; every
+        TrainConfig is checked when it is made, so the Python API and the command line agree.
+        Returns the config."""
+        _check(self, "size", self.size in SIZES, f"a Real NVP size: one of {', '.join(SIZES)}")
+        for name in ("batch_size", "eval_every", "val_images", "test_images", "log_every",
+                     "checkpoint_every", "calibrate_steps", "quality_images", "kl_images",
+                     "grid_images", "d_steps"):
+            _check(self, name, _whole(getattr(self, name), 1), "a whole number of at least 1")
+        for name in ("warmup_steps", "dense_every", "dense_until"):
+            _check(self, name, _whole(getattr(self, name), 0), "a whole number, 0 or more")
+        _check(self, "max_steps", self.max_steps is None or _whole(self.max_steps, 1),
+               "a whole number of steps, at least 1 (or none, with a time budget --minutes)")
+        _check(self, "quality_every", self.quality_every is None or _whole(self.quality_every, 0),
+               "a whole number of steps (0: no quality checks)")
+        _check(self, "threads", self.threads is None or _whole(self.threads, 1),
+               "a whole number of threads, at least 1 (leave it out for torch's default)")
+        _check(self, "lr", _real(self.lr) and self.lr > 0, "a finite learning rate above 0, "
+               "e.g. 1e-3")
+        _check(self, "d_lr", self.d_lr is None or _real(self.d_lr) and self.d_lr > 0,
+               "a finite learning rate above 0 (leave it out for the generator's)")
+        _check(self, "minutes", self.minutes is None or _real(self.minutes) and self.minutes > 0,
+               "a finite number of training minutes above 0 (or none, with --steps)")
+        _check(self, "final_lr_frac", _real(self.final_lr_frac) and 0 <= self.final_lr_frac <= 1,
+               "a fraction from 0 (decay to nothing) to 1 (a constant rate)")
+        _check(self, "ema", self.ema is None or _real(self.ema) and 0 < self.ema < 1,
+               "an EMA decay between 0 and 1, e.g. 0.999 (or none: --no-ema)")
+        for name in ("gan_beta1", "gan_beta2"):
+            v = getattr(self, name)
+            _check(self, name, _real(v) and 0 <= v < 1, "an Adam beta from 0 up to (not) 1")
+        for name in ("weight_decay", "r1", "gp_weight"):
+            v = getattr(self, name)
+            _check(self, name, _real(v) and v >= 0, "a finite number, 0 or more")
+        for name in ("grad_clip", "checkpoint_seconds"):  # inf: never
+            v = getattr(self, name)
+            _check(self, name, isinstance(v, numbers.Real) and v > 0, "a number above 0")
+        _check(self, "bpd_jump", _real(self.bpd_jump) and self.bpd_jump > 0,
+               "a finite number of bits/dim above 0")
+        _check(self, "min_classes", _whole(self.min_classes, 0) and self.min_classes <= 10,
+               "a number of MNIST classes from 0 to 10")
+        _check(self, "snapshot_minutes", isinstance(self.snapshot_minutes, (tuple, list)) and all(
+            _real(m) and m >= 0 for m in self.snapshot_minutes), "a tuple of minutes, each 0 or more")
+        _check(self, "optimizer", self.optimizer in ("adam", "sgd"), "adam or sgd")
+        return self
+
     def steps_fixed(self) -> bool:
         return self.minutes is None
+
+
+# the command-line flag of each setting that has one (the others are set from Python)
+_FLAGS = {"max_steps": "--steps", "dense_every": "--dense-checks",
+          "dense_until": "--dense-checks", **{name: "--" + name.replace("_", "-") for name in (
+              "size", "batch_size", "lr", "warmup_steps", "final_lr_frac", "minutes", "threads",
+              "eval_every", "quality_every", "quality_images", "checkpoint_every", "gan_beta1",
+              "gan_beta2", "d_lr", "d_steps", "r1", "gp_weight", "optimizer")}}
+
+
+def _whole(value, least: int) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= least
+
+
+def _real(value) -> bool:
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def _check(cfg: "TrainConfig", name: str, ok: bool, need: str) -> None:
+    if ok:
+        return
+    value = getattr(cfg, name)
+    flag = _FLAGS.get(name)
+    where = f"{flag} ({name} = {value!r})" if flag else f"TrainConfig.{name} = {value!r}"
+    fix = (f"pass a valid {flag}, or leave it out for the preset's value" if flag else
+           "set a valid value, or leave it at the preset's")
+    raise ConfigError(f"Bad training setting {where}: it must be {need}; {fix}.")
 
 
 PRESETS: dict[str, TrainConfig] = {

@@ -58,6 +58,9 @@ def train_data(cfg, kind: str = "synthetic", *, train_size: int | None = None,
     teacher's weights (the Nash-equilibrium experiment); another value is a model file."""
     if kind not in ("mnist", "synthetic", "teacher-stream"):
         raise SyntheticError(f"Unknown data {kind!r}: use mnist, synthetic or teacher-stream.")
+    if train_size is not None and train_size < 1:
+        raise SyntheticError(f"--train-size {train_size}: a training set needs at least 1 "
+                             f"sample (at most {SPLIT_MAX['train']}); leave it out for all of them.")
     init_state = None
     if init:
         if init == "teacher":

@@ -145,9 +145,11 @@ class LossSpec:
                 f"{', '.join(GENERATOR_LOSSES)} (nll: maximum likelihood; nsgan: non-saturating "
                 "GAN; minimax: the original saturating GAN; hybrid: lambda*NLL + NSGAN; wgan-gp: "
                 "Wasserstein GAN with gradient penalty).")
-        if self.kind == "hybrid" and (self.hybrid_lambda is None or self.hybrid_lambda <= 0):
+        if self.kind == "hybrid" and (self.hybrid_lambda is None or not math.isfinite(
+                self.hybrid_lambda) or self.hybrid_lambda <= 0):
             raise GANConfigError(
-                "The hybrid loss needs a positive weight for its NLL term: pass "
+                f"The hybrid loss needs a finite positive weight for its NLL term, not "
+                f"{self.hybrid_lambda!r}: pass "
                 "hybrid_lambda (e.g. --hybrid-lambda 0.01; Flow-GAN used values of 1e-3..1).")
         if self.kind != "hybrid" and self.hybrid_lambda is not None:
             raise GANConfigError(f"hybrid_lambda is only used by the hybrid loss, not {self.kind!r}.")

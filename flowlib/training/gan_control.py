@@ -37,6 +37,7 @@ from flowlib.core.errors import FlowlibError
 from flowlib.core.images import image_grid, to_png
 from flowlib.core.paths import atomic_write_bytes
 from flowlib.core.presets import pick
+from flowlib.core.runlock import hold_run
 from flowlib.data.mnist import load_mnist
 from flowlib.metrics.fid import fid
 from flowlib.models.dcgan import DCGANConfig, DCGANGenerator
@@ -86,8 +87,16 @@ PRESETS = {"smoke": ControlConfig(steps=30, quality_every=15, quality_images=300
 
 def train_control(cfg: ControlConfig, out, *, seed: int = 0, resume: bool = False,
                   preset: str | None = None, stop_after_steps: int | None = None) -> dict:
-    """Train the control generator; returns the final figures (``final.json``)."""
+    """Train the control generator; returns the final figures (``final.json``). Holds ``out``
+    (:mod:`flowlib.core.runlock`: one writer per run folder) from before its first write."""
     out = Path(out)
+    with hold_run(out):
+        return _train_control(cfg, out, seed=seed, resume=resume, preset=preset,
+                              stop_after_steps=stop_after_steps)
+
+
+def _train_control(cfg: ControlConfig, out: Path, *, seed: int, resume: bool,
+                   preset: str | None, stop_after_steps: int | None) -> dict:
     ck_path = out / CHECKPOINT
     if resume and not ck_path.exists():
         raise ControlError(f"--resume was given but {ck_path} does not exist.")

@@ -85,6 +85,9 @@ def make_loss(name: str, hybrid_lambda: float | None = None, pretrain_disc: int 
         raise LossError(f"Unknown loss {name!r}: use one of {', '.join(LOSSES)}.")
     if hybrid_lambda is not None and name != "hybrid":
         raise LossError(f"--hybrid-lambda is only used by --loss hybrid, not {name!r}.")
+    if not isinstance(pretrain_disc, int) or pretrain_disc < 0:
+        raise LossError(f"--pretrain-disc takes a whole number of discriminator steps, 0 or "
+                        f"more, not {pretrain_disc!r}.")
     if pretrain_disc and name not in GAN_LOSSES:
         raise LossError(f"--pretrain-disc trains a discriminator: it needs a GAN loss "
                          f"({', '.join(GAN_LOSSES)}), not {name!r}.")

@@ -83,7 +83,7 @@ class RunSpec:
     gp_weight: float | None = _f(None, cfg="gp_weight", kind=float, help="WGAN-GP: gradient-penalty weight (default 10)")
     spectral_norm: bool = _f(False, cfg="spectral_norm", store_true=True,
                              help="GAN losses: spectral normalisation in the discriminator")
-    d_start: str | None = _f(None, cfg="d_start", choices=("fresh", "exact"),
+    d_start: str | None = _f(None, cfg="d_start",
                              help="GAN losses: the discriminator's start: fresh (default) or exact "
                                   "(D = 1/2 everywhere: the Nash equilibrium)")
     freeze_disc: bool = _f(False, cfg="freeze_disc", store_true=True,
@@ -94,7 +94,7 @@ class RunSpec:
     warmup_steps: int | None = _f(None, cfg="warmup_steps", kind=int, help="linear warm-up steps (0: none)")
     final_lr_frac: float | None = _f(None, cfg="final_lr_frac", kind=float,
                                      help="lr at the end of the cosine, as a fraction of --lr (1: constant)")
-    optimizer: str | None = _f(None, cfg="optimizer", choices=("adam", "sgd"),
+    optimizer: str | None = _f(None, cfg="optimizer",
                                help="the generator's optimiser: adam (default) or sgd")
     dense_checks: tuple | None = _f(None, kind=int, nargs=2,
                                     help="extra checks every EVERY steps up to step UNTIL (e.g. 10 200)")
@@ -179,6 +179,7 @@ class RunSpec:
         from pathlib import Path
 
         from flowlib.core.paths import atomic_write_bytes
+        from flowlib.core.runlock import hold_run
         from flowlib.training.data_sources import train_data
         from flowlib.training.losses import make_loss
         from flowlib.training.trainer import train
@@ -189,13 +190,14 @@ class RunSpec:
         if self.data != "mnist" or self.init or self.train_size is not None:
             data = train_data(cfg, self.data, train_size=self.train_size, init=self.init)
         out = Path(out)
-        if not resume and not (out / "checkpoint.pt").exists():
-            out.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(out / COMMAND, (json.dumps({"argv": self.to_argv("")}, indent=1)
-                                               + "\n").encode())
-        return train(cfg, out, loss=loss, seed=self.seed, resume=resume,
-                     progress=not self.no_progress, preset=self.preset, data=data,
-                     device=self.device)
+        # one writer per run folder: held before command.json is written, until the run ends
+        with hold_run(out):
+            if not resume and not (out / "checkpoint.pt").exists():
+                atomic_write_bytes(out / COMMAND, (json.dumps({"argv": self.to_argv("")}, indent=1)
+                                                   + "\n").encode())
+            return train(cfg, out, loss=loss, seed=self.seed, resume=resume,
+                         progress=not self.no_progress, preset=self.preset, data=data,
+                         device=self.device)
 
     def as_dict(self) -> dict:
         return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)

@@ -35,12 +35,14 @@ import math
 import random
 import sys
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from flowlib.core import runlock
 from flowlib.core.devices import resolve_device
 from flowlib.core.errors import FlowlibError
 from flowlib.core.images import image_grid, to_png
@@ -203,6 +205,18 @@ class Trainer:
         self.cfg, self.out, self.loss_fn, self.data, self.seed = cfg, Path(out), loss_fn, data, seed
         self.preset, self.device, self.progress = preset, device, progress
         self.stop_after_steps = stop_after_steps
+        # one writer per run folder (flowlib.core.runlock): held from before the first write
+        # until run() ends (or this trainer is dropped unrun)
+        self._unlock = weakref.finalize(self, runlock.release, runlock.acquire(self.out))
+        try:
+            self._open(resume)
+        except BaseException:
+            self._unlock()
+            raise
+
+    def _open(self, resume: bool) -> None:
+        """Build the run's state, or restore it from the checkpoint (under the run's lock)."""
+        cfg, data = self.cfg, self.data
         self.model_cfg = (RealNVPConfig.from_dict(data.init["config"]) if data.init
                           else dataclasses.replace(RealNVPConfig.named(cfg.size), **data.model_overrides))
         # bits/dim in MNIST's units: float (continuous) data get + log2(256) = 8
@@ -479,7 +493,14 @@ class Trainer:
         return [row, *self.detector.check(self.step, row)]
 
     def run(self) -> RunResult:
-        """Train to the end of the schedule (or the budget); write ``model.pt`` when finished."""
+        """Train to the end of the schedule (or the budget); write ``model.pt`` when finished.
+        Lets the run folder go at the end, however the run ends."""
+        try:
+            return self._run()
+        finally:
+            self._unlock()
+
+    def _run(self) -> RunResult:
         cfg = self.cfg
         self.bar = None
         if self.progress:
