@@ -153,7 +153,8 @@ class Book:
                 papermill.execute_notebook(
                     str(src_nb), str(out_nb), parameters={"preset": preset, **params},
                     kernel_name="python3", cwd=str(self.book_dir), progress_bar=False,
-                    execution_timeout=CELL_TIMEOUT_S[preset], report_mode=False)
+                    execution_timeout=CELL_TIMEOUT_S[preset], report_mode=False,
+                    config=kernel_config(Path(tmp)))
             except PapermillExecutionError as err:
                 failed = self.build_dir / "failed" / f"{name}.ipynb"
                 failed.parent.mkdir(parents=True, exist_ok=True)
@@ -227,6 +228,22 @@ class Book:
         if not index.exists():
             raise BookError(f"jupyter-book finished but {index} is missing.")
         return index
+
+
+def kernel_config(folder: Path):
+    """How papermill's kernel talks to it: over Unix sockets in ``folder``, not over TCP.
+
+    Why: ipykernel logs "Kernel is running over TCP without encryption" each time a kernel
+    starts on TCP without CurveZMQ keys, one line per chapter (14 in a book's build log), and
+    that warning names the remedy, IPC transport. The kernel is a child process of this build
+    on the same machine, so local sockets are all it needs; they live in the chapter's own
+    temporary folder (not the kernel's working directory, ``book/``) and go with it.
+    """
+    from traitlets.config import Config
+    config = Config()
+    config.KernelManager.transport = "ipc"
+    config.KernelManager.ip = str(folder / "kernel")  # the socket files: kernel-<port>
+    return config
 
 
 PLUMBING_TAGS = {"parameters", "injected-parameters"}
