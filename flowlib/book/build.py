@@ -283,7 +283,8 @@ def _prepare_page(path: Path, name: str) -> list[str]:
 
     - Tag with ``remove-cell`` the cells a reader needs not see: the parameters cell, the one
       papermill injects, and ``%matplotlib inline`` (the notebook keeps them; the page does not).
-    - Put the "run it yourself" box under the chapter's title.
+    - Put the "run it yourself" box under the chapter's title, or under its "What this chapter
+      finds" box where it has one: the lesson comes first.
     - Check every inline figure's smallest text against the column
       (:func:`flowlib.book.legibility.check_notebook`).
     """
@@ -298,10 +299,22 @@ def _prepare_page(path: Path, name: str) -> list[str]:
         title = next((i for i, c in enumerate(nb.cells)
                       if c.cell_type == "markdown" and c.source.lstrip().startswith("# ")), None)
         if title is not None:
-            nb.cells.insert(title + 1, nbformat.v4.new_markdown_cell(
+            # the lesson first: under the chapter's "What this chapter finds" box if it has one
+            finds = next((i for i, c in enumerate(nb.cells) if i > title and _shows_findings(c)),
+                         None)
+            at = (finds if finds is not None else title) + 1
+            nb.cells.insert(at, nbformat.v4.new_markdown_cell(
                 run_box(name), metadata={"tags": ["flowlib-run-box"]}))
     nbformat.write(nb, path)
     return check_notebook(nb, name)
+
+
+def _shows_findings(cell) -> bool:
+    """Whether a code cell displays the chapter's "What this chapter finds" box
+    (:func:`flowlib.book.lesson.findings_box`)."""
+    return cell.cell_type == "code" and any(
+        "flowlib-finds" in "".join(o.get("data", {}).get("text/markdown", ""))
+        for o in cell.get("outputs", []))
 
 
 def _hash_tree(h, root: Path, patterns: tuple[str, ...]) -> None:
