@@ -58,7 +58,8 @@ preset = "quick"  # every chapter takes the preset; this page has nothing to com
 #
 # (ref-lippe-uva11)=
 # **Lippe, P.** Tutorial 11: Normalizing flows for image modeling. *UvA Deep Learning
-# Tutorials*, University of Amsterdam (a living web page; read in 2026).
+# Tutorials*, University of Amsterdam (a living web page, with its notebook in the
+# repository phlippe/uvadlc_notebooks).
 # <https://uvadlc-notebooks.readthedocs.io/en/latest/tutorial_notebooks/tutorial11/NF_image_modeling.html>.
 # The PyTorch code of dequantisation, coupling layers and a multi-scale flow on MNIST,
 # explained line by line; its results table gives 1.020 test bits/dim for its multi-scale
