@@ -8,23 +8,31 @@
 #     name: python3
 # ---
 
+# %% tags=["parameters"]
+preset = "quick"
+
 # %% [markdown]
 # # Preface
 #
 # *An executable book about the negative log-likelihood loss in generative modelling.*
 #
-# Is maximum likelihood a poor way to train a model that should make realistic images,
-# as is often argued, and are generative adversarial networks better at it? A master
-# thesis from KTH, *Analyzing the Negative Log-Likelihood Loss in Generative Modeling*
-# ({ref}`references <ref-thesis>`),
-# put this to the test with a method that holds the confounders fixed: the **same**
-# Real NVP normalizing flow is trained on MNIST once by minimising the negative
-# log-likelihood (NLL) and once as the generator of a non-saturating GAN (NSGAN), and
-# image quality is measured by the Fréchet Inception Distance (FID). It then builds a
-# synthetic, MNIST-looking data set sampled from a Real NVP *teacher* with known weights,
-# so that the true density is known, and studies how NLL behaves when the model is
-# misspecified, under- or over-parameterised.
-#
+# **The question.** Is maximum likelihood a poor way to train a model that should make
+# realistic images, as is often argued, and are generative adversarial networks better at
+# it? A master thesis from KTH, *Analyzing the Negative Log-Likelihood Loss in Generative
+# Modeling* ({ref}`Espuña i Fontcuberta, 2022 <ref-thesis>`), put this to the test with a
+# method that holds the confounders fixed: the **same** Real NVP normalizing flow is trained
+# on MNIST once by minimising the negative log-likelihood (NLL) and once as the generator of
+# a non-saturating GAN (NSGAN), and image quality is measured by the Fréchet Inception
+# Distance (FID). It then builds a synthetic, MNIST-looking data set sampled from a Real NVP
+# *teacher* with known weights, so that the true density is known, and studies how NLL
+# behaves when the model is misspecified, under- or over-parameterised.
+
+# %% tags=["remove-input"]
+from flowlib.book import preface as C
+
+C.findings_box(preset)
+
+# %% [markdown]
 # Only the thesis' abstract is public. This book reproduces its experiments from that
 # description with its own code, the Python package `flowlib`, and goes beyond it.
 #
@@ -110,3 +118,50 @@ for name in PRESETS:
 # offers its executed notebook for download (the download button at the top). To work
 # on the source, open `book/NAME.py` in JupyterLab with Jupytext installed (it opens as a
 # notebook), or convert it once: `jupytext --to ipynb book/data.py`.
+
+# %% [markdown]
+# ## Exercises
+#
+# **1. A smoke build.** Build the whole book at the smallest preset,
+# `make book PRESET=smoke` (minutes, not hours). Which numbers
+# change, and which stay?
+#
+# :::{dropdown} What you should find
+# Numbers read from shipped runs stay: the box above, the test bits/dim of the Real NVP, the
+# teacher of synthetic MNIST, every experiment chapter (a smoke build shows the shipped
+# `quick` studies, since a smoke run only proves that the code runs). Numbers computed when a
+# page is built change, and at smoke mean little: the two-dimensional flows train for 40
+# steps instead of 1 500, the FID checks use a few hundred images, the sliders have fewer
+# frames. Each page says which of the two it is showing.
+# :::
+#
+# **2. Where a number comes from.** Every shipped run keeps its provenance beside it. Read it
+# for the Real NVP of chapter {doc}`realnvp_mnist`:
+#
+# ```python
+# from flowlib.core.manifest import read_manifest
+# from flowlib.core.paths import RESULTS
+# m = read_manifest(RESULTS / "realnvp-nll-quick")
+# print(m["commit"], m["device"], m["seed"], m["results"]["test_bpd"])
+# ```
+#
+# :::{dropdown} What you should find
+# The commit of the code that trained it, the device it ran on (a 2-core CPU), its seed,
+# and its test bits/dim: the very number in the box at the top of chapter
+# {doc}`realnvp_mnist`, which reads it from this file. `m["config"]` holds every setting of
+# the run, and `results/realnvp-nll-quick/metrics.jsonl` every logged step.
+# :::
+#
+# **3. Regenerate the verdicts.** The box above is read from `results/findings-quick.json`.
+# Regenerate that file from the runs and compare:
+#
+# ```bash
+# python -m flowlib findings --preset quick
+# git diff --stat results/
+# ```
+#
+# :::{dropdown} What you should find
+# The command prints the table of verdicts and rewrites the file, and `git diff` shows no
+# change: the verdicts are recomputed from the shipped runs by the rules in
+# `flowlib.studies`, never typed, and the test suite checks exactly this.
+# :::

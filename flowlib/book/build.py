@@ -153,7 +153,8 @@ class Book:
                 papermill.execute_notebook(
                     str(src_nb), str(out_nb), parameters={"preset": preset, **params},
                     kernel_name="python3", cwd=str(self.book_dir), progress_bar=False,
-                    execution_timeout=CELL_TIMEOUT_S[preset], report_mode=False)
+                    execution_timeout=CELL_TIMEOUT_S[preset], report_mode=False,
+                    config=kernel_config(Path(tmp)))
             except PapermillExecutionError as err:
                 failed = self.build_dir / "failed" / f"{name}.ipynb"
                 failed.parent.mkdir(parents=True, exist_ok=True)
@@ -229,6 +230,22 @@ class Book:
         return index
 
 
+def kernel_config(folder: Path):
+    """How papermill's kernel talks to it: over Unix sockets in ``folder``, not over TCP.
+
+    Why: ipykernel logs "Kernel is running over TCP without encryption" each time a kernel
+    starts on TCP without CurveZMQ keys, one line per chapter (14 in a book's build log), and
+    that warning names the remedy, IPC transport. The kernel is a child process of this build
+    on the same machine, so local sockets are all it needs; they live in the chapter's own
+    temporary folder (not the kernel's working directory, ``book/``) and go with it.
+    """
+    from traitlets.config import Config
+    config = Config()
+    config.KernelManager.transport = "ipc"
+    config.KernelManager.ip = str(folder / "kernel")  # the socket files: kernel-<port>
+    return config
+
+
 PLUMBING_TAGS = {"parameters", "injected-parameters"}
 
 
@@ -266,7 +283,8 @@ def _prepare_page(path: Path, name: str) -> list[str]:
 
     - Tag with ``remove-cell`` the cells a reader needs not see: the parameters cell, the one
       papermill injects, and ``%matplotlib inline`` (the notebook keeps them; the page does not).
-    - Put the "run it yourself" box under the chapter's title.
+    - Put the "run it yourself" box under the chapter's title, or under its "What this chapter
+      finds" box where it has one: the lesson comes first.
     - Check every inline figure's smallest text against the column
       (:func:`flowlib.book.legibility.check_notebook`).
     """
@@ -281,10 +299,22 @@ def _prepare_page(path: Path, name: str) -> list[str]:
         title = next((i for i, c in enumerate(nb.cells)
                       if c.cell_type == "markdown" and c.source.lstrip().startswith("# ")), None)
         if title is not None:
-            nb.cells.insert(title + 1, nbformat.v4.new_markdown_cell(
+            # the lesson first: under the chapter's "What this chapter finds" box if it has one
+            finds = next((i for i, c in enumerate(nb.cells) if i > title and _shows_findings(c)),
+                         None)
+            at = (finds if finds is not None else title) + 1
+            nb.cells.insert(at, nbformat.v4.new_markdown_cell(
                 run_box(name), metadata={"tags": ["flowlib-run-box"]}))
     nbformat.write(nb, path)
     return check_notebook(nb, name)
+
+
+def _shows_findings(cell) -> bool:
+    """Whether a code cell displays the chapter's "What this chapter finds" box
+    (:func:`flowlib.book.lesson.findings_box`)."""
+    return cell.cell_type == "code" and any(
+        "flowlib-finds" in "".join(o.get("data", {}).get("text/markdown", ""))
+        for o in cell.get("outputs", []))
 
 
 def _hash_tree(h, root: Path, patterns: tuple[str, ...]) -> None:

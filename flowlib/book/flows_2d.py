@@ -110,3 +110,53 @@ def recompute_panel(runs: dict, data_pts: dict, steps: int, seed: int):
     return widgets.frame_slider([first], ["NSGAN, 8 gaussians, as precomputed"], description="",
                                 caption="The precomputed result; use Recompute for your settings.",
                                 recompute=retrain, recompute_controls=controls)
+
+
+# ------------------------------------------------------------------ the lesson's numbers
+def _nats(v: float) -> str:
+    """A final NLL as the page prints it: two decimals, or whole nats once it is large."""
+    return f"{v:.2f}" if abs(v) < 100 else f"{v:,.0f}"
+
+
+def findings_box(runs: dict, steps: int, preset: str):
+    """The chapter's "What this chapter finds" box, from the runs this page just trained."""
+    from flowlib.book.lesson import findings_box as box
+    final = {k: r.nll[-1] for k, r in runs.items()}
+    nll = ", ".join(f"{_nats(final[d, 'nll'])} ({d})" for d in DATASETS)
+    gan = ", ".join(f"{_nats(final[d, 'nsgan'])} ({d})" for d in DATASETS)
+    n = len(DATASETS)
+    falls = sum(runs[d, "nll"].nll[-1] < runs[d, "nll"].nll[0] for d in DATASETS)
+    worse = sum(runs[d, "nsgan"].nll[-1] > runs[d, "nsgan"].nll[0] for d in DATASETS)
+    at_start = sum(int(np.argmin(runs[d, "nsgan"].nll)) == 0 for d in DATASETS)
+    higher = sum(final[d, "nsgan"] > final[d, "nll"] for d in DATASETS)
+    cov = {loss: runs["8 gaussians", loss].coverage[-1] for loss in LOSSES}
+    points = [
+        f"Trained by **maximum likelihood**, the flow ends at an NLL of {nll} nats per fresh "
+        f"data point (lower is better), below where it started in {falls} of {n} data sets.",
+        f"Trained as the generator of a **non-saturating GAN**, the same flow ends at {gan}: "
+        f"above the likelihood-trained flow in {higher} of {n}, and worse than the untrained "
+        f"flow it started from in {worse} of {n}"
+        + (f" (in {at_start} its best NLL on the way was that untrained start)" if at_start else "")
+        + ". The GAN's loss never looks at the density; its samples are all it judges.",
+        f"On the 8 Gaussians the likelihood-trained flow's samples cover {cov['nll']:.0%} of the "
+        f"modes at the end, the GAN-trained flow's {cov['nsgan']:.0%}.",
+    ]
+    size = (f"This build: the `{preset}` preset, {steps:,} training steps per flow, seed 0"
+            + (" (a smoke run only proves the code; its numbers mean little)." if preset == "smoke"
+               else "."))
+    return box(points, size)
+
+
+def answer_widget(runs: dict) -> str:
+    """The answer to the exercise on the training browser, read from the runs."""
+    gan, mle = runs["8 gaussians", "nsgan"], runs["8 gaussians", "nll"]
+    lowest = min(c for c in gan.coverage[1:])
+    grew = gan.nll[-1] / gan.nll[0]
+    return (f"With **NLL**, the NLL in the title falls from {_nats(mle.nll[0])} to "
+            f"{_nats(mle.nll[-1])} nats and the modes are "
+            f"{'all covered' if min(mle.coverage[1:]) == 1 else 'not all covered'} from the first "
+            f"snapshot on. With **NSGAN**, the samples gather on the modes, but the NLL ends "
+            f"{grew:,.0f} times its starting value and jumps from snapshot to snapshot; the share "
+            f"of modes covered falls as low as {lowest:.0%} along the way. The samples (red) can "
+            "look right while the density (left) says the model puts almost no mass where the "
+            "data are: the GAN is judged by a discriminator that sees samples, never densities.")

@@ -138,3 +138,64 @@ def mode_fitting_frames(separations):
         rows.append(f"{sep:10.1f} | {fm:+.2f}, {fs:.2f}          | {rm:+.2f}, {rs:.2f}")
         plt.close(fig)
     return frames, labels, "\n".join(rows)
+
+
+# ------------------------------------------------------------------ the lesson's numbers
+MODES = {"stds": [0.7, 0.7], "weights": [0.5, 0.5]}   # the two modes of the slider's density
+
+
+def two_modes(sep: float) -> np.ndarray:
+    """The slider's data density: two equal modes ``sep`` apart."""
+    return mixture_pdf(XS, means=[-sep / 2, sep / 2], **MODES)
+
+
+def findings_box(sep: float = 4.0):
+    """The chapter's "What this chapter finds" box, computed exactly on the grid."""
+    from flowlib.book.lesson import findings_box as box
+    p = two_modes(sep)
+    (fm, fs), (rm, rs) = (fit_gaussian(p, XS, d) for d in ("forward", "reverse"))
+    g = generator_losses(np.array([0.01]))
+    return box([
+        "Minimising the average negative log-likelihood is minimising $\\mathrm{KL}(p\\,\\|\\,q)$, "
+        "the *forward* KL: a model is punished without limit wherever the data have mass and "
+        "it has almost none.",
+        f"Fit one Gaussian to two modes {sep:g} apart. Maximum likelihood puts it at "
+        f"{fm:+.2f} with standard deviation {fs:.2f}: over both modes and the empty gap between "
+        f"them. The reverse KL, the direction the non-saturating GAN leans towards, puts it at "
+        f"{rm:+.2f} with standard deviation {rs:.2f}: on one mode, ignoring the other.",
+        f"Where the discriminator wins easily ($D(G(z)) = 0.01$), the gradient reaching the "
+        f"generator is {abs(g['minimax_grad'][0]):.2f} under the minimax loss and "
+        f"{abs(g['nsgan_grad'][0]):.2f} under the non-saturating one: why practice trains "
+        "NSGAN, which is not the game whose equilibrium the theory describes.",
+    ])
+
+
+def jump_answer(separations) -> str:
+    """Where, on the slider, the reverse-KL fit leaves the middle for one mode."""
+    before = None
+    for sep in separations:
+        m, _ = fit_gaussian(two_modes(sep), XS, "reverse")
+        if sep > 0 and abs(m) > sep / 4:
+            _, fs = fit_gaussian(two_modes(sep), XS, "forward")
+            where = (f"between separations {before:g} and {sep:g}" if before is not None
+                     else f"by separation {sep:g}")
+            return (f"The reverse fit jumps {where}: at {sep:g} it sits on one mode (mean "
+                    f"{m:+.2f}); below that the two modes overlap enough that one Gaussian in the "
+                    f"middle is the reverse-KL optimum too. The forward (likelihood) fit never "
+                    f"leaves the middle; it only widens (standard deviation {fs:.2f} at "
+                    f"separation {sep:g}) to keep both modes under it. Which mode the reverse fit "
+                    f"picks is arbitrary: the two are mirror images, and the optimiser keeps the "
+                    f"better of its starts.")
+        before = sep
+    return "On this slider's range the reverse fit never leaves the middle."
+
+
+def asymmetry_answer(sep: float = 4.0) -> str:
+    """KL both ways between the two-mode density and a Gaussian on one of its modes."""
+    p = two_modes(sep)
+    q = mixture_pdf(XS, [sep / 2], [0.7], [1.0])
+    return (f"$\\mathrm{{KL}}(p\\,\\|\\,q) = {kl(p, q, XS):.1f}$ nats but "
+            f"$\\mathrm{{KL}}(q\\,\\|\\,p) = {kl(q, p, XS):.2f}$ nats $= \\ln 2$: a model that "
+            "drops a whole mode costs a likelihood-trained model dearly, while the reverse "
+            "direction charges only for the probability the surviving mode takes from the "
+            "other (here half, hence ln 2), however far apart they are.")

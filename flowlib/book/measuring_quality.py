@@ -161,3 +161,96 @@ def benchmark_tables() -> list[str]:
             f"with cached reference statistics; Inception features ran at "
             f"{it['flowlib_images_per_s']:.1f} images/s ({it['ratio']:.2f}× a plain "
             f"pytorch-fid-style loop at batch size {it['batch_size']})."]
+
+
+# ------------------------------------------------------------------ the lesson's numbers
+FLOORS = RESULTS / "fid-floors-quick" / "floors.json"
+
+
+def findings_box():
+    """The chapter's "What this chapter finds" box, from the shipped classifier, FID floors
+    and benchmark (``results/classifier``, ``results/fid-floors-quick``,
+    ``results/fid-benchmarks``)."""
+    from flowlib.book.lesson import findings_box as box
+    points = []
+    if FLOORS.exists():
+        fl = json.loads(FLOORS.read_text())
+        big, small = fl["lenet"], fl["lenet_validation"]
+        points.append(
+            f"Real digits against real digits do not score 0. Held-out MNIST digits against the "
+            f"test set: LeNet-FID **{big['fid']:.2f}** with {big['n']:,} images a side, "
+            f"**{small['fid']:.1f} ± {small['fid_se']:.1f}** with {small['n']:,} a side: the same "
+            f"two distributions, a {small['fid'] / big['fid']:.0f} times larger FID at the "
+            "smaller sample. FIDs are comparable only at equal sample sizes, and every model's "
+            "FID in this book is read against this floor at its own size.")
+        if "inception" in fl:
+            inc = fl["inception"]
+            points.append(
+                f"The standard Inception network gives the same kind of real digits "
+                f"**{inc['fid']:.1f}** at {inc['n']:,} a side: FIDs from different feature "
+                "networks are in different units and are never compared with each other.")
+    points.append(
+        "FID grows as images are corrupted, as a yardstick must, but it is one number for "
+        "several failures: unrealistic images (low *precision*), missing parts of the data "
+        "(low *recall*), missing digit classes. The book reports all three beside every FID, "
+        "from the same features in the same call.")
+    clf = read_manifest(CLASSIFIER_DIR)["results"]
+    points.append(f"The MNIST-domain features come from a small LeNet-like classifier that reads "
+                  f"{clf['test_accuracy']:.2%} of the test digits correctly.")
+    return box(points)
+
+
+def grid_answer(grid: list[dict]) -> str:
+    """The answer to the exercise on the corruption browser: what noise does to FID,
+    precision and recall at no blur, read from the frames this page computed."""
+    rows = sorted((r for r in grid if r["blur"] == 0), key=lambda r: r["noise"])
+    if len(rows) < 2:
+        return "This build computed a single noise level: rebuild at the `quick` preset."
+    a, b = rows[0], rows[-1]
+    drop = {k: a[k] - b[k] for k in ("precision", "recall")}
+    first = max(drop, key=drop.get)
+    return (f"From noise {a['noise']:g} to {b['noise']:g} (no blur), FID goes from "
+            f"{a['fid']:.1f} to {b['fid']:.1f}, precision from {a['precision']:.2f} to "
+            f"{b['precision']:.2f} and recall from {a['recall']:.2f} to {b['recall']:.2f}: "
+            f"{first} falls further, while the classes covered go from {a['classes_covered']} "
+            f"to {b['classes_covered']} of 10. "
+            + ("Noisy digits are still digits of every class, but they no longer look like "
+               "real ones: that is what precision measures, and what FID mixes with everything "
+               "else." if b["classes_covered"] >= a["classes_covered"] else
+               "Noise this strong even hides some classes from the classifier: FID mixes that "
+               "with the loss of realism that precision measures."))
+
+
+def sample_size_answer(curves: dict) -> str:
+    """The answer to the exercise on the sample-size panel, from this page's curves."""
+    c = curves["sample_size"]
+    (n0, f0), (n1, f1) = (c["levels"][0], c["fid"][0]), (c["levels"][-1], c["fid"][-1])
+    return (f"With {n0:,} training digits FID is {f0:.1f}; with {n1:,} it is {f1:.1f}, "
+            f"{f0 / f1:.1f} times less, for the very same two distributions. The estimate of a "
+            "covariance from few samples is noisy, and noise in the covariances only ever adds "
+            "to the Fréchet distance: FID is biased upwards, the more so the smaller the "
+            "sample. A model's FID means something only beside another FID at the same sample "
+            "size, which is why the book reports its floors (real against real) at the sizes "
+            "its models are scored at.")
+
+
+def reading(curves: dict) -> str:
+    """What the sanity curves and the class-dropping check show, read from them (Markdown)."""
+    def change(key):
+        c = curves[key]
+        dp, dr = c["precision"][0] - c["precision"][-1], c["recall"][0] - c["recall"][-1]
+        what = ("both precision and recall fall" if min(dp, dr) > 0.1 else
+                "recall falls while precision holds" if dr > 0.1 else
+                "precision falls while recall holds" if dp > 0.1 else
+                "neither precision nor recall moves much")
+        return (f"as {key} grows to {c['levels'][-1]:g}, FID goes from {c['fid'][0]:.1f} to "
+                f"{c['fid'][-1]:.1f} and {what} (precision {c['precision'][0]:.2f} → "
+                f"{c['precision'][-1]:.2f}, recall {c['recall'][0]:.2f} → {c['recall'][-1]:.2f})")
+    d = curves["drop_classes"]
+    return (f"- FID grows with both corruptions: {change('noise')}; {change('blur')}.\n"
+            f"- Removing half of the digit classes (the last two lines) is another failure: the "
+            f"digits left are real ones, and precision is {d['precision'][1]:.2f} (against "
+            f"{d['precision'][0]:.2f} with all classes), while recall falls to "
+            f"{d['recall'][1]:.2f}, the class entropy to {d['class_entropy'][1]:.2f} nats and "
+            f"{d['classes_covered'][1]} classes are covered. FID ({d['fid'][1]:.1f}) goes up as "
+            "for the corruptions: alone, it cannot tell missing digits from bad ones.")

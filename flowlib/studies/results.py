@@ -9,8 +9,10 @@ is typed in by hand.
 """
 from __future__ import annotations
 
+import html
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -144,7 +146,7 @@ def provenance(runs: list[Run], shown: str = "") -> str:
     Scientific caveats are not provenance: see :func:`teacher_notes`, which chapters show in
     the text."""
     if not runs:
-        return f'<p class="flowlib-provenance">{shown} No runs.</p>'
+        return f'<p class="flowlib-provenance">{inline_html(shown)} No runs.</p>'
 
     def short(commit):
         return str(commit or "?")[:7]
@@ -175,8 +177,23 @@ def provenance(runs: list[Run], shown: str = "") -> str:
              f"{total:.0f} training minutes in all"]
     if details:
         parts.append("how they were made: " + ", ".join(details))
-    return (f'<p class="flowlib-provenance"><b>Provenance.</b> {shown} '
-            + " · ".join(parts) + ".</p>")
+    return (f'<p class="flowlib-provenance"><b>Provenance.</b> {inline_html(shown)} '
+            + inline_html(" · ".join(parts)) + ".</p>")
+
+
+def inline_html(text: str) -> str:
+    """Markdown's inline code (`x`) and bold (**x**) as HTML, the rest escaped: for text
+    inside an HTML block, where neither Jupyter nor the book parses Markdown (a footnote's
+    file names would otherwise show their backticks)."""
+    codes = []
+
+    def hold(m):
+        codes.append(f"<code>{html.escape(m.group(1), quote=False)}</code>")
+        return f"\0{len(codes) - 1}\0"
+
+    out = html.escape(re.sub(r"`([^`]*)`", hold, text), quote=False)
+    out = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", out)
+    return re.sub("\0(\\d+)\0", lambda m: codes[int(m.group(1))], out)
 
 
 def teacher_notes(runs: list[Run]) -> list[str]:

@@ -122,3 +122,21 @@ def test_no_generated_notebooks_are_tracked():
     for name in Book().chapters():
         text = (REPO_ROOT / "book" / f"{name}.py").read_text()
         assert "# %%" in text and 'tags=["parameters"]' in text, name
+
+
+def test_the_kernel_talks_over_local_sockets_so_the_log_has_no_transport_warning(tmp_path, capfd):
+    """ipykernel warns "Kernel is running over TCP without encryption" on every TCP start: one
+    line per chapter in the build log. The build's kernels use IPC, and the lesson's box puts
+    the run-it-yourself box under the findings box."""
+    book = Book(copy_book_tree(tmp_path / "b"))
+    (book.book_dir / "tiny.py").write_text(
+        '# %% tags=["parameters"]\npreset = "quick"\n\n# %% [markdown]\n# # Tiny\n\n'
+        '# %%\nfrom flowlib.book.lesson import findings_box\nfindings_box(["one"])\n')
+    toc = (book.root / "_toc.yml").read_text()
+    (book.root / "_toc.yml").write_text(toc + "      - file: book/tiny\n")
+    r = book.execute_chapter("tiny", "smoke")
+    assert r.status == "executed", r.message
+    assert "without encryption" not in capfd.readouterr().err
+    nb = nbformat.read(book.book_dir / "tiny.ipynb", as_version=4)
+    box = next(i for i, c in enumerate(nb.cells) if "flowlib-finds" in str(c.get("outputs")))
+    assert "Run this chapter yourself" in nb.cells[box + 1].source

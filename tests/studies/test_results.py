@@ -35,3 +35,13 @@ def test_the_shipped_search_backs_the_sentence_on_likelihood_collapsing_while_im
     rows = [{"step": s, "val_bpd": b, "fid": f} for s, b, f in ((0, 11.0, 9000.0), (250, 4.0, 900.0),
                                                                 (500, 3.0, 700.0))]
     assert likelihood_lost_images_gained([Run("r", "nll", 0, Path("."), {}, rows, None)]) == []
+
+
+def test_provenance_footnotes_carry_html_not_markdown():
+    """Markdown inside an HTML block is never parsed: a footnote's file names showed their
+    backticks. The footnote's text is turned into HTML where it is made."""
+    from flowlib.studies.results import inline_html
+    html = inline_html("Showing the shipped `quick` study: **No `a<b` yet** at `results/x`.")
+    assert "`" not in html and "**" not in html
+    assert html == ("Showing the shipped <code>quick</code> study: <b>No <code>a&lt;b</code> "
+                    "yet</b> at <code>results/x</code>.")
