@@ -148,8 +148,8 @@ class LossSpec:
         if self.kind == "hybrid" and (self.hybrid_lambda is None or not math.isfinite(
                 self.hybrid_lambda) or self.hybrid_lambda <= 0):
             raise GANConfigError(
-                f"The hybrid loss needs a finite positive weight for its NLL term, not "
-                f"{self.hybrid_lambda!r}: pass "
+                "The hybrid loss needs a positive weight for its NLL term, a finite number "
+                f"above 0 (not {self.hybrid_lambda!r}): pass "
                 "hybrid_lambda (e.g. --hybrid-lambda 0.01; Flow-GAN used values of 1e-3..1).")
         if self.kind != "hybrid" and self.hybrid_lambda is not None:
             raise GANConfigError(f"hybrid_lambda is only used by the hybrid loss, not {self.kind!r}.")

@@ -28,7 +28,7 @@ BAD_FLAGS = [
     (["--loss", "nsgan", "--d-steps", "0"], "--d-steps (d_steps = 0)"),
     (["--loss", "nsgan", "--r1", "-1"], "--r1 (r1 = -1.0)"),
     (["--optimizer", "adamw"], "--optimizer (optimizer = 'adamw')"),
-    (["--loss", "hybrid", "--hybrid-lambda", "nan"], "finite positive weight"),
+    (["--loss", "hybrid", "--hybrid-lambda", "nan"], "a finite number above 0 (not nan)"),
     (["--data", "synthetic", "--train-size", "0"], "--train-size 0"),
 ]
 
