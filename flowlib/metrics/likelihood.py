@@ -187,8 +187,8 @@ def jacobian_check(model: RealNVP, x: torch.Tensor) -> torch.Tensor:
     float64, (N,)): ``model.log_prob(x)`` (a float64 copy, the model's own log-det bookkeeping
     and base density) against :func:`log_prob_by_jacobian` (the transform's full Jacobian by
     autograd and scipy's Gaussian). About 1e-12 nats for a correct flow; any log-det term
-    missing or wrong shows as itself. Costs what :func:`log_prob_by_jacobian` costs (about 2 s
-    per image for the 784-pixel teacher on a 2-thread CPU)."""
+    missing or wrong shows as itself. Costs what :func:`log_prob_by_jacobian` costs: about 3 s
+    of CPU per image for the 784-pixel teacher (one thread)."""
     m = copy.deepcopy(model).double().eval()
     with torch.no_grad():
         own = m.log_prob(x.double()).double().cpu()

@@ -124,9 +124,10 @@ def jacobian_samples(teacher, fresh_cache):
 def test_log_density_equals_the_change_of_variables_from_scratch(teacher, jacobian_samples):
     """log p(x) of 11 teacher samples (``jacobian_samples``) against log N(z; 0, t^2 I) (scipy)
     plus the log-det of the full 784 x 784 Jacobian of the transform (autograd): the model's
-    own log-det bookkeeping unused. About 2.2 s per image (23 s for the 11) on this project's
-    2-thread CPU, idle; the agreement is about 1e-12 nats. The same comparison with the base
-    temperature left out fails by far."""
+    own log-det bookkeeping unused. Cost, measured: 3.2 s of CPU per image on one thread (the
+    Jacobian's), 36 s for the 11, so about that on an idle core of this project's 2-core
+    machine (440 s wall under ``nice`` while other jobs kept it at load 7). The agreement is
+    about 1e-12 nats. The same comparison with the base temperature left out fails by far."""
     gap = L.jacobian_check(teacher.model, jacobian_samples)
     assert len(gap) == 11 and gap.abs().max() < TOLERANCE, gap
     # a density at the wrong base temperature: its gap is the own gap plus what it changes
@@ -219,8 +220,8 @@ def test_the_change_of_variables_check_catches_a_broken_log_det(teacher, jacobia
     there the broken term sits in both densities and cancels, so its estimate is the unmutated
     one to about 1e-9 nats. The coverage test and the reverse KL compare the same way, and the
     latent chi-square test never reads a log-det; none of them can see these mutations. The
-    unmutated model passes the check (the test above). 2 images per mutation: about 8 s each
-    on one thread."""
+    unmutated model passes the check (the test above). 2 images per mutation: about 7 s of CPU
+    for the Jacobians and 2 s for the KL."""
     x, (before, exact) = unmutated_kl
     model = copy.deepcopy(teacher.model).double()
     with pytest.MonkeyPatch.context() as mp:
