@@ -204,14 +204,6 @@ def hold_run(folder):
         release(lock)
 
 
-def read_holder(folder) -> dict:
-    """The record in ``folder/.lock`` ({} when there is none or it cannot be read)."""
-    try:
-        return json.loads((Path(folder) / LOCK_FILE).read_text()) or {}
-    except (OSError, ValueError):
-        return {}
-
-
 # ------------------------------------------------------------------ internals
 
 
