@@ -218,10 +218,13 @@ def edge_rate_claim(record: dict) -> str:
     ``results/teacher/edge-rate.json``), as the code's docstring and the book quote it."""
     t = record["total"]
     n = f"{t['draws']:,}".replace(",", " ")
+    splits = list(record["splits"])
+    which = ("the three splits" if len(splits) == 3 else
+             f"the {' and '.join(splits)} split{'s' * (len(splits) > 1)}")
     if t["edge_samples"] == 0:
-        return (f"no draw of the {n} that make the three splits reaches the edge, so "
+        return (f"no draw of the {n} that make {which} reaches the edge, so "
                 f"P(edge) < {t['upper95']:.1e} (exact one-sided 95% bound)")
-    return (f"{t['edge_samples']} draws of the {n} that make the three splits reach the edge: "
+    return (f"{t['edge_samples']} draws of the {n} that make {which} reach the edge: "
             f"P(edge) = {t['rate']:.1e} ± {t['se']:.1e} (95% interval {t['ci95'][0]:.1e} to "
             f"{t['ci95'][1]:.1e})")
 
@@ -256,7 +259,7 @@ def _cmd_teacher(args) -> int:
         print(json.dumps({k: v for k, v in m["results"].items() if k != "temperature_scan"}, indent=1))
     elif args.action == "edge-rate":
         rec = write_edge_rate()
-        print(json.dumps({k: v for k, v in rec["total"].items()}, indent=1))
+        print(json.dumps(rec["total"], indent=1))
         print(f"{rec['claim']}; written to {_shown(TEACHER_DIR / EDGE_RATE_FILE)}")
     else:
         t = Teacher.load()
