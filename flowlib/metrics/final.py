@@ -65,6 +65,15 @@ def subset_figures(model: RealNVP, n: int) -> dict:
             "subset_lenet_fid": r.fid}
 
 
+def stored_result(path: Path, model_sha256: str, plan: dict, force: bool = False) -> dict | None:
+    """The evaluation already stored at ``path`` when it was made of these very weights
+    (``model_sha256``) by this ``plan``; None when absent, stale or ``force``d (redo it)."""
+    if force or not path.exists():
+        return None
+    stored = json.loads(path.read_text())
+    return stored if stored.get("model_sha256") == model_sha256 and stored.get("plan") == plan else None
+
+
 def final_evaluation(run_dir, preset: str, *, force: bool = False) -> dict:
     """Measure ``run_dir/model.pt`` as :data:`PLANS[preset]` says; write and return ``final.json``.
 
@@ -80,10 +89,9 @@ def final_evaluation(run_dir, preset: str, *, force: bool = False) -> dict:
     plan = pick(preset, PLANS)
     digest = sha256_file(model_path)
     final_path = run_dir / FINAL
-    if final_path.exists() and not force:
-        stored = json.loads(final_path.read_text())
-        if stored.get("model_sha256") == digest and stored.get("plan") == asdict(plan):
-            return stored
+    stored = stored_result(final_path, digest, asdict(plan), force)
+    if stored is not None:
+        return stored
     t0 = time.time()
     model = RealNVP.load(model_path).eval()
     test = load_mnist("test").images

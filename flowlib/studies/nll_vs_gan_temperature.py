@@ -145,7 +145,7 @@ def temperature_evaluation(run_dir, preset: str, *, force: bool = False) -> dict
     from flowlib.core.manifest import device_description, git_commit
     from flowlib.core.paths import atomic_write_bytes, sha256_file
     from flowlib.metrics.fid import fid
-    from flowlib.metrics.final import PLANS as FINAL_PLANS, SAMPLE_SEED
+    from flowlib.metrics.final import PLANS as FINAL_PLANS, SAMPLE_SEED, stored_result
     from flowlib.models.flows import evaluating
     from flowlib.models.realnvp import RealNVP
 
@@ -158,10 +158,9 @@ def temperature_evaluation(run_dir, preset: str, *, force: bool = False) -> dict
     plan, n_test = pick(preset, PLANS), pick(preset, FINAL_PLANS).fid_images
     digest = sha256_file(model_path)
     path = run_dir / FILE
-    if path.exists() and not force:
-        stored = json.loads(path.read_text())
-        if stored.get("model_sha256") == digest and stored.get("plan") == _plan_dict(plan):
-            return stored
+    stored = stored_result(path, digest, _plan_dict(plan), force)
+    if stored is not None:
+        return stored
     t0 = time.time()
     model = RealNVP.load(model_path).eval()
     scan = scan_run(model, plan)

@@ -17,8 +17,6 @@ def _config_from_args(args):
     return RunSpec.from_namespace(args).config()
 
 
-
-
 def _replayed(args):
     """``train --out DIR --resume``: the options not given again come from the command that
     started the run (``DIR/command.json``); options given again win (a changed configuration

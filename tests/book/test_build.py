@@ -37,13 +37,20 @@ def test_rebuild_is_incremental(smoke_book):
     assert {r.status for r in results} == {"up to date"}
 
 
-def test_failing_chapter_names_chapter_and_cell_and_keeps_outputs(tmp_path):
-    book = Book(copy_book_tree(tmp_path / "b"))
-    (book.book_dir / "broken.py").write_text(
-        '# %% tags=["parameters"]\npreset = "quick"\n\n# %%\nx = 1\n\n# %%\n'
-        'raise ValueError("deliberately broken cell")\n')
+def _book_with_chapter(folder, name: str, source: str) -> Book:
+    """A copy of the book with one more chapter ``name`` (its percent-format ``source``) in
+    its table of contents."""
+    book = Book(copy_book_tree(folder))
+    (book.book_dir / f"{name}.py").write_text(source)
     toc = (book.root / "_toc.yml").read_text()
-    (book.root / "_toc.yml").write_text(toc + "      - file: book/broken\n")
+    (book.root / "_toc.yml").write_text(toc + f"      - file: book/{name}\n")
+    return book
+
+
+def test_failing_chapter_names_chapter_and_cell_and_keeps_outputs(tmp_path):
+    book = _book_with_chapter(tmp_path / "b", "broken",
+                              '# %% tags=["parameters"]\npreset = "quick"\n\n# %%\nx = 1\n\n# %%\n'
+                              'raise ValueError("deliberately broken cell")\n')
     ok = book.execute_chapter("preface", "smoke")
     assert ok.status == "executed"
     before = (book.book_dir / "preface.ipynb").read_bytes()
@@ -128,12 +135,9 @@ def test_the_kernel_talks_over_local_sockets_so_the_log_has_no_transport_warning
     """ipykernel warns "Kernel is running over TCP without encryption" on every TCP start: one
     line per chapter in the build log. The build's kernels use IPC, and the lesson's box puts
     the run-it-yourself box under the findings box."""
-    book = Book(copy_book_tree(tmp_path / "b"))
-    (book.book_dir / "tiny.py").write_text(
-        '# %% tags=["parameters"]\npreset = "quick"\n\n# %% [markdown]\n# # Tiny\n\n'
-        '# %%\nfrom flowlib.book.lesson import findings_box\nfindings_box(["one"])\n')
-    toc = (book.root / "_toc.yml").read_text()
-    (book.root / "_toc.yml").write_text(toc + "      - file: book/tiny\n")
+    book = _book_with_chapter(tmp_path / "b", "tiny",
+                              '# %% tags=["parameters"]\npreset = "quick"\n\n# %% [markdown]\n# # Tiny\n\n'
+                              '# %%\nfrom flowlib.book.lesson import findings_box\nfindings_box(["one"])\n')
     r = book.execute_chapter("tiny", "smoke")
     assert r.status == "executed", r.message
     assert "without encryption" not in capfd.readouterr().err
