@@ -33,7 +33,7 @@ from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flowlib.data.mnist import load_mnist  # noqa: E402
-from flowlib.core.paths import RESULTS  # noqa: E402
+from flowlib.core.paths import results_root  # noqa: E402
 from flowlib.models.realnvp import SIZES, RealNVP  # noqa: E402
 
 BATCH = 64
@@ -90,16 +90,16 @@ def images_seen(metrics: Path, minutes: float, batch: int = BATCH) -> float:
 
 def shipped_curves():
     """(run, size, device, {minute: test bpd}, metrics path, batch) of the shipped NLL runs."""
-    sweep = RESULTS / "realnvp-size-sweep"
+    sweep = results_root("realnvp-size-sweep")
     summary = json.loads((sweep / "summary.json").read_text())
     for size in ("tiny", "medium"):
         yield (f"size sweep ({size})", size, "CPU", summary[size]["test_bpd"],
                sweep / f"{size}-metrics.jsonl", BATCH)
-    q = RESULTS / "realnvp-quick-benchmark"
+    q = results_root("realnvp-quick-benchmark")
     bench = json.loads((q / "benchmark.json").read_text())
     yield ("quick benchmark (small)", bench["flowlib"]["size"], "CPU",
            bench["flowlib"]["test_bpd"], q / "flowlib-metrics.jsonl", bench["batch"])
-    lrs = RESULTS / "realnvp-lr-sweep"
+    lrs = results_root("realnvp-lr-sweep")
     for path in sorted(lrs.glob("*-benchmark.json")):
         bench = json.loads(path.read_text())
         f = bench["flowlib"]
@@ -108,7 +108,7 @@ def shipped_curves():
         yield (label, f["size"], "CPU", f["test_bpd"],
                path.with_name(path.name.replace("-benchmark.json", "-metrics.jsonl")),
                bench["batch"])
-    g = RESULTS / "realnvp-full-gpu"
+    g = results_root("realnvp-full-gpu")
     bench = json.loads((g / "benchmark.json").read_text())
     yield ("full preset (large)", bench["size"], bench["device"], bench["test_bpd"],
            g / "metrics.jsonl", bench["batch"])

@@ -36,9 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flowlib.metrics import fid as fidmod  # noqa: E402
 from flowlib.data.mnist import load_mnist  # noqa: E402
-from flowlib.core.paths import RESULTS  # noqa: E402
+from flowlib.core.paths import results_root  # noqa: E402
 
-OUT_DIR = RESULTS / "fid-benchmarks"
+OUT_DIR = results_root("fid-benchmarks")
 OUT_NAME = "fid_benchmarks.json"
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flowlib.core.paths import RESULTS  # noqa: E402
+from flowlib.core.paths import results_root  # noqa: E402
 from flowlib.data.mnist import load_mnist  # noqa: E402
 from flowlib.metrics.fid import fid  # noqa: E402
 from flowlib.metrics.final import PLANS  # noqa: E402
@@ -60,7 +60,7 @@ def main(argv=None) -> int:
     t0 = time.time()
     result = floors(args.preset)
     from flowlib.core.manifest import write_benchmark
-    path = write_benchmark(RESULTS / f"fid-floors-{args.preset}", "floors.json", result,
+    path = write_benchmark(results_root(f"fid-floors-{args.preset}"), "floors.json", result,
                            config=vars(args), wall_time_s=time.time() - t0, threads=1)
     print(f"wrote {path}")
     return 0

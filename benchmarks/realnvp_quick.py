@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flowlib import training as T  # noqa: E402
 from flowlib.data.mnist import load_mnist  # noqa: E402
-from flowlib.core.paths import REPO_ROOT, RESULTS  # noqa: E402
+from flowlib.core.paths import REPO_ROOT, results_root  # noqa: E402
 from flowlib.models.realnvp import LOG2, RealNVP, bits_per_dim  # noqa: E402
 
 MARKS = (2, 5, 10)
@@ -265,7 +265,7 @@ def main(argv=None):
     (args.out / "benchmark.json").write_text(json.dumps(report, indent=2) + "\n")
     log(f"wrote {args.out / 'benchmark.json'}")
     if args.publish:
-        dest = RESULTS / "realnvp-nll-quick"
+        dest = results_root("realnvp-nll-quick")
         T.publish_run(run, dest, preset="quick", seed=args.seed, extra={
             "test_bpd_curve": report["flowlib"]["test_bpd"],
             "benchmark": {k: v for k, v in report.items() if k != "normflows"} | (

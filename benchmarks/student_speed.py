@@ -23,7 +23,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flowlib.core.manifest import write_benchmark  # noqa: E402
-from flowlib.core.paths import RESULTS  # noqa: E402
+from flowlib.core.paths import results_root  # noqa: E402
 from flowlib.core.presets import check_preset  # noqa: E402
 from flowlib.data.synthetic import Teacher, synthetic_mnist  # noqa: E402
 from flowlib.models.realnvp import SIZES, RealNVP  # noqa: E402
@@ -76,7 +76,7 @@ def main(argv=None) -> int:
         out[s] = speed(s, images, batch, args.steps, args.warmup, args.repeats, teacher.temperature)
         print(f"{s:8s} {out[s]['parameters']:>9,} parameters: {out[s]['images_per_s']:7.1f} images/s "
               f"({out[s]['range'][0]:.1f}-{out[s]['range'][1]:.1f})", flush=True)
-    path = write_benchmark(RESULTS / f"student-speed-{preset}", "speeds.json",
+    path = write_benchmark(results_root(f"student-speed-{preset}"), "speeds.json",
                            {"batch_size": batch, "threads": 1, "students": out},
                            config=vars(args), wall_time_s=time.time() - t0, threads=1)
     print(f"wrote {path}")

@@ -26,7 +26,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flowlib.core.manifest import git_commit  # noqa: E402
-from flowlib.core.paths import RESULTS  # noqa: E402
+from flowlib.core.paths import results_root  # noqa: E402
 from flowlib.studies.runner import Job, run_jobs  # noqa: E402
 
 
@@ -65,7 +65,7 @@ def main(argv=None) -> int:
     print(f"{cores} x 1 thread : {parallel:.0f} s ({images / parallel:.0f} img/s over the study)")
     print(f"{cores} x 1 is {ratio:.2f}x the throughput of 1 x {cores}")
     if args.publish:
-        out = RESULTS / "study-throughput"
+        out = results_root("study-throughput")
         out.mkdir(parents=True, exist_ok=True)
         (out / "benchmark.json").write_text(json.dumps({
             "jobs": args.n, "steps": args.steps, "batch": 64, "cores": cores,

@@ -294,11 +294,11 @@ display(Markdown(C.verdicts_table(runs, preset, ("F3", "F4"))))
 
 # %%
 from flowlib.core.manifest import read_manifest
-from flowlib.core.paths import RESULTS
-from flowlib.data.synthetic import TEACHER_DIR
+from flowlib.core.paths import results_root
+from flowlib.data.synthetic import teacher_dir
 
-pilot_runs = load_study(RESULTS / "misspecification-pilot")
-h_bpd = read_manifest(TEACHER_DIR)["results"]["entropy"]["bits_per_dim"]
+pilot_runs = load_study(results_root("misspecification-pilot"))
+h_bpd = read_manifest(teacher_dir())["results"]["entropy"]["bits_per_dim"]
 C.pilot_figure(pilot_runs[0], h_bpd)
 plt.show()
 display(Markdown(C.pilot_text(pilot_runs[0], h_bpd) + "\n\n"

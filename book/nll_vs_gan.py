@@ -84,7 +84,8 @@ from IPython.display import Markdown, display
 
 from flowlib.book import nll_vs_gan as C
 from flowlib.book import widgets
-from flowlib.core.paths import RESULTS
+from flowlib.data.synthetic import teacher_dir
+from flowlib.studies.registry import get as get_study
 from flowlib.studies import nll_vs_gan as exp1
 from flowlib.studies import nll_vs_gan_f2 as f2
 from flowlib.studies import nll_vs_gan_parity as parity
@@ -190,7 +191,7 @@ from flowlib.studies.results import load_study, provenance, shipped_results, sho
 # 3 000 and is still falling at 9 000.
 
 # %%
-fig, text = C.control_section(RESULTS / "gan-control-quick",
+fig, text = C.control_section(get_study("gan-control").folder("quick"),
                               (exp1.fid_floors(preset) or {}).get("lenet_validation"))
 plt.show()
 display(Markdown(text))
@@ -387,7 +388,7 @@ display(Markdown("| finding | status | numbers |\n|---|---|---|\n" + "".join(
 
 # %%
 hruns = load_study(hroot) if any(hroot.glob("*/manifest.json")) else []
-display(Markdown(parity.parity_table(parity.parity_rows(runs, sruns, hruns, RESULTS / "teacher",
+display(Markdown(parity.parity_table(parity.parity_rows(runs, sruns, hruns, teacher_dir(),
                                                         temp.read(root)))))
 
 # %% [markdown]

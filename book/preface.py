@@ -140,8 +140,8 @@ for name in PRESETS:
 #
 # ```python
 # from flowlib.core.manifest import read_manifest
-# from flowlib.core.paths import RESULTS
-# m = read_manifest(RESULTS / "realnvp-nll-quick")
+# from flowlib.core.paths import results_root
+# m = read_manifest(results_root("realnvp-nll-quick"))
 # print(m["commit"], m["device"], m["seed"], m["results"]["test_bpd"])
 # ```
 #

@@ -129,7 +129,7 @@ plt.show()
 # this yardstick and this many images.
 
 # %% mystnb={"figure": {"caption": "One hundred uncurated teacher samples (left, a fixed seed, no selection) beside the first hundred MNIST test digits (right). Look for the strokes that no writer makes: broken loops, smudges, digits that are none of the ten.", "name": "fig-synthetic-samples"}, "image": {"alt": "Two 10 by 10 grids of digits: synthetic teacher samples on the left, real MNIST test digits on the right."}}
-C.samples_beside_real(S.TEACHER_DIR)
+C.samples_beside_real(S.teacher_dir())
 plt.show()
 
 # %%

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import flowlib
-from flowlib.core.paths import REPO_ROOT, RESULTS
+from flowlib.core.paths import REPO_ROOT, results_root
 
 PACKAGE = Path(flowlib.__file__).parent
 # lowest first: a module may import its own layer and those below it, never one above
@@ -104,10 +104,10 @@ def test_every_error_flowlib_raises_on_purpose_has_one_base():
 
 
 def test_results_hold_no_code_and_no_machine_paths():
-    code = [p for p in RESULTS.rglob("*") if p.suffix in (".py", ".sh", ".ipynb")]
+    code = [p for p in results_root().rglob("*") if p.suffix in (".py", ".sh", ".ipynb")]
     assert not code, code
     machine = []
-    for p in RESULTS.rglob("*.json"):
+    for p in results_root().rglob("*.json"):
         def walk(v):
             if isinstance(v, str) and v.startswith("/") and len(Path(v).parts) > 2:
                 machine.append(f"{p.relative_to(REPO_ROOT)}: {v}")
@@ -120,7 +120,7 @@ def test_results_hold_no_code_and_no_machine_paths():
         walk(json.loads(p.read_text()))
     assert not machine, machine
     # nor in the text beside them (logs, notes, commands)
-    texts = [p for p in RESULTS.rglob("*") if p.suffix in (".txt", ".json", ".jsonl", ".md")]
+    texts = [p for p in results_root().rglob("*") if p.suffix in (".txt", ".json", ".jsonl", ".md")]
     found = [str(p.relative_to(REPO_ROOT)) for p in texts if MACHINE_PATH.search(p.read_text())]
     assert not found, found
 
@@ -159,3 +159,31 @@ def test_the_import_reader_sees_every_spelling_of_an_import(tmp_path):
     seen = set(_flowlib_imports(plant, top_level_only=False, package=("flowlib", "core")))
     assert seen == {"flowlib.studies", "flowlib.studies.runner", "flowlib.book",
                     "flowlib.training.config", "flowlib.models.realnvp", "flowlib.core.paths"}, seen
+
+
+def _tracked_weights() -> list[str]:
+    import subprocess
+    out = subprocess.run(["git", "ls-files", "results"], cwd=REPO_ROOT, capture_output=True,
+                         text=True, check=True).stdout.split()
+    return [f.removeprefix("results/") for f in out if f.endswith(".pt")]
+
+
+def test_weights_ship_only_where_a_chapter_or_a_test_loads_them():
+    """The weight policy (flowlib.studies.results.SHIPPED_WEIGHTS): superseded runs keep their
+    metrics and manifests, not their weights; every other model file names its reader."""
+    from flowlib.studies.results import unexplained_weights
+    files = _tracked_weights()
+    assert files, "no weight files found in git: is this a clone?"
+    assert not unexplained_weights(files), unexplained_weights(files)
+
+
+def test_the_weight_policy_refuses_superseded_and_unnamed_weights():
+    from flowlib.studies.results import unexplained_weights
+    ok = ["teacher/model.pt", "nll-vs-gan-quick/nsgan-seed0/model.pt",
+          "in-progress/misspecification-long-quick/slim-long-seed0/checkpoint.pt"]
+    assert unexplained_weights(ok) == []
+    bad = ["superseded/nll-vs-gan-quick/nll-seed0/model.pt",    # superseded: metrics only
+           "nll-vs-gan-quick/nsgan-seed1/model.pt",             # seed 1: no reader loads it
+           "nash-quick/a/b/model.pt",                           # a pattern's * is one folder
+           "misspecification-quick/tiny-n300-seed0/checkpoint.pt"]
+    assert unexplained_weights(bad) == bad

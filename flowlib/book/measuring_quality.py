@@ -10,10 +10,10 @@ import matplotlib.pyplot as plt
 
 from flowlib.book import widgets
 from flowlib.core.manifest import read_manifest
-from flowlib.core.paths import RESULTS
+from flowlib.core.paths import results_root, shown
 from flowlib.core.presets import pick
 from flowlib.data.mnist import load_mnist
-from flowlib.metrics.classifier import CLASSIFIER_DIR
+from flowlib.metrics.classifier import classifier_dir
 from flowlib.metrics.fid import corrupt, fid
 
 # n: images per side for the noise/blur curves; ns: sample sizes; grid_n: widget frames
@@ -27,7 +27,7 @@ SIZES = {
                  ns=(250, 500, 1000, 2000, 5000, 10_000), grid_n=5000,
                  grid_noise=(0.0, 0.1, 0.2, 0.3, 0.5), grid_blur=(0.0, 1.0, 2.0)),
 }
-BENCHMARK = RESULTS / "fid-benchmarks" / "fid_benchmarks.json"
+BENCHMARK = ("fid-benchmarks", "fid_benchmarks.json")   # under results_root()
 
 
 def sizes(preset: str) -> dict:
@@ -35,7 +35,7 @@ def sizes(preset: str) -> dict:
 
 
 def classifier_summary() -> str:
-    clf = read_manifest(CLASSIFIER_DIR)["results"]
+    clf = read_manifest(classifier_dir())["results"]
     return (f"LeNet-like classifier: {clf['parameters']:,} parameters, {clf['feature_dim']}-d "
             f"features, best epoch {clf['best_epoch']}; validation accuracy "
             f"{clf['validation_accuracy']:.2%}, test accuracy {clf['test_accuracy']:.2%}")
@@ -146,10 +146,11 @@ def corruption_browser(grid: list[dict], n: int):
 def benchmark_tables() -> list[str]:
     """FID(MNIST train subset, test) by feature network, and the speed figures, from the
     shipped benchmark run (Markdown); a sentence saying how to make it when it is missing."""
-    if not BENCHMARK.exists():
-        return [f"`{BENCHMARK.relative_to(RESULTS.parent)}` is missing: run "
+    path = results_root(*BENCHMARK)
+    if not path.exists():
+        return [f"`{shown(path)}` is missing: run "
                 "`python benchmarks/fid_bench.py` to make it."]
-    bench = json.loads(BENCHMARK.read_text())
+    bench = json.loads(path.read_text())
     rows = [f"| {name} | {v['n']:,} vs {v['n_reference']:,} | {v['fid']:.3f} | "
             f"{v['precision']:.3f} | {v['recall']:.3f} |" for name, v in bench["train_vs_test"].items()]
     lt, it = bench["lenet_fid_timing"], bench["inception_throughput"]
@@ -164,7 +165,7 @@ def benchmark_tables() -> list[str]:
 
 
 # ------------------------------------------------------------------ the lesson's numbers
-FLOORS = RESULTS / "fid-floors-quick" / "floors.json"
+FLOORS = ("fid-floors-quick", "floors.json")
 
 
 def findings_box():
@@ -173,8 +174,9 @@ def findings_box():
     ``results/fid-benchmarks``)."""
     from flowlib.book.lesson import findings_box as box
     points = []
-    if FLOORS.exists():
-        fl = json.loads(FLOORS.read_text())
+    floors = results_root(*FLOORS)
+    if floors.exists():
+        fl = json.loads(floors.read_text())
         big, small = fl["lenet"], fl["lenet_validation"]
         points.append(
             f"Real digits against real digits do not score 0. Held-out MNIST digits against the "
@@ -194,7 +196,7 @@ def findings_box():
         "several failures: unrealistic images (low *precision*), missing parts of the data "
         "(low *recall*), missing digit classes. The book reports all three beside every FID, "
         "from the same features in the same call.")
-    clf = read_manifest(CLASSIFIER_DIR)["results"]
+    clf = read_manifest(classifier_dir())["results"]
     points.append(f"The MNIST-domain features come from a small LeNet-like classifier that reads "
                   f"{clf['test_accuracy']:.2%} of the test digits correctly.")
     return box(points)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from flowlib.core.paths import RESULTS
+from flowlib.core.paths import results_root
 
 # The thesis' findings in a few words each (the full statements are on the Findings page).
 SHORT = {
@@ -22,7 +22,7 @@ SHORT = {
 def findings_rows(preset: str = "quick") -> list[dict]:
     """The shipped findings table (the quick one when ``preset`` is smoke): one row per
     verdict, ``{"id", "verdict", "status", "numbers", "source"}``; empty when not shipped."""
-    path = RESULTS / f"findings-{'quick' if preset == 'smoke' else preset}.json"
+    path = results_root(f"findings-{'quick' if preset == 'smoke' else preset}.json")
     return json.loads(path.read_text()) if path.exists() else []
 
 

@@ -17,12 +17,12 @@ import torch
 from flowlib import training as T
 from flowlib.book.widgets import image_grid
 from flowlib.core.manifest import read_manifest
-from flowlib.core.paths import REPO_ROOT, RESULTS
+from flowlib.core.paths import REPO_ROOT, results_root
 from flowlib.core.presets import check_preset
 from flowlib.data.mnist import load_mnist
 from flowlib.models.realnvp import RealNVP, RealNVPConfig, per_image_bits_per_dim
 
-CANONICAL = RESULTS / "realnvp-nll-quick"
+CANONICAL = "realnvp-nll-quick"   # the canonical run's folder under results_root()
 
 
 @dataclass
@@ -42,9 +42,10 @@ def canonical_or_train(preset: str = "quick", rerun: bool = False, seed: int = 0
                        out: Path | None = None) -> Run:
 
     check_preset(preset)
-    if not rerun and (CANONICAL / "manifest.json").exists() and (CANONICAL / T.MODEL).exists():
-        return Run(RealNVP.load(CANONICAL / T.MODEL), CANONICAL, T.read_metrics(CANONICAL),
-                   read_manifest(CANONICAL), True)
+    canonical = results_root(CANONICAL)
+    if not rerun and (canonical / "manifest.json").exists() and (canonical / T.MODEL).exists():
+        return Run(RealNVP.load(canonical / T.MODEL), canonical, T.read_metrics(canonical),
+                   read_manifest(canonical), True)
     out = Path(out or REPO_ROOT / "runs" / f"realnvp-nll-{preset}-book")
     if out.exists():
         shutil.rmtree(out)
@@ -212,7 +213,7 @@ def test_bpd_summary(run: Run) -> str:
 
 def full_gpu_summary() -> str:
     """What the ``full`` preset reached on a lent GPU, from ``results/realnvp-full-gpu``."""
-    full = RESULTS / "realnvp-full-gpu" / "benchmark.json"
+    full = results_root("realnvp-full-gpu", "benchmark.json")
     if not full.exists():
         return "No `full`-preset GPU run is shipped (`results/realnvp-full-gpu/`)."
     fb = json.loads(full.read_text())
@@ -225,7 +226,7 @@ def full_gpu_summary() -> str:
 
 def compute_budget_section():
     """The compute frontier figure (None when the benchmark is not shipped) and its table."""
-    path = RESULTS / "realnvp-compute-budget" / "budget.json"
+    path = results_root("realnvp-compute-budget", "budget.json")
     if not path.exists():
         return None, "No compute-budget benchmark is shipped (`results/realnvp-compute-budget/`)."
     budget = json.loads(path.read_text())
@@ -284,7 +285,7 @@ def findings_box(run: Run, preset: str):
         f"({run.manifest.get('device', 'CPU')}), reaches **{res['test_bpd']:.3f} bits/dim** on the "
         f"{res.get('test_images', 10000):,} MNIST test digits; a model that knows nothing "
         "scores 8."]
-    full = RESULTS / "realnvp-full-gpu" / "benchmark.json"
+    full = results_root("realnvp-full-gpu", "benchmark.json")
     if full.exists():
         fb = json.loads(full.read_text())
         last = list(fb["test_bpd"].items())[-1]

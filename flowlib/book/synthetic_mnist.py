@@ -208,9 +208,9 @@ def edge_rate_text() -> str:
     that land on the edge of the support and are drawn again."""
     import json
 
-    from flowlib.data.synthetic import TEACHER_DIR
+    from flowlib.data.synthetic import teacher_dir
     from flowlib.studies.teacher import EDGE_RATE_COMMAND, EDGE_RATE_FILE, edge_rate_claim
-    rec = json.loads((TEACHER_DIR / EDGE_RATE_FILE).read_text())
+    rec = json.loads((teacher_dir() / EDGE_RATE_FILE).read_text())
     t = rec["total"]
     claim = edge_rate_claim(rec)
     return (f"Measured (`{EDGE_RATE_COMMAND}`, `results/teacher/{EDGE_RATE_FILE}`): "

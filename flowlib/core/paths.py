@@ -17,7 +17,36 @@ from pathlib import Path
 from flowlib.core.errors import FlowlibError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-RESULTS = REPO_ROOT / "results"
+RESULTS_ENV = "FLOWLIB_RESULTS"
+
+
+def results_root(*parts: str) -> Path:
+    """The results folder (shipped runs, the teacher, the classifier, study folders), or
+    ``parts`` under it: ``$FLOWLIB_RESULTS`` when set, else the clone's ``results/``.
+
+    Resolved at every call, never bound at import, so a notebook outside the clone, a cluster
+    job writing elsewhere and a test (``monkeypatch.setenv("FLOWLIB_RESULTS", ...)``) all move
+    every reader and writer at once. A ``FLOWLIB_RESULTS`` that is not a folder is refused
+    (creating it silently would hide a typo behind "no results")."""
+    env = os.environ.get(RESULTS_ENV)
+    if env:
+        root = Path(env).expanduser()
+        if not root.is_dir():
+            raise FlowlibError(f"{RESULTS_ENV}={env!r} is not a folder. Point it at a results "
+                               "folder (a clone's results/, or an empty folder you created for "
+                               f"new runs), or unset it to use {REPO_ROOT / 'results'}.")
+    else:
+        root = REPO_ROOT / "results"
+    return root.joinpath(*parts)
+
+
+def shown(path) -> str:
+    """``path`` as a reader should see it: relative to the clone when inside it (no machine's
+    folder names in a page or a log), else as given."""
+    try:
+        return str(Path(path).resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
 
 
 def cache_dir(*parts: str) -> Path:

@@ -43,12 +43,21 @@ import torch
 
 from flowlib.core.errors import FlowlibError
 from flowlib.core.manifest import read_manifest
-from flowlib.core.paths import RESULTS, atomic_write_bytes, cache_dir, sha256_file
+from flowlib.core.paths import atomic_write_bytes, cache_dir, results_root, sha256_file
 from flowlib.models.realnvp import RealNVP
 
-TEACHER_DIR = RESULTS / "teacher"
-# teachers replaced by a newer one, kept so the studies made with them stay reproducible
-RETIRED_TEACHERS = RESULTS / "retired-teachers"
+
+
+def teacher_dir() -> Path:
+    """The shipped teacher's folder, ``results/teacher``."""
+    return results_root("teacher")
+
+
+def retired_teachers_dir() -> Path:
+    """Teachers replaced by a newer one, kept so the studies made with them stay reproducible."""
+    return results_root("retired-teachers")
+
+
 CHUNK = 500
 SPLIT_SEEDS = {"train": 101, "validation": 202, "test": 303}
 SPLIT_MAX = {"train": 50_000, "validation": 10_000, "test": 10_000}
@@ -84,12 +93,12 @@ class Teacher:
     def by_sha256(cls, sha256: str) -> "Teacher":
         """The shipped teacher, current or retired, whose weights have this SHA-256: what a run
         recorded in its start row (``teacher_sha256``) was made with."""
-        for directory in [TEACHER_DIR, *sorted(RETIRED_TEACHERS.glob("*"))]:
+        for directory in [teacher_dir(), *sorted(retired_teachers_dir().glob("*"))]:
             if (directory / "manifest.json").exists() and read_manifest(directory).get(
                     "results", {}).get("model_sha256") == sha256:
                 return cls.load(directory)
         raise SyntheticError(f"No shipped teacher has SHA-256 {sha256[:16]}... (looked in "
-                             f"{TEACHER_DIR.name}/ and {RETIRED_TEACHERS.name}/): the run was made "
+                             f"{teacher_dir().name}/ and {retired_teachers_dir().name}/): the run was made "
                              "with a teacher that is not in this repository.")
 
     @classmethod
@@ -99,9 +108,10 @@ class Teacher:
         return cls(RealNVP.load(path), sha256_file(path))
 
     @classmethod
-    def load(cls, directory=TEACHER_DIR) -> "Teacher":
-        """The shipped teacher; refuses weights that do not match the manifest's checksum."""
-        directory = Path(directory)
+    def load(cls, directory=None) -> "Teacher":
+        """The shipped teacher (or the one in ``directory``); refuses weights that do not match
+        the manifest's checksum."""
+        directory = Path(directory) if directory is not None else teacher_dir()
         path = directory / "model.pt"
         if not path.exists():
             raise SyntheticError(f"No teacher at {path}. Build it with `python -m flowlib teacher "

@@ -33,10 +33,16 @@ import torch.nn.functional as F
 
 from flowlib.core.errors import FlowlibError
 from flowlib.core.manifest import read_manifest, write_manifest
-from flowlib.core.paths import RESULTS, sha256_file
+from flowlib.core.paths import results_root, sha256_file
 from flowlib.data.mnist import load_mnist
 
-CLASSIFIER_DIR = RESULTS / "classifier"
+
+
+def classifier_dir() -> Path:
+    """The shipped classifier's folder, ``results/classifier``."""
+    return results_root("classifier")
+
+
 WEIGHTS_NAME = "lenet.pt"
 FEATURE_DIM = 128
 
@@ -124,7 +130,7 @@ def accuracy(model: LeNet, split: str) -> float:
     return float((predict(model, data.images) == data.labels).float().mean())
 
 
-def train_classifier(cfg: ClassifierConfig = ClassifierConfig(), out_dir: Path = CLASSIFIER_DIR,
+def train_classifier(cfg: ClassifierConfig = ClassifierConfig(), out_dir: Path | None = None,
                      log=print) -> dict:
     """Train, select the best epoch on validation, report test, write weights + manifest."""
 
@@ -170,7 +176,7 @@ def train_classifier(cfg: ClassifierConfig = ClassifierConfig(), out_dir: Path =
     model.load_state_dict(state)
     test_acc = accuracy(model, "test")
     log(f"best epoch {best_epoch}: validation accuracy {val_acc:.4f}, test accuracy {test_acc:.4f}")
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir) if out_dir is not None else classifier_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     weights = out_dir / WEIGHTS_NAME
     tmp = weights.with_suffix(".pt.tmp")
@@ -198,9 +204,9 @@ def _load(path: str, sha: str) -> LeNet:
     return model
 
 
-def load_classifier(directory: Path = CLASSIFIER_DIR) -> tuple[LeNet, str]:
+def load_classifier(directory: Path | None = None) -> tuple[LeNet, str]:
     """The shipped classifier (eval mode) and its weights' SHA-256, checked against the manifest."""
-    directory = Path(directory)
+    directory = Path(directory) if directory is not None else classifier_dir()
     weights = directory / WEIGHTS_NAME
     fix = "Run `python -m flowlib train-classifier` to (re)make it (about 10 minutes on 2 CPU cores)."
     if not weights.exists():
@@ -219,9 +225,10 @@ def _run(args) -> int:
     cfg = ClassifierConfig(epochs=args.epochs, seed=args.seed, batch_size=args.batch_size)
     if args.threads:
         torch.set_num_threads(args.threads)
-    manifest = train_classifier(cfg, Path(args.out))
+    out = Path(args.out) if args.out else classifier_dir()
+    manifest = train_classifier(cfg, out)
     r = manifest["results"]
-    print(f"wrote {Path(args.out) / WEIGHTS_NAME}: validation {r['validation_accuracy']:.4f}, "
+    print(f"wrote {out / WEIGHTS_NAME}: validation {r['validation_accuracy']:.4f}, "
           f"test {r['test_accuracy']:.4f}")
     if r["test_accuracy"] < 0.993:
         print("warning: test accuracy below the 99.3% the book asks for")
@@ -240,5 +247,5 @@ def add_cli(subparsers) -> None:
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
-    p.add_argument("--out", default=str(CLASSIFIER_DIR), help="output directory")
+    p.add_argument("--out", default=None, help="output directory (default: results/classifier)")
     p.set_defaults(func=_run)

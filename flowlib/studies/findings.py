@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from flowlib.core.paths import RESULTS, atomic_write_bytes
+from flowlib.core.paths import atomic_write_bytes, results_root
 from flowlib.studies import (misspecification, misspecification_calibrated, nash, nash_exact,
                              nll_vs_gan, nll_vs_gan_f2)
 from flowlib.studies.registry import STUDIES
@@ -103,7 +103,7 @@ def markdown(rows: list[dict]) -> str:
 
 
 def write(preset: str = "quick", dest: Path | None = None) -> Path:
-    dest = Path(dest or RESULTS / f"findings-{preset}.json")
+    dest = Path(dest or results_root(f"findings-{preset}.json"))
     atomic_write_bytes(dest, (json.dumps(findings_table(preset), indent=1) + "\n").encode())
     return dest
 

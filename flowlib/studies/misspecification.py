@@ -407,7 +407,7 @@ def design_jobs(preset: str, seeds=(0, 1, 2), lrs: dict[str, float] | None = Non
     cells = [(n, tuple(seeds) if i < VERDICT_SIZES else tuple(seeds)[:2])
              for i, n in enumerate(sizes)] + [(0, tuple(seeds))]          # 0: the control
     from flowlib.core import paths   # read at call time (tests point it elsewhere)
-    search = paths.RESULTS / f"misspecification-lr-{preset}"   # this preset's, never another's
+    search = paths.results_root(f"misspecification-lr-{preset}")   # this preset's, never another's
     jobs = []
     for n, cell_seeds in cells:
         for s in DESIGN_STUDENTS:

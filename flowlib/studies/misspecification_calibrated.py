@@ -100,7 +100,7 @@ def shared_jobs(preset: str, seeds=(0, 1, 2)) -> list[Job]:
     design's length. A control's seed 0 at that rate is the rate search's run: adopted.
     What ``flowlib experiment misspecification-shared-lr`` runs (16 runs at quick)."""
     from flowlib.core import paths   # read at call time (tests point it elsewhere)
-    search = paths.RESULTS / f"misspecification-lr-{preset}"
+    search = paths.results_root(f"misspecification-lr-{preset}")
     jobs = []
     for n in (*M.DESIGN_SIZES[preset][:M.VERDICT_SIZES], 0):
         for s in SHARED_STUDENTS:

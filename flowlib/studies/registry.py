@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from flowlib.core.paths import REPO_ROOT, RESULTS
+from flowlib.core.paths import REPO_ROOT, results_root, shown
 from flowlib.core.presets import check_preset
 from flowlib.metrics.final import final_evaluation
 from flowlib.studies import misspecification, misspecification_calibrated, nash, nash_exact, nll_vs_gan
@@ -70,7 +70,7 @@ class Study:
     marker: str = "manifest.json"
 
     def folder(self, preset: str) -> Path:
-        return RESULTS / f"{self.name}-{check_preset(preset)}"
+        return results_root(f"{self.name}-{check_preset(preset)}")
 
     def shipped(self, preset: str) -> Path | None:
         """The shipped results folder at ``preset`` when it holds a showable run."""
@@ -195,7 +195,7 @@ def locate(name: str, preset: str, rerun: bool = False, seeds=(0,)) -> tuple[Pat
                 note = ("the shipped study" if p == preset else
                         f"the shipped `quick` study (none is shipped for `{preset}`; pass "
                         "`rerun=True` to run it)")
-                return root, f"Showing {note}: `{root.relative_to(REPO_ROOT)}`."
+                return root, f"Showing {note}: `{shown(root)}`."
     run_preset = preset if rerun else "smoke"
     looked = "quick" if preset == "smoke" else preset
     root = REPO_ROOT / "runs" / f"{name}-{run_preset}-book"
@@ -204,7 +204,7 @@ def locate(name: str, preset: str, rerun: bool = False, seeds=(0,)) -> tuple[Pat
            f"{looked}`), so this page shows a smoke-size run: it exercises the code, its numbers "
            "mean nothing. Run the study (command above) to fill it.")
     return root, (f"Showing a study run just now at `{run_preset}` (seeds {list(seeds)}) in "
-                  f"`{root.relative_to(REPO_ROOT)}`.{why}")
+                  f"`{shown(root)}`.{why}")
 
 
 def _cmd(args) -> int:

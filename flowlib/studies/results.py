@@ -20,8 +20,8 @@ import numpy as np
 
 from flowlib.core.errors import FlowlibError
 from flowlib.core.manifest import read_manifest
-from flowlib.core.paths import REPO_ROOT
-from flowlib.data.synthetic import RETIRED_TEACHERS, TEACHER_DIR
+from flowlib.core.paths import REPO_ROOT, results_root
+from flowlib.data.synthetic import retired_teachers_dir, teacher_dir
 from flowlib.training.metrics_file import read_metrics
 from flowlib.training.monitor import replay
 
@@ -61,6 +61,38 @@ class Run:
         return np.asarray(s), np.array([np.nan if x is None else x for x in v], dtype=float)
 
 
+# The weight policy (issue 37): a shipped run keeps its weights only where a chapter or a test
+# loads them; every other run ships its metrics, manifest, log and sample grids, which is all a
+# chapter reads. Each pattern (under results/) names who loads the files it matches; a weight
+# file that matches none, or any under superseded/, is refused by tests/test_layout.py.
+SHIPPED_WEIGHTS: dict[str, str] = {
+    "teacher/model.pt": "the synthetic MNIST: every synthetic sample is drawn from it",
+    "retired-teachers/*/model.pt": "Teacher.by_sha256: re-verifying runs made with a retired teacher",
+    "classifier/lenet.pt": "LeNet-FID, every chapter's image-quality number",
+    "realnvp-nll-quick/model.pt": "chapter Real NVP on MNIST; tests/models/test_realnvp.py",
+    "realnvp-lr-sweep/tiny-lr0.005-b32-model.pt": "tests/models/test_realnvp.py (the sweep's reference run)",
+    "gan-control-quick/seed0/model.pt": "tests/studies/test_gan_control_shipped.py",
+    "nll-vs-gan-quick/*-seed0/model.pt": "the temperature rule and the final-figure re-check (tests/studies/test_nll_vs_gan.py)",
+    "nll-vs-gan-search-quick/*/model.pt": "tests/studies/test_search.py: the dead configurations' saturated sigmoid",
+    "nash-quick/*-seed0/model.pt": "tests/data/test_synthetic.py: the exact KL re-measured from the weights",
+    "misspecification-quick/*-seed0/model.pt": "tests/studies/test_misspecification.py: KL re-measured",
+    "misspecification-lr-quick/*/model.pt": "tests/studies/test_misspecification.py: KL re-measured",
+    "misspecification-long-quick/*-seed0/model.pt": "tests/studies/test_calibrated_shipped.py: KL re-measured",
+    "misspecification-shared-lr-quick/*-seed0/model.pt": "tests/studies/test_calibrated_shipped.py: KL re-measured",
+    "in-progress/*/*/checkpoint.pt": "a run cut off by a session's end resumes from it (results/in-progress/README.md)",
+}
+
+
+def unexplained_weights(files) -> list[str]:
+    """The weight files (paths relative to results/, POSIX) that the policy does not allow:
+    any under ``superseded/`` (kept for the record: metrics and manifests, not weights), and
+    any that no :data:`SHIPPED_WEIGHTS` pattern names."""
+    from fnmatch import fnmatchcase
+    return [f for f in files if f.startswith("superseded/")
+            or not any(fnmatchcase(f, pat) and f.count("/") == pat.count("/")
+                       for pat in SHIPPED_WEIGHTS)]
+
+
 def value_at(run: Run, key: str, step: int | None = None):
     """``key`` at ``step`` (None: the last check); None when the run never recorded it."""
     s, v = run.series(key)
@@ -74,10 +106,9 @@ def value_at(run: Run, key: str, step: int | None = None):
 
 def shipped_results(name: str, preset: str) -> Path:
     """The shipped results folder another study reads at ``preset``: ``results/<name>-<preset>``,
-    and at ``smoke`` the ``quick`` one (a smoke run only exercises the code). Reads
-    ``RESULTS`` at call time, so tests can point it elsewhere."""
-    from flowlib.core import paths
-    return paths.RESULTS / f"{name}-{'quick' if preset == 'smoke' else preset}"
+    and at ``smoke`` the ``quick`` one (a smoke run only exercises the code); under
+    :func:`flowlib.core.paths.results_root`, resolved at call time."""
+    return results_root(f"{name}-{'quick' if preset == 'smoke' else preset}")
 
 
 def load_study(root, order=()) -> list[Run]:
@@ -202,10 +233,10 @@ def teacher_notes(runs: list[Run]) -> list[str]:
     shas = {r.rows[0].get("teacher_sha256") for r in runs if r.rows} - {None}
     if not shas:
         return []
-    current = read_manifest(TEACHER_DIR).get("results", {}).get("model_sha256")
+    current = read_manifest(teacher_dir()).get("results", {}).get("model_sha256")
     old = sorted(s for s in shas if s != current)
     if not old:
         return []
     return [f"**These runs were made with a retired teacher (SHA-256 {', '.join(s[:12] + '…' for s in old)}, "
-            f"kept in `results/{RETIRED_TEACHERS.name}/`), not the current one: their numbers "
+            f"kept in `results/{retired_teachers_dir().name}/`), not the current one: their numbers "
             "describe that teacher's synthetic MNIST and await a rerun on the new teacher.**"]

@@ -31,8 +31,8 @@ from flowlib.core.images import image_grid, to_png
 from flowlib.core.manifest import provenance, write_manifest
 from flowlib.core.paths import REPO_ROOT, atomic_write_bytes, sha256_file
 from flowlib.data.mnist import load_mnist
-from flowlib.data.synthetic import (CHUNK, SPLIT_MAX, SPLIT_SEEDS, TEACHER_DIR, SyntheticError,
-                                    Teacher, synthetic_mnist)
+from flowlib.data.synthetic import (CHUNK, SPLIT_MAX, SPLIT_SEEDS, SyntheticError,
+                                    Teacher, synthetic_mnist, teacher_dir)
 from flowlib.metrics.fid import classify_with_confidence, fid
 from flowlib.metrics.likelihood import bpd_256, teacher_entropy
 from flowlib.models.flows import evaluating
@@ -118,7 +118,7 @@ def training_record(run: Path) -> dict:
             "fid_curve": curve}
 
 
-def build_teacher(run, dest: Path = TEACHER_DIR, *, replace: bool = False,
+def build_teacher(run, dest: Path | None = None, *, replace: bool = False,
                   temperatures=TEMPERATURES, command: str | None = None,
                   training_command: str | None = None) -> dict:
     """Make ``dest/`` from a finished training run directory ``run`` (its ``model.pt``, the
@@ -128,7 +128,7 @@ def build_teacher(run, dest: Path = TEACHER_DIR, *, replace: bool = False,
     digits, and how often its draws reach the support's edge (:func:`write_edge_rate`).
     Refuses to replace an existing teacher unless ``replace`` (every synthetic data set is
     defined by it)."""
-    run, dest = Path(run), Path(dest)
+    run, dest = Path(run), Path(dest) if dest is not None else teacher_dir()
     if (dest / "model.pt").exists() and not replace:
         raise SyntheticError(f"{dest} already holds a teacher; every synthetic data set is "
                              "defined by it. Pass --replace to build another in its place.")
@@ -229,10 +229,11 @@ def edge_rate_claim(record: dict) -> str:
             f"{t['ci95'][1]:.1e})")
 
 
-def write_edge_rate(teacher: Teacher | None = None, directory: Path = TEACHER_DIR,
+def write_edge_rate(teacher: Teacher | None = None, directory: Path | None = None,
                     command: str = EDGE_RATE_COMMAND) -> dict:
     """Measure :func:`edge_rate` for ``teacher`` (default the shipped one) and write it to
     ``directory/edge-rate.json`` with its provenance (commit, machine, date, command)."""
+    directory = Path(directory) if directory is not None else teacher_dir()
     teacher = teacher or Teacher.load(directory)
     t0 = time.time()
     record = edge_rate(teacher)
@@ -245,6 +246,7 @@ def write_edge_rate(teacher: Teacher | None = None, directory: Path = TEACHER_DI
 
 
 def _shown(path: Path) -> str:
+    """Relative to the clone, else the bare name: a manifest never records a machine's folders."""
     try:
         return str(Path(path).resolve().relative_to(REPO_ROOT))
     except ValueError:
@@ -260,7 +262,7 @@ def _cmd_teacher(args) -> int:
     elif args.action == "edge-rate":
         rec = write_edge_rate()
         print(json.dumps(rec["total"], indent=1))
-        print(f"{rec['claim']}; written to {_shown(TEACHER_DIR / EDGE_RATE_FILE)}")
+        print(f"{rec['claim']}; written to {_shown(teacher_dir() / EDGE_RATE_FILE)}")
     else:
         t = Teacher.load()
         res = t.manifest.get("results", {})

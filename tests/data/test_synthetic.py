@@ -7,7 +7,7 @@ import shutil
 import pytest
 import torch
 
-from flowlib.core.paths import RESULTS
+from flowlib.core.paths import results_root
 from flowlib.data import synthetic as S
 from flowlib.metrics import likelihood as L
 from flowlib.models.realnvp import RealNVP, RealNVPConfig, bits_per_dim
@@ -65,7 +65,7 @@ def test_bad_inputs(teacher, tmp_path, fresh_cache):
     with pytest.raises(S.SyntheticError, match="must lie in this model's support"):
         L.kl_to_teacher(other_alpha, data)
     fake = tmp_path / "teacher"
-    shutil.copytree(S.TEACHER_DIR, fake)
+    shutil.copytree(S.teacher_dir(), fake)
     m = json.loads((fake / "manifest.json").read_text())
     m["results"]["model_sha256"] = "0" * 64
     (fake / "manifest.json").write_text(json.dumps(m))
@@ -110,7 +110,7 @@ def test_nash_study_jobs_end_to_end_at_smoke(tmp_path, capsys):
     assert "skipped (finished)" in capsys.readouterr().out
 
 
-NASH_SHIPPED = RESULTS / "nash-quick"
+NASH_SHIPPED = results_root("nash-quick")
 
 
 def test_shipped_nash_runs_are_study_jobs_that_start_at_the_teacher():

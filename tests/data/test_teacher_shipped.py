@@ -26,7 +26,7 @@ def fresh_cache(tmp_path_factory):
 
 def test_shipped_teacher_is_complete(teacher):
     for name in ("model.pt", "manifest.json", "samples.png", "real.png", "training-metrics.jsonl"):
-        assert (S.TEACHER_DIR / name).exists(), name
+        assert (S.teacher_dir() / name).exists(), name
     m = teacher.manifest
     assert m["config"]["rule"] == study.RULE and m["config"]["aims"] == study.AIMS
     assert not m["config"]["source"].startswith("/")
@@ -81,7 +81,7 @@ def test_shipped_teacher_reproduces_its_sample_quality(teacher):
 
 
 def _shipped_edge_rate() -> dict:
-    path = S.TEACHER_DIR / study.EDGE_RATE_FILE
+    path = S.teacher_dir() / study.EDGE_RATE_FILE
     assert path.exists(), (f"{path.name} is missing from results/teacher/: measure it with "
                            f"`{study.EDGE_RATE_COMMAND}`")
     return json.loads(path.read_text())

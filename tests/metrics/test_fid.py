@@ -239,9 +239,9 @@ def test_result_fields_and_cache(test_split):
 # ---------------------------------------------------------------- the shipped classifier
 def test_shipped_classifier_reproduces_its_manifest(test_split):
     from flowlib.core.manifest import read_manifest
-    from flowlib.metrics.classifier import CLASSIFIER_DIR, WEIGHTS_NAME, accuracy, load_classifier
-    manifest = read_manifest(CLASSIFIER_DIR)
-    assert (CLASSIFIER_DIR / WEIGHTS_NAME).stat().st_size < 2_000_000
+    from flowlib.metrics.classifier import classifier_dir, WEIGHTS_NAME, accuracy, load_classifier
+    manifest = read_manifest(classifier_dir())
+    assert (classifier_dir() / WEIGHTS_NAME).stat().st_size < 2_000_000
     model, sha = load_classifier()
     assert sha == manifest["results"]["weights_sha256"]
     acc = accuracy(model, "test")

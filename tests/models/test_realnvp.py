@@ -12,12 +12,12 @@ import pytest
 import torch
 
 from flowlib import training as T
-from flowlib.core.paths import RESULTS
+from flowlib.core.paths import results_root
 from flowlib.data.mnist import load_mnist
 from flowlib.models import realnvp
 from flowlib.models.realnvp import LOG2, RealNVP, RealNVPConfig, RealNVPError, bits_per_dim
 
-CANONICAL = RESULTS / "realnvp-nll-quick"
+CANONICAL = results_root("realnvp-nll-quick")
 
 
 @pytest.fixture(scope="module")
@@ -357,7 +357,7 @@ def test_shipped_compute_budget_matches_current_model():
     of today's model code (else the shipped frontier is stale: rerun
     benchmarks/compute_budget.py), and its frontier must be read from the shipped curves."""
     from benchmarks.compute_budget import train_flops_per_image
-    budget = json.loads((RESULTS / "realnvp-compute-budget" / "budget.json").read_text())
+    budget = json.loads((results_root("realnvp-compute-budget") / "budget.json").read_text())
     x = load_mnist("train").images[:budget["batch"]]
     for name in ("tiny", "small"):
         model = RealNVP(realnvp.SIZES[name])
@@ -368,7 +368,7 @@ def test_shipped_compute_budget_matches_current_model():
         assert rec["parameters"] == model.num_parameters()
         assert flops / 1e9 == pytest.approx(
             rec["train_gflop_per_image"], rel=1e-6)
-    sweep = json.loads((RESULTS / "realnvp-size-sweep" / "summary.json").read_text())
+    sweep = json.loads((results_root("realnvp-size-sweep") / "summary.json").read_text())
     tiny = {p["minutes"]: p["test_bpd"] for p in budget["frontier"]
             if p["run"] == "size sweep (tiny)"}
     assert tiny == {float(m): v for m, v in sweep["tiny"]["test_bpd"].items()}
@@ -378,7 +378,7 @@ def test_shipped_compute_budget_matches_current_model():
 def test_shipped_lr_sweep_model_reproduces_its_test_bpd():
     """The best 15-CPU-minute run shipped (tiny, lr 5e-3, batch 32) recomputes its recorded
     test bits/dim on all 10 000 test digits from its shipped model."""
-    d = RESULTS / "realnvp-lr-sweep"
+    d = results_root("realnvp-lr-sweep")
     bench = json.loads((d / "tiny-lr0.005-b32-benchmark.json").read_text())
     model = RealNVP.load(d / "tiny-lr0.005-b32-model.pt")
     assert model.num_parameters() == bench["flowlib"]["parameters"]

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from flowlib.core.paths import RESULTS
+from flowlib.core.paths import results_root
 from flowlib.studies import misspecification_calibrated as cal
 from flowlib.studies.results import load_study
 
@@ -18,8 +18,8 @@ DESIGNS = {"misspecification-long": cal.long_jobs("quick"),
 
 def _state(study):
     jobs = {j.name: j for j in DESIGNS[study]}
-    shipped = RESULTS / f"{study}-quick"
-    parked = RESULTS / "in-progress" / f"{study}-quick"
+    shipped = results_root(f"{study}-quick")
+    parked = results_root("in-progress") / f"{study}-quick"
     runs = load_study(shipped) if any(shipped.glob("*/manifest.json")) else []
     return jobs, runs, parked, {p.parent.name for p in parked.glob("*/checkpoint.pt")}
 
@@ -55,7 +55,7 @@ def test_shipped_weights_reproduce_their_kl():
     from flowlib.metrics.likelihood import kl_to_teacher
     from flowlib.models.realnvp import RealNVP
     from flowlib.training.metrics_file import read_metrics
-    models = sorted(p for s in DESIGNS for p in (RESULTS / f"{s}-quick").glob("*/model.pt"))
+    models = sorted(p for s in DESIGNS for p in (results_root(f"{s}-quick")).glob("*/model.pt"))
     assert models, "no shipped weights under results/misspecification-{long,shared-lr}-quick"
     for path in models:
         rows = read_metrics(path.parent)

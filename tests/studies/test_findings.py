@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import json
 
-from flowlib.core.paths import RESULTS
+from flowlib.core.paths import results_root
 from flowlib.studies import findings
 
 
 def test_findings_table_regenerates_identically_from_shipped_results():
-    stored = json.loads((RESULTS / "findings-quick.json").read_text())
+    stored = json.loads((results_root("findings-quick.json")).read_text())
     assert findings.findings_table("quick") == stored
     assert stored[0]["id"] == "F1"   # in the abstract's order, F1's rows first
     assert {r["id"] for r in stored} == {"F1", "F2", "F3", "F4", "F5", "F6"}

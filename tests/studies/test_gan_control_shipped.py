@@ -5,12 +5,12 @@ import json
 import pytest
 import torch
 
-from flowlib.core.paths import RESULTS
+from flowlib.core.paths import results_root
 from flowlib.metrics.fid import fid
 from flowlib.training import gan_control as C
 
-SHIPPED = RESULTS / "gan-control-quick"           # DCGAN's own recipe, 9 000 steps
-RECIPE = RESULTS / "gan-control-recipe-quick"     # Experiment 1's selected NSGAN recipe
+SHIPPED = results_root("gan-control-quick")           # DCGAN's own recipe, 9 000 steps
+RECIPE = results_root("gan-control-recipe-quick")     # Experiment 1's selected NSGAN recipe
 BAR = 300.0        # LeNet-FID of 10 000 samples against MNIST test, stated before the control ran
 
 

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from flowlib.core.paths import RESULTS
+from flowlib.core.paths import results_root
 from flowlib.studies import misspecification as exp2
 
 
@@ -77,8 +77,8 @@ def test_unknown_student_size_and_oversized_training_set_are_clear_errors(tmp_pa
     assert "holds 50,000 samples" in capsys.readouterr().err
 
 
-SHIPPED = RESULTS / "misspecification-quick"
-SEARCH = RESULTS / "misspecification-lr-quick"
+SHIPPED = results_root("misspecification-quick")
+SEARCH = results_root("misspecification-lr-quick")
 
 
 def test_shipped_runs_are_the_designs_and_the_searchs_jobs_made_with_the_current_teacher():

@@ -119,7 +119,6 @@ def test_the_lr_search_scores_the_last_checks_so_a_late_jump_loses_and_one_spike
 
 
 def test_the_search_runs_the_controls_command_and_the_design_adopts_the_selected_one(tmp_path, monkeypatch):
-    from flowlib.core import paths
     lrs = {s: 2e-3 for s in M.DESIGN_STUDENTS}
     search = {j.name: j for j in M.lr_search_jobs("quick")}
     design = M.design_jobs("quick", lrs=lrs)
@@ -129,7 +128,7 @@ def test_the_search_runs_the_controls_command_and_the_design_adopts_the_selected
             assert j.argv == twin.argv and j.same_run.name == twin.name
         else:
             assert j.same_run is None
-    monkeypatch.setattr(paths, "RESULTS", tmp_path)     # another preset's search is never read
+    monkeypatch.setenv("FLOWLIB_RESULTS", str(tmp_path))     # another preset's search is never read
     assert all(j.same_run is None or j.same_run.parent == tmp_path / "misspecification-lr-quick"
                for j in M.design_jobs("quick", lrs=lrs))
 
@@ -189,9 +188,9 @@ def test_f6_instability_is_divergence_or_a_gradient_spike_not_memorising():
 def test_the_shipped_pilot_is_what_the_design_was_based_on():
     """The design says the teacher-size student overfits 500 images within its 3000 steps:
     the shipped pilot's own curves must show it (and the test fails when it is missing)."""
-    from flowlib.core.paths import RESULTS
+    from flowlib.core.paths import results_root
     from flowlib.studies.results import load_study
-    [pilot] = load_study(RESULTS / "misspecification-pilot")
+    [pilot] = load_study(results_root("misspecification-pilot"))
     assert pilot.manifest["commit"] == "82f0f17" and pilot.manifest["results"]["steps"] == 4000
     s, v = pilot.series("val_bpd")
     best = int(np.nanargmin(v))
@@ -340,9 +339,8 @@ def test_the_f6_table_shows_the_speed_the_rule_reads_beside_the_logged_one(no_te
 
 
 def test_the_study_without_its_search_names_the_command_that_runs_it(tmp_path, monkeypatch):
-    from flowlib.core import paths
     from flowlib.studies.runner import StudyError
-    monkeypatch.setattr(paths, "RESULTS", tmp_path)      # no search at full here
+    monkeypatch.setenv("FLOWLIB_RESULTS", str(tmp_path))      # no search at full here
     with pytest.raises(StudyError, match="misspecification-lr --preset full"):
         M.jobs("full")
 

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from flowlib.core.paths import RESULTS
+from flowlib.core.paths import results_root
 from flowlib.studies import nll_vs_gan as exp1
 
 
@@ -42,7 +42,7 @@ def test_nll_vs_gan_study_end_to_end_at_smoke(tmp_path, capsys):
 
 
 def _shipped():
-    root = RESULTS / "nll-vs-gan-quick"
+    root = results_root("nll-vs-gan-quick")
     return sorted(p.parent for p in root.glob("*/final.json"))
 
 
@@ -50,7 +50,7 @@ def test_shipped_nll_vs_gan_runs_are_the_fair_fights_selected_jobs():
     """Every job of the quick fair fight is shipped, run with its family's selected
     configuration, with provenance and final figures: F1 and F2 are read from all twelve."""
     assert _shipped(), "the shipped quick Experiment 1 is missing (results/nll-vs-gan-quick)"
-    runs = exp1.load(RESULTS / "nll-vs-gan-quick")
+    runs = exp1.load(results_root("nll-vs-gan-quick"))
     argv = {j.name: list(j.argv) for j in exp1.fair_fight_jobs("quick")}
     missing = sorted(set(argv) - {r.name for r in runs})
     assert not missing, f"fair-fight runs missing from results/nll-vs-gan-quick: {missing}"

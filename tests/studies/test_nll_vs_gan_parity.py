@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from flowlib.core.paths import RESULTS
+from flowlib.core.paths import results_root
 from flowlib.studies import nll_vs_gan as exp1
 from flowlib.studies import nll_vs_gan_parity as P
 from flowlib.studies.results import Run, load_study
@@ -70,8 +70,8 @@ def test_the_shipped_runs_minutes_and_images():
     search NLL 175, NSGAN 150, WGAN-GP 264, hybrid 127 minutes; WGAN-GP's critic about 38
     epochs of real digits, NLL about 7)."""
     rows = {r["loss"]: r for r in P.parity_rows(
-        exp1.load(RESULTS / "nll-vs-gan-quick"), load_study(RESULTS / "nll-vs-gan-search-quick"),
-        load_study(RESULTS / "nll-vs-gan-hybrid-quick"), RESULTS / "teacher")}
+        exp1.load(results_root("nll-vs-gan-quick")), load_study(results_root("nll-vs-gan-search-quick")),
+        load_study(results_root("nll-vs-gan-hybrid-quick")), results_root("teacher"))}
     assert {k: round(v["search_minutes"]) for k, v in rows.items() if v["search_minutes"] is not None} == {
         "nll": 175, "nsgan": 150, "wgan-gp": 264, "hybrid": 127}
     assert [round(m) for m in rows["nll"]["final_minutes"]] == [56, 25, 24]

@@ -24,10 +24,10 @@ def test_the_shipped_search_backs_the_sentence_on_likelihood_collapsing_while_im
     lost likelihood while their FID improved: the shipped search must show it for adversarial
     runs and never for an NLL run; and the rule does not fire on a run where both improve."""
     from pathlib import Path
-    from flowlib.core.paths import RESULTS
+    from flowlib.core.paths import results_root
     from flowlib.studies.nll_vs_fid import likelihood_lost_images_gained
     from flowlib.studies.results import Run, load_study
-    runs = load_study(RESULTS / "nll-vs-gan-search-quick")
+    runs = load_study(results_root("nll-vs-gan-search-quick"))
     hits = {x["run"] for x in likelihood_lost_images_gained(runs)}
     family = {r.name: r.spec["family"] for r in runs}
     assert any(family[h] != "nll" for h in hits)

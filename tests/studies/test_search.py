@@ -99,9 +99,8 @@ def test_nothing_is_selected_from_part_of_a_search(tmp_path, monkeypatch):
     import json
 
     import pytest
-    from flowlib.core import paths
     from flowlib.studies.runner import StudyError
-    monkeypatch.setattr(paths, "RESULTS", tmp_path)
+    monkeypatch.setenv("FLOWLIB_RESULTS", str(tmp_path))
     done = tmp_path / "nll-vs-gan-search-quick" / "nll-c00"
     done.mkdir(parents=True)
     (done / "manifest.json").write_text('{"config": {}, "results": {"outcome": "done"}}')
@@ -143,9 +142,8 @@ def test_a_finished_family_is_selected_while_another_family_still_searches(tmp_p
     import json
 
     import pytest
-    from flowlib.core import paths
     from flowlib.studies.runner import StudyError
-    monkeypatch.setattr(paths, "RESULTS", tmp_path)
+    monkeypatch.setenv("FLOWLIB_RESULTS", str(tmp_path))
     search = tmp_path / "nll-vs-gan-search-quick"
     wgan = [j for j in S.search_jobs("quick") if j.spec["family"] == "wgan-gp"]
     for i, j in enumerate(wgan):
@@ -166,8 +164,8 @@ def test_a_finished_family_is_selected_while_another_family_still_searches(tmp_p
 
 def test_shipped_hybrid_sweep_runs_are_the_sweeps_jobs_with_the_selected_nsgan_flags():
     import json
-    from flowlib.core.paths import RESULTS
-    root = RESULTS / "nll-vs-gan-hybrid-quick"
+    from flowlib.core.paths import results_root
+    root = results_root("nll-vs-gan-hybrid-quick")
     shipped = sorted(root.glob("*/manifest.json"))
     assert shipped, "the shipped hybrid sweep is missing (results/nll-vs-gan-hybrid-quick)"
     stated = {j.name: list(j.argv) for j in S.hybrid_jobs("quick")}
@@ -184,8 +182,8 @@ def test_the_dead_nsgan_configurations_saturate_their_output_sigmoid():
     shipped weights: the dead ones (c05, c06) put almost every pixel of their samples in the
     flat ends of the flow's output sigmoid, the live selections of NSGAN and WGAN-GP a minority
     (mostly black background), and NLL configurations almost none."""
-    from flowlib.core.paths import RESULTS
-    rows = {r["name"]: r for r in S.saturated_shares(RESULTS / "nll-vs-gan-search-quick")}
+    from flowlib.core.paths import results_root
+    rows = {r["name"]: r for r in S.saturated_shares(results_root("nll-vs-gan-search-quick"))}
     assert {"nsgan-c05", "nsgan-c06", "nsgan-c12", "wgan-gp-c05"} <= set(rows), \
         "the shipped weights of the search's dead and selected runs are missing"
     for dead in ("nsgan-c05", "nsgan-c06"):

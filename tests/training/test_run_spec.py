@@ -68,9 +68,9 @@ def test_every_shipped_run_is_its_specs_config():
     their defaults, so they are compared where recorded)."""
     import json
 
-    from flowlib.core.paths import RESULTS
+    from flowlib.core.paths import results_root
     checked = 0
-    for command in sorted(RESULTS.glob("**/command.json")):
+    for command in sorted(results_root().glob("**/command.json")):
         argv = json.loads(command.read_text())["argv"]
         man = command.parent / "manifest.json"
         if not man.exists() or (argv and argv[0] not in ("train",) and argv[0].startswith("-") is False):
