@@ -114,7 +114,7 @@ show_source(Logit.encode)
 # ({ref}`as quoted by Grathwohl et al., 2019 <ref-grathwohl2019>`), the UvA deep-learning
 # tutorial's multi-scale flow 1.02 ({ref}`Lippe <ref-lippe-uva11>`), all after hours on a GPU.
 #
-# Training minimises exactly this, per pixel and in nats; the book's one training loop calls
+# Training minimises exactly this, per pixel and in nats; the training loop calls
 # this loss for `--loss nll`:
 
 # %% tags=["remove-input"]
@@ -208,7 +208,7 @@ display(Markdown("Named sizes (reused by the later chapters as teacher and stude
 # %% [markdown]
 # ## Training
 #
-# One loop (`python -m flowlib train --loss nll --preset quick`) trains every model of the
+# One loop (`python -m flowlib train --loss nll --preset quick`) trains every Real NVP of the
 # book: Adam with linear warm-up and a cosine decay that ends exactly at the time budget,
 # gradient clipping, an exponential moving average (EMA) of the weights for evaluation,
 # atomic checkpoints that resume bit-identically, and a guard that stops on NaN.

@@ -1,4 +1,15 @@
-"""Training: one loop (:class:`~flowlib.training.trainer.Trainer`) for every loss.
+"""Training: one loop (:class:`~flowlib.training.trainer.Trainer`) trains the Real NVP by every
+loss (NLL, NSGAN, WGAN-GP, the hybrid), with one checkpoint format and one resume path.
+
+Two small loops stay apart, on purpose, and share the Trainer's pieces rather than copy them:
+``toy2d`` trains the 2-D chapter's flow in memory for a few seconds (no run folder, nothing to
+resume; the Trainer's run folder, checkpoints, image data and bits/dim checks would be all of
+its cost), and ``gan_control`` trains a *different generator*, the DCGAN positive control
+(the Trainer is built around a flow's encode/decode, log-likelihood and bits/dim). Both take
+their GAN step from :mod:`~flowlib.training.gan` (one NSGAN/WGAN-GP step for every model); the
+control also takes the Trainer's EMA, schedule (``lr_factor``), atomic ``save_file``, run
+lock and metrics file, and its resume is tested bit for bit
+(``tests/training/test_gan_control.py``).
 
 ``config`` (settings per preset), ``losses`` (the registry: NLL and the GAN losses of
 ``gan``), ``data_sources`` (MNIST, synthetic MNIST, teacher streams), ``trainer`` (the loop,

@@ -1,4 +1,4 @@
-"""``python -m flowlib train``: the command line of the one training loop."""
+"""``python -m flowlib train``: the command line of the Real NVP's training loop."""
 from __future__ import annotations
 
 import argparse

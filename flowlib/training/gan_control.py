@@ -47,7 +47,7 @@ from flowlib.training.gan import (LossSpec, discriminator_update, generator_obje
                                   input_gradient, to_pixel_range)
 from flowlib.training.metrics_file import METRICS, append_metrics, read_metrics, truncate_metrics
 from flowlib.training.monitor import quality
-from flowlib.training.trainer import EMA, _save, lr_factor  # one EMA, schedule and atomic save
+from flowlib.training.trainer import EMA, lr_factor, save_file  # one EMA, schedule and atomic save
 
 CHECKPOINT, MODEL, FINAL = "checkpoint.pt", "model.pt", "final.json"
 
@@ -121,7 +121,7 @@ def _train_control(cfg: ControlConfig, out: Path, *, seed: int, resume: bool,
         noise = torch.Generator().manual_seed(seed * 1000 + 2)
         step, perm, pos = 0, torch.randperm(len(images), generator=data_gen), 0
         if resume:
-            ck = torch.load(ck_path, weights_only=False)
+            ck = torch.load(ck_path, weights_only=True)   # tensors, numbers and strings only
             if ck["config"] != dataclasses.asdict(cfg):
                 raise ControlError(f"{ck_path} was made with {ck['config']}: resume with the same preset.")
             gen.load_state_dict(ck["gen"]), disc.load_state_dict(ck["disc"])
@@ -195,7 +195,7 @@ def _train_control(cfg: ControlConfig, out: Path, *, seed: int, resume: bool,
                 rows.append(check())
                 append_metrics(out / METRICS, rows)
                 rows = []
-                _save(ck_path, {"config": dataclasses.asdict(cfg), "gen": gen.state_dict(),
+                save_file(ck_path, {"config": dataclasses.asdict(cfg), "gen": gen.state_dict(),
                                 "disc": disc.state_dict(), "g_opt": g_opt.state_dict(),
                                 "d_opt": d_opt.state_dict(), "data_gen": data_gen.get_state(),
                                 "ema": ema.model.state_dict() if ema is not None else None,
@@ -205,7 +205,7 @@ def _train_control(cfg: ControlConfig, out: Path, *, seed: int, resume: bool,
         if step < cfg.steps:
             return {}
         final_gen = evaluated()
-        _save(out / MODEL, {"format": "flowlib.dcgan/1", "config": dataclasses.asdict(gen.config),
+        save_file(out / MODEL, {"format": "flowlib.dcgan/1", "config": dataclasses.asdict(gen.config),
                             "state_dict": final_gen.state_dict()})
         with evaluating(final_gen):
             g = torch.Generator().manual_seed(12345)

@@ -1,4 +1,4 @@
-"""What the generator minimises: one registry of training losses for the one training loop.
+"""What the generator minimises: one registry of training losses for the Real NVP's training loop.
 
 A loss is a :class:`TrainLoss`: ``loss(model, batch, step, noise)`` returns ``(scalar to
 minimise, {name: float})``; a ``train_bpd`` entry is logged as the training bits/dim. Losses

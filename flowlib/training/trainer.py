@@ -1,4 +1,5 @@
-"""The one training loop of the book: Real NVP trained by a pluggable loss.
+"""The training loop of the Real NVP, for every loss (the 2-D toy and the DCGAN control keep
+small loops of their own: :mod:`flowlib.training` says why).
 
 ``python -m flowlib train --loss nll --preset quick --seed 0 --out runs/NAME [--resume]``
 
@@ -122,7 +123,8 @@ def _set_rng_state(state: dict) -> None:
     random.setstate((version, tuple(int(v) for v in internal.tolist()), gauss_next))
 
 
-def _save(path: Path, obj) -> None:
+def save_file(path: Path, obj) -> None:
+    """``torch.save`` of ``obj`` to ``path``, atomically: a kill mid-write leaves the old file."""
     buf = io.BytesIO()
     torch.save(obj, buf)
     atomic_write_bytes(path, buf.getvalue())
@@ -367,7 +369,7 @@ class Trainer:
 
     def checkpoint(self) -> None:
         """Everything needed to continue bit for bit, written atomically."""
-        _save(self.ckpt_path, {
+        save_file(self.ckpt_path, {
             "format": "flowlib.train/1", "config": self.model_cfg.to_dict(),
             "train": dataclasses.asdict(self.cfg), "loss": self.loss_fn.name, "seed": self.seed,
             "data": self.data.description,
@@ -452,7 +454,7 @@ class Trainer:
         """Model weights when the training clock passes each of ``snapshot_minutes``."""
         for m in self.cfg.snapshot_minutes:
             if m not in self.snapshots_done and self.train_seconds >= m * 60:
-                _save(self.out / f"snapshot-{m:g}min.pt",
+                save_file(self.out / f"snapshot-{m:g}min.pt",
                       _model_file(self.model, self.weights, {"step": self.step,
                                                              "train_seconds": self.train_seconds}))
                 self.snapshots_done.append(m)
@@ -576,6 +578,6 @@ class Trainer:
         append_metrics(self.metrics_path, rows)
         if self.total_steps is not None and self.step >= self.total_steps or (
                 cfg.minutes is not None and self.train_seconds >= cfg.minutes * 60):
-            _save(self.out / MODEL, _model_file(self.model, self.weights, {
+            save_file(self.out / MODEL, _model_file(self.model, self.weights, {
                 "step": self.step, "train_seconds": self.train_seconds}))
         return RunResult(self.out, self.step, self.train_seconds, self.val_bpd, read_metrics(self.out))
