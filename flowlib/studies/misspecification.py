@@ -22,6 +22,8 @@ from flowlib.data.synthetic import Teacher, synthetic_mnist
 from flowlib.metrics.likelihood import bpd_256
 from flowlib.models.realnvp import SIZES, RealNVP
 from flowlib.studies.results import Run, load_study, median_range, shipped_results, value_at, verdict
+from flowlib.core.paths import results_root
+from flowlib.studies.design import Design, grid
 from flowlib.studies.runner import Job
 
 LADDER = tuple(SIZES)  # smallest to largest
@@ -321,14 +323,19 @@ def _argv(preset: str, student: str, seed: int, n: int, lr: float, steps: int | 
             "--quality-every", str(5 * every), "--no-progress")
 
 
-def lr_search_jobs(preset: str, seeds=(0,)) -> list[Job]:
-    """The stated learning-rate search: every design student's infinite-data control (seed 0,
-    the study's full length) at every rate of :data:`LR_SEARCH` (``seeds`` is accepted for
-    the registry)."""
-    return [Job(f"{s}-lr{lr:g}", _argv(preset, s, 0, 0, lr),
-                {"student": s, "lr": lr, "seed": 0, "loss": "nll", "preset": preset,
-                 "train_size": 0})
-            for s in DESIGN_STUDENTS for lr in LR_SEARCH["lrs"]]
+def lr_search_design(preset: str) -> Design:
+    """The stated learning-rate search: every design student's infinite-data control (seed 0
+    only, the study's full length) at every rate of :data:`LR_SEARCH`."""
+    return Design("misspecification-lr", grid(student=DESIGN_STUDENTS, lr=LR_SEARCH["lrs"]),
+                  seeds=(0,), fixed_seeds=True,
+                  job=lambda c, seed: Job(f"{c['student']}-lr{c['lr']:g}",
+                                          _argv(preset, c["student"], seed, 0, c["lr"]),
+                                          {"student": c["student"], "lr": c["lr"], "seed": seed,
+                                           "loss": "nll", "preset": preset, "train_size": 0}))
+
+
+def lr_search_jobs(preset: str, seeds=None) -> list[Job]:
+    return lr_search_design(preset).expand(seeds)
 
 
 def end_value(r: Run, key: str = "val_bpd") -> float:
@@ -393,33 +400,40 @@ def search_table(search: list[Run]) -> str:
     return head + body
 
 
-def design_jobs(preset: str, seeds=(0, 1, 2), lrs: dict[str, float] | None = None) -> list[Job]:
-    """The redesigned study's jobs. ``lrs``: each student's rate from :func:`select_lrs`
-    (required: a student without one is refused, never given a default in silence)."""
+def design(preset: str, lrs: dict[str, float] | None = None, *, study: str = "misspecification",
+           students=DESIGN_STUDENTS, sizes=None) -> Design:
+    """The redesigned study: every design student at every training-set size of
+    :data:`DESIGN_SIZES` and on the infinite-data control (size 0), each at its own rate
+    ``lrs`` (from :func:`select_lrs`; a student without one is refused, never given a default
+    in silence). The exceptions: sizes beyond the :data:`VERDICT_SIZES` smallest carry no
+    verdict and run two seeds; a control's seed 0 at its rate is the search's run, adopted.
+    ``study``, ``students`` and ``sizes`` serve :mod:`misspecification_calibrated`'s
+    shared-rate design (its sizes all carry verdicts)."""
     from flowlib.studies.runner import StudyError
     lrs = lrs or {}
-    missing = [s for s in DESIGN_STUDENTS if s not in lrs]
+    missing = [s for s in students if s not in lrs]
     if missing:
         raise StudyError(f"No searched learning rate for {', '.join(missing)}: run the search "
                          f"first (`python -m flowlib experiment misspecification-lr --preset "
                          f"{preset}`), then this study reads its choice.")
-    sizes = DESIGN_SIZES[preset]
-    cells = [(n, tuple(seeds) if i < VERDICT_SIZES else tuple(seeds)[:2])
-             for i, n in enumerate(sizes)] + [(0, tuple(seeds))]          # 0: the control
-    from flowlib.core import paths   # read at call time (tests point it elsewhere)
-    search = paths.results_root(f"misspecification-lr-{preset}")   # this preset's, never another's
-    jobs = []
-    for n, cell_seeds in cells:
-        for s in DESIGN_STUDENTS:
-            for seed in cell_seeds:
-                # the control's seed 0 at the selected rate is the search's run: adopted
-                same = search / f"{s}-lr{lrs[s]:g}" if (n, seed) == (0, 0) else None
-                jobs.append(Job(f"{s}-{'n' + str(n) if n else 'stream'}-seed{seed}",
-                                _argv(preset, s, seed, n, lrs[s]),
-                                {"student": s, "train_size": n, "data": "finite" if n else "stream",
-                                 "seed": seed, "lr": lrs[s], "loss": "nll", "preset": preset},
-                                same_run=same))
-    return jobs
+    sizes = (*DESIGN_SIZES[preset], 0) if sizes is None else sizes          # 0: the control
+    few = set(DESIGN_SIZES[preset][VERDICT_SIZES:]) if study == "misspecification" else set()
+    search = results_root(f"misspecification-lr-{preset}")   # this preset's, never another's
+
+    def job(c, seed):
+        s, n = c["student"], c["n"]
+        return Job(f"{s}-{'n' + str(n) if n else 'stream'}-seed{seed}",
+                   _argv(preset, s, seed, n, lrs[s]),
+                   {"student": s, "train_size": n, "data": "finite" if n else "stream",
+                    "seed": seed, "lr": lrs[s], "loss": "nll", "preset": preset},
+                   same_run=search / f"{s}-lr{lrs[s]:g}" if (n, seed) == (0, 0) else None)
+    return Design(study, grid(n=sizes, student=students), seeds=(0, 1, 2), job=job,
+                  seeds_of=lambda c, seeds: seeds[:2] if c["n"] in few else seeds)
+
+
+def design_jobs(preset: str, seeds=None, lrs: dict[str, float] | None = None) -> list[Job]:
+    """The redesigned study's jobs (:func:`design` expanded)."""
+    return design(preset, lrs).expand(seeds)
 
 
 SPIKE_FACTOR = 10.0   # F6: a gradient norm this many times the run's median is a spike
@@ -633,10 +647,14 @@ def searched_lrs(preset: str) -> dict[str, float]:
         return {}   # design_jobs names the missing search and the command that runs it
 
 
-def jobs(preset: str, seeds=(0, 1, 2)) -> list[Job]:
-    """The redesigned study's jobs with the searched rates: what ``flowlib experiment
+def searched_design(preset: str) -> Design:
+    """The redesigned study with the searched rates: what ``flowlib experiment
     misspecification`` runs."""
-    return design_jobs(preset, seeds, searched_lrs(preset))
+    return design(preset, searched_lrs(preset))
+
+
+def jobs(preset: str, seeds=None) -> list[Job]:
+    return searched_design(preset).expand(seeds)
 
 
 def progress(runs: list[Run]) -> tuple[int, int]:

@@ -65,6 +65,7 @@ import math
 import numpy as np
 
 from flowlib.studies import misspecification as M
+from flowlib.studies.design import Design, grid
 from flowlib.studies.results import Run, median_range, verdict
 from flowlib.studies.runner import Job, StudyError
 
@@ -76,10 +77,10 @@ SHARED_LR = 2e-3
 SHARED_STUDENTS = ("tiny", "small")   # the students whose searched rate was not SHARED_LR
 
 
-def long_jobs(preset: str, seeds=LONG_SEEDS) -> list[Job]:
+def long_design(preset: str) -> Design:
     """The long infinite-data controls: every design student on fresh teacher samples at its
-    searched rate for :data:`LONG_STEPS` steps, constant rate after warm-up, one run per seed
-    of ``seeds`` (the design: :data:`LONG_SEEDS`). What ``flowlib experiment
+    searched rate for :data:`LONG_STEPS` steps, constant rate after warm-up, seeds
+    :data:`LONG_SEEDS`, every student's seed 0 first. What ``flowlib experiment
     misspecification-long`` runs; about 12-14 core-hours at quick on a 2-core CPU."""
     lrs = M.searched_lrs(preset)
     missing = [s for s in M.DESIGN_STUDENTS if s not in lrs]
@@ -87,31 +88,33 @@ def long_jobs(preset: str, seeds=LONG_SEEDS) -> list[Job]:
         raise StudyError(f"No searched learning rate for {', '.join(missing)}: run the search "
                          f"first (`python -m flowlib experiment misspecification-lr --preset "
                          f"{preset}`).")
-    return [Job(f"{s}-long-seed{seed}",
-                M._argv(preset, s, seed, 0, lrs[s], LONG_STEPS[preset], LONG_EVERY[preset]),
-                {"student": s, "train_size": 0, "data": "stream", "seed": seed, "lr": lrs[s],
-                 "loss": "nll", "preset": preset, "steps": LONG_STEPS[preset]})
-            for seed in seeds for s in M.DESIGN_STUDENTS]
+
+    def job(c, seed):
+        s = c["student"]
+        return Job(f"{s}-long-seed{seed}",
+                   M._argv(preset, s, seed, 0, lrs[s], LONG_STEPS[preset], LONG_EVERY[preset]),
+                   {"student": s, "train_size": 0, "data": "stream", "seed": seed, "lr": lrs[s],
+                    "loss": "nll", "preset": preset, "steps": LONG_STEPS[preset]})
+    return Design("misspecification-long", grid(student=M.DESIGN_STUDENTS), seeds=LONG_SEEDS,
+                  job=job, seed_outer=True)
 
 
-def shared_jobs(preset: str, seeds=(0, 1, 2)) -> list[Job]:
+def long_jobs(preset: str, seeds=None) -> list[Job]:
+    return long_design(preset).expand(seeds)
+
+
+def shared_design(preset: str) -> Design:
     """The specification contrast at one rate: :data:`SHARED_STUDENTS` at :data:`SHARED_LR` on
     the verdict sizes (300 and 1 000 images at quick) and their infinite-data controls, at the
-    design's length. A control's seed 0 at that rate is the rate search's run: adopted.
-    What ``flowlib experiment misspecification-shared-lr`` runs (16 runs at quick)."""
-    from flowlib.core import paths   # read at call time (tests point it elsewhere)
-    search = paths.results_root(f"misspecification-lr-{preset}")
-    jobs = []
-    for n in (*M.DESIGN_SIZES[preset][:M.VERDICT_SIZES], 0):
-        for s in SHARED_STUDENTS:
-            for seed in seeds:
-                same = search / f"{s}-lr{SHARED_LR:g}" if (n, seed) == (0, 0) else None
-                jobs.append(Job(f"{s}-{'n' + str(n) if n else 'stream'}-seed{seed}",
-                                M._argv(preset, s, seed, n, SHARED_LR),
-                                {"student": s, "train_size": n, "data": "finite" if n else "stream",
-                                 "seed": seed, "lr": SHARED_LR, "loss": "nll", "preset": preset},
-                                same_run=same))
-    return jobs
+    design's length, three seeds. A control's seed 0 at that rate is the rate search's run:
+    adopted. What ``flowlib experiment misspecification-shared-lr`` runs (18 runs at quick)."""
+    return M.design(preset, {s: SHARED_LR for s in SHARED_STUDENTS}, study="misspecification-shared-lr",
+                    students=SHARED_STUDENTS,
+                    sizes=(*M.DESIGN_SIZES[preset][:M.VERDICT_SIZES], 0))
+
+
+def shared_jobs(preset: str, seeds=None) -> list[Job]:
+    return shared_design(preset).expand(seeds)
 
 
 # ------------------------------------------------------------------ F3, calibrated

@@ -20,6 +20,7 @@ import statistics
 import numpy as np
 
 from flowlib.studies.results import Run, load_study, median_range, value_at, verdict
+from flowlib.studies.design import Design
 from flowlib.studies.runner import Job
 
 # ------------------------------------------------------------------ the design
@@ -83,37 +84,42 @@ def design_cells() -> list[dict]:
         cells.append({"method": "nsgan", "variant": variant, "lr": REFERENCE_LR})
         if own_control:
             cells.append({"method": "nll", "variant": variant, "lr": REFERENCE_LR})
-    cells += [{"method": "nsgan", "variant": "pretrained-d", "lr": lr} for lr in LRS if lr != REFERENCE_LR]
+    # the crossed variants at every other rate (the reference is crossed by the loop above)
+    cells += [{"method": "nsgan", "variant": v, "lr": lr}
+              for v in CROSSED if v != "reference" for lr in LRS if lr != REFERENCE_LR]
     return cells
 
 
-def jobs(preset: str, seeds=SEEDS) -> list[Job]:
-    """One job per (cell, seed) of the design (:func:`design_cells`)."""
+def design(preset: str) -> Design:
+    """One job per (cell, seed) of the design (:func:`design_cells`), :data:`SEEDS`."""
     plan = PLAN[preset]
-    out = []
-    for cell in design_cells():
+
+    def job(cell, seed):
         method, variant, lr = cell["method"], cell["variant"], cell["lr"]
         flags, _ = VARIANTS[variant]
-        for seed in seeds:
-            argv = ["train", "--loss", method, "--preset", preset, "--seed", str(seed),
-                    "--init", "teacher", "--steps", str(plan["steps"]),
-                    "--eval-every", str(plan["every"]), "--quality-every", str(plan["every"]),
-                    "--dense-checks", *map(str, plan["dense"]), "--reverse-kl",
-                    "--lr", f"{lr:g}", "--warmup-steps", "0", "--final-lr-frac", "1",
-                    "--no-ema", "--no-progress"]
-            argv += (["--data", "synthetic", "--train-size", str(plan["train_size"])]
-                     if variant == "finite" else ["--data", "teacher-stream"])
-            if method == "nsgan":
-                d_lr = REFERENCE_LR if variant == "pretrained-d" else lr
-                argv += ["--d-lr", f"{d_lr:g}", "--gan-beta1", "0.5"]
-                argv += [f.format(pretrain=plan["pretrain"]) for f in flags]
-            elif variant == "sgd":
-                argv += ["--optimizer", "sgd"]
-            data = "finite" if variant == "finite" else "stream"
-            out.append(Job(f"{method}-{variant}-lr{lr:g}-seed{seed}", tuple(argv),
-                            {"method": method, "loss": method, "variant": variant, "lr": lr,
-                             "data": data, "seed": seed, "preset": preset}))
-    return out
+        argv = ["train", "--loss", method, "--preset", preset, "--seed", str(seed),
+                "--init", "teacher", "--steps", str(plan["steps"]),
+                "--eval-every", str(plan["every"]), "--quality-every", str(plan["every"]),
+                "--dense-checks", *map(str, plan["dense"]), "--reverse-kl",
+                "--lr", f"{lr:g}", "--warmup-steps", "0", "--final-lr-frac", "1",
+                "--no-ema", "--no-progress"]
+        argv += (["--data", "synthetic", "--train-size", str(plan["train_size"])]
+                 if variant == "finite" else ["--data", "teacher-stream"])
+        if method == "nsgan":
+            d_lr = REFERENCE_LR if variant == "pretrained-d" else lr
+            argv += ["--d-lr", f"{d_lr:g}", "--gan-beta1", "0.5"]
+            argv += [f.format(pretrain=plan["pretrain"]) for f in flags]
+        elif variant == "sgd":
+            argv += ["--optimizer", "sgd"]
+        data = "finite" if variant == "finite" else "stream"
+        return Job(f"{method}-{variant}-lr{lr:g}-seed{seed}", tuple(argv),
+                   {"method": method, "loss": method, "variant": variant, "lr": lr,
+                    "data": data, "seed": seed, "preset": preset})
+    return Design("nash", tuple(design_cells()), seeds=tuple(SEEDS), job=job)
+
+
+def jobs(preset: str, seeds=None) -> list[Job]:
+    return design(preset).expand(seeds)
 
 
 # The departure rule, fixed before the runs (and unit-tested on constructed curves): an NSGAN

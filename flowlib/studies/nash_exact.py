@@ -44,6 +44,7 @@ import math
 import numpy as np
 
 from flowlib.studies.results import Run, load_study, median_range
+from flowlib.studies.design import Design
 from flowlib.studies.runner import Job
 
 LRS = (1e-6, 1e-5, 3e-5, 1e-4, 2e-4)
@@ -119,16 +120,19 @@ def _argv(preset: str, cell: dict, seed: int) -> tuple[str, ...]:
     return tuple(argv + flags)
 
 
-def jobs(preset: str, seeds=SEEDS) -> list[Job]:
-    """One job per (cell, seed): what ``flowlib experiment nash-exact`` runs."""
-    out = []
-    for c in design_cells():
-        for seed in seeds:
-            name = f"{c['method']}-{c['optimizer']}-{c['variant']}-lr{c['lr']:g}-seed{seed}"
-            out.append(Job(name, _argv(preset, c, seed),
-                           {**c, "loss": c["method"], "seed": seed, "preset": preset,
-                            "data": "finite" if c["variant"] == "finite" else "stream"}))
-    return out
+def design(preset: str) -> Design:
+    """One job per (cell, seed) of :func:`design_cells`, :data:`SEEDS`: what ``flowlib
+    experiment nash-exact`` runs."""
+    def job(c, seed):
+        return Job(f"{c['method']}-{c['optimizer']}-{c['variant']}-lr{c['lr']:g}-seed{seed}",
+                   _argv(preset, c, seed),
+                   {**c, "loss": c["method"], "seed": seed, "preset": preset,
+                    "data": "finite" if c["variant"] == "finite" else "stream"})
+    return Design("nash-exact", tuple(design_cells()), seeds=tuple(SEEDS), job=job)
+
+
+def jobs(preset: str, seeds=None) -> list[Job]:
+    return design(preset).expand(seeds)
 
 
 # ------------------------------------------------------------------ the rule

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from flowlib.studies.design import Design, grid
 from flowlib.studies.results import Run, load_study, median_range, shipped_results, verdict
 from flowlib.studies.runner import Job
 
@@ -301,19 +302,25 @@ def search_configs(preset: str) -> list[tuple[str, dict]]:
     return out
 
 
-def search_jobs(preset: str, seeds=(0,)) -> list[Job]:
-    """One job per searched configuration (seed 0; ``seeds`` is accepted for the registry)."""
+def search_design(preset: str) -> Design:
+    """The search: one cell per sampled configuration (:func:`search_configs`), seed 0 only."""
     plan = SEARCH[preset]
-    jobs = []
-    for name, cfg in search_configs(preset):
-        argv = ["train", "--preset", preset, "--seed", "0", "--steps", str(plan["steps"]),
+
+    def job(c, seed):
+        name, cfg = c["name"], c["config"]
+        argv = ["train", "--preset", preset, "--seed", str(seed), "--steps", str(plan["steps"]),
                 "--eval-every", str(plan["every"]), "--quality-every", str(plan["every"]),
                 "--no-progress"]
         for k, v in cfg.items():
             argv += [f"--{k}"] if v is True else [f"--{k}", str(v)]
-        jobs.append(Job(name, tuple(argv), {"family": cfg["loss"], "loss": cfg["loss"], "seed": 0,
-                                            "preset": preset, "config": cfg}))
-    return jobs
+        return Job(name, tuple(argv), {"family": cfg["loss"], "loss": cfg["loss"], "seed": seed,
+                                       "preset": preset, "config": cfg})
+    return Design("nll-vs-gan-search", tuple({"name": n, "config": c} for n, c in search_configs(preset)),
+                  seeds=(0,), fixed_seeds=True, job=job)
+
+
+def search_jobs(preset: str, seeds=None) -> list[Job]:
+    return search_design(preset).expand(seeds)
 
 
 def select(runs: list[Run], family: str):
@@ -421,25 +428,31 @@ def _flags(config: dict) -> list[str]:
     return out
 
 
-def hybrid_sweep_jobs(preset: str, nsgan_config: dict) -> list[Job]:
-    """The hybrid sweep: the selected NSGAN configuration's flags with each lambda."""
+def hybrid_design(preset: str, nsgan_config: dict) -> Design:
+    """The hybrid sweep: the selected NSGAN configuration's flags with each lambda of
+    :data:`HYBRID_LAMBDAS`, seed 0 only."""
     plan = SEARCH[preset]
-    jobs = []
-    for lam in HYBRID_LAMBDAS:
+
+    def job(c, seed):
+        lam = c["lambda"]
         cfg = {**{k: v for k, v in nsgan_config.items() if k != "loss"}, "hybrid-lambda": lam}
-        argv = ["train", "--preset", preset, "--seed", "0", "--steps", str(plan["steps"]),
+        argv = ["train", "--preset", preset, "--seed", str(seed), "--steps", str(plan["steps"]),
                 "--eval-every", str(plan["every"]), "--quality-every", str(plan["every"]),
                 "--no-progress", "--loss", "hybrid", *_flags(cfg)]
-        jobs.append(Job(f"hybrid-l{lam:g}", tuple(argv), {"family": "hybrid", "loss": "hybrid",
-                                                           "seed": 0, "preset": preset,
-                                                           "config": {"loss": "hybrid", **cfg}}))
-    return jobs
+        return Job(f"hybrid-l{lam:g}", tuple(argv), {"family": "hybrid", "loss": "hybrid",
+                                                     "seed": seed, "preset": preset,
+                                                     "config": {"loss": "hybrid", **cfg}})
+    return Design("nll-vs-gan-hybrid", grid(**{"lambda": HYBRID_LAMBDAS}), seeds=(0,),
+                  fixed_seeds=True, job=job)
 
 
-def final_jobs(preset: str, selected: dict[str, dict], seeds=FINAL_SEEDS,
-               families=FAMILIES) -> list[Job]:
+def hybrid_sweep_jobs(preset: str, nsgan_config: dict) -> list[Job]:
+    return hybrid_design(preset, nsgan_config).expand()
+
+
+def final_design(preset: str, selected: dict[str, dict], families=FAMILIES) -> Design:
     """The fair fight itself: each of ``families``' selected configuration (``selected``:
-    family -> its search flags, as in ``job.json``'s ``config``), ``seeds`` seeds at
+    family -> its search flags, as in ``job.json``'s ``config``), :data:`FINAL_SEEDS` at
     :data:`FINAL_STEPS`. A family without a selection (no live configuration) is refused by
     name: the chapter then reports that family's baseline as failed, never a default."""
     from flowlib.studies.runner import StudyError
@@ -449,17 +462,22 @@ def final_jobs(preset: str, selected: dict[str, dict], seeds=FINAL_SEEDS,
                          "(and the hybrid sweep) first; a family with no live configuration "
                          "makes F1 inconclusive for it.")
     steps, every = FINAL_STEPS[preset], FINAL_EVERY[preset]
-    jobs = []
-    for family in families:
+
+    def job(c, seed):
+        family = c["family"]
         cfg = selected[family]
-        for seed in seeds:
-            argv = ["train", "--preset", preset, "--seed", str(seed), "--steps", str(steps),
-                    "--eval-every", str(every), "--quality-every", str(every), "--no-progress",
-                    "--loss", family, *_flags(cfg)]
-            jobs.append(Job(f"{family}-seed{seed}", tuple(argv),
-                            {"family": family, "loss": family, "seed": seed, "preset": preset,
-                             "config": cfg}))
-    return jobs
+        argv = ["train", "--preset", preset, "--seed", str(seed), "--steps", str(steps),
+                "--eval-every", str(every), "--quality-every", str(every), "--no-progress",
+                "--loss", family, *_flags(cfg)]
+        return Job(f"{family}-seed{seed}", tuple(argv),
+                   {"family": family, "loss": family, "seed": seed, "preset": preset,
+                    "config": cfg})
+    return Design("nll-vs-gan", grid(family=tuple(families)), seeds=tuple(FINAL_SEEDS), job=job)
+
+
+def final_jobs(preset: str, selected: dict[str, dict], seeds=None,
+               families=FAMILIES) -> list[Job]:
+    return final_design(preset, selected, families).expand(seeds)
 
 
 def _shipped_or_refuse(name: str, preset: str, jobs: list[Job]) -> list[Run]:
@@ -523,13 +541,23 @@ def selected_nsgan(preset: str) -> dict:
     return best
 
 
-def hybrid_jobs(preset: str, seeds=(0,)) -> list[Job]:
-    """The ``nll-vs-gan-hybrid`` study: :func:`hybrid_sweep_jobs` with the selected NSGAN
-    configuration (``seeds`` is accepted for the registry: the sweep has one seed)."""
-    return hybrid_sweep_jobs(preset, selected_nsgan(preset))
+def selected_hybrid_design(preset: str) -> Design:
+    """The ``nll-vs-gan-hybrid`` study: :func:`hybrid_design` with the selected NSGAN
+    configuration (one seed: another ``seeds`` is refused)."""
+    return hybrid_design(preset, selected_nsgan(preset))
 
 
-def fair_fight_jobs(preset: str, seeds=FINAL_SEEDS, families=FAMILIES) -> list[Job]:
+def hybrid_jobs(preset: str, seeds=None) -> list[Job]:
+    return selected_hybrid_design(preset).expand(seeds)
+
+
+def fair_fight_design(preset: str, families=FAMILIES) -> Design:
+    """The ``nll-vs-gan`` study's design: :func:`final_design` with each family's
+    :func:`selection` (refused by name while a family's search or sweep is unfinished)."""
+    return final_design(preset, {f: selection(preset, f) for f in families}, families)
+
+
+def fair_fight_jobs(preset: str, seeds=None, families=FAMILIES) -> list[Job]:
     """The fair fight's selected runs (:func:`final_jobs` of each family's :func:`selection`):
     what the ``nll-vs-gan`` study runs. A family's runs are listed once its own search (for the
     hybrid: its sweep) has finished; ``families`` picks some (the background runs of the

@@ -54,20 +54,26 @@ from flowlib.core.paths import REPO_ROOT, results_root, shown
 from flowlib.core.presets import check_preset
 from flowlib.metrics.final import final_evaluation
 from flowlib.studies import misspecification, misspecification_calibrated, nash, nash_exact, nll_vs_gan
+from flowlib.studies.design import Design
 from flowlib.studies.runner import (ELSEWHERE, Job, SlurmOptions, StudyError, auto_parallel,
                                     collect, emit_slurm, run_job, run_jobs)
 
 
 @dataclass(frozen=True)
 class Study:
-    """A study: ``jobs(preset, seeds)`` lists its training jobs; ``final``: whether finished
-    runs get :func:`flowlib.metrics.final.final_evaluation`'s figures (the Nash runs' final
-    figures are their last exact-KL check, in metrics.jsonl); ``marker``: the file whose
-    presence makes a run showable."""
+    """A study: ``design(preset)`` declares what it runs (:class:`~flowlib.studies.design.
+    Design`: cells, seeds, exceptions); ``final``: whether finished runs get
+    :func:`flowlib.metrics.final.final_evaluation`'s figures (the Nash runs' final figures are
+    their last exact-KL check, in metrics.jsonl); ``marker``: the file whose presence makes a
+    run showable."""
     name: str
-    jobs: Callable[[str, list], list[Job]]
+    design: Callable[[str], Design]
     final: bool
     marker: str = "manifest.json"
+
+    def jobs(self, preset: str, seeds=None) -> list[Job]:
+        """The design's jobs, with ``seeds`` in place of its own (or refused, by name)."""
+        return self.design(preset).expand(seeds)
 
     def folder(self, preset: str) -> Path:
         return results_root(f"{self.name}-{check_preset(preset)}")
@@ -78,13 +84,14 @@ class Study:
         return root if any(root.glob(f"*/{self.marker}")) else None
 
 
-def gan_control_jobs(preset: str, seeds=(0, 1, 2)) -> list[Job]:
+def gan_control_design(preset: str) -> Design:
     """The positive control (:mod:`flowlib.training.gan_control`): one run per seed."""
-    return [Job(f"seed{s}", ("gan-control", "--preset", preset, "--seed", str(s), "--no-progress"),
-                {"seed": s, "preset": preset, "loss": "nsgan", "generator": "dcgan"}) for s in seeds]
+    return Design("gan-control", ({},), seeds=(0, 1, 2), job=lambda _, s: Job(
+        f"seed{s}", ("gan-control", "--preset", preset, "--seed", str(s), "--no-progress"),
+        {"seed": s, "preset": preset, "loss": "nsgan", "generator": "dcgan"}))
 
 
-def recipe_control_jobs(preset: str, seeds=(0,)) -> list[Job]:
+def recipe_control_design(preset: str) -> Design:
     """The positive control with the recipe under test (issue 35): the DCGAN generator trained
     with Experiment 1's selected NSGAN configuration (:func:`flowlib.studies.nll_vs_gan.
     selected_nsgan`: generator and discriminator rates, both players' beta1, R1 or spectral
@@ -101,24 +108,25 @@ def recipe_control_jobs(preset: str, seeds=(0,)) -> list[Job]:
     flags = []
     for k, v in cfg.items():
         flags += [f"--{k}"] if v is True else [] if v is False else [f"--{k}", str(v)]
-    return [Job(f"seed{s}", ("gan-control", "--preset", preset, "--seed", str(s), "--steps",
-                             str(nll_vs_gan.FINAL_STEPS[preset]), *flags, "--no-progress"),
-                {"seed": s, "preset": preset, "loss": "nsgan", "generator": "dcgan",
-                 "recipe": cfg, "steps": nll_vs_gan.FINAL_STEPS[preset]}) for s in seeds]
+    return Design("gan-control-recipe", ({},), seeds=(0,), job=lambda _, s: Job(
+        f"seed{s}", ("gan-control", "--preset", preset, "--seed", str(s), "--steps",
+                     str(nll_vs_gan.FINAL_STEPS[preset]), *flags, "--no-progress"),
+        {"seed": s, "preset": preset, "loss": "nsgan", "generator": "dcgan",
+         "recipe": cfg, "steps": nll_vs_gan.FINAL_STEPS[preset]}))
 
 
 STUDIES: dict[str, Study] = {s.name: s for s in (
-    Study("gan-control", gan_control_jobs, final=False, marker="final.json"),
-    Study("gan-control-recipe", recipe_control_jobs, final=False, marker="final.json"),
-    Study("nll-vs-gan", nll_vs_gan.fair_fight_jobs, final=True, marker="final.json"),
-    Study("nll-vs-gan-search", nll_vs_gan.search_jobs, final=False),
-    Study("nll-vs-gan-hybrid", nll_vs_gan.hybrid_jobs, final=False),
-    Study("nash", nash.jobs, final=False),
-    Study("nash-exact", nash_exact.jobs, final=False),
-    Study("misspecification", misspecification.jobs, final=False),
-    Study("misspecification-lr", misspecification.lr_search_jobs, final=False),
-    Study("misspecification-long", misspecification_calibrated.long_jobs, final=False),
-    Study("misspecification-shared-lr", misspecification_calibrated.shared_jobs, final=False),
+    Study("gan-control", gan_control_design, final=False, marker="final.json"),
+    Study("gan-control-recipe", recipe_control_design, final=False, marker="final.json"),
+    Study("nll-vs-gan", nll_vs_gan.fair_fight_design, final=True, marker="final.json"),
+    Study("nll-vs-gan-search", nll_vs_gan.search_design, final=False),
+    Study("nll-vs-gan-hybrid", nll_vs_gan.selected_hybrid_design, final=False),
+    Study("nash", nash.design, final=False),
+    Study("nash-exact", nash_exact.design, final=False),
+    Study("misspecification", misspecification.searched_design, final=False),
+    Study("misspecification-lr", misspecification.lr_search_design, final=False),
+    Study("misspecification-long", misspecification_calibrated.long_design, final=False),
+    Study("misspecification-shared-lr", misspecification_calibrated.shared_design, final=False),
 )}
 
 
@@ -133,16 +141,7 @@ def study_jobs(name: str, preset: str, seeds=None) -> tuple[Path, list[Job]]:
     refused with the seeds the study runs when its design cannot take them (a search and a
     sweep have one seed; nothing is dropped in silence)."""
     study = get(name)
-    if seeds is None:
-        return study.folder(preset), study.jobs(preset)
-    jobs = study.jobs(preset, tuple(seeds))
-    have = {j.spec.get("seed") for j in jobs}
-    if jobs and have != set(seeds):
-        design = sorted({j.spec.get("seed") for j in study.jobs(preset)})
-        raise StudyError(f"The study {name} runs seeds {design} by its design and cannot run "
-                         f"--seeds {' '.join(map(str, seeds))} (it would run {sorted(have)}): "
-                         f"leave --seeds out, or run a study whose design is seeded.")
-    return study.folder(preset), jobs
+    return study.folder(preset), study.jobs(preset, seeds)
 
 
 def final_step(name: str, preset: str):
