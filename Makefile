@@ -13,12 +13,14 @@ HTML_MANAGER := @jupyter-widgets/html-manager@1.0.6
 REQUIREJS := requirejs@2.3.4
 PRESETS := smoke quick full
 
-.PHONY: book chapter test install vendor chromium slurm clean check-preset help
+.PHONY: book chapter test install vendor chromium slurm clean check-preset help wheel
 
 help:
 	@echo "make book [PRESET=quick|smoke|full]   execute the chapters, build _build/html/index.html"
 	@echo "make chapter NAME=<chapter> [PRESET=]  re-execute one chapter, rebuild the HTML"
 	@echo "make test                               run the test suite (installs what it needs)"
+	@echo "make wheel                              build dist/flowlib-*.whl (pip install it anywhere;"
+	@echo "                                        FLOWLIB_RESULTS=<a clone's results/> for the shipped runs)"
 
 check-preset:
 	@case " $(PRESETS) " in *" $(PRESET) "*) ;; \
@@ -35,6 +37,10 @@ $(INSTALLED): requirements.txt pyproject.toml | $(PY)
 	touch $@
 
 install: $(INSTALLED)
+
+wheel: $(INSTALLED)
+	$(PY) -m pip wheel --quiet --disable-pip-version-check --no-deps --no-build-isolation -w dist .
+	@ls dist/flowlib-*.whl
 
 # The widget manager, RequireJS and MathJax, served from the book's own _static, so
 # the built book loads no script from the internet. Pinned versions; fetched once.
