@@ -274,8 +274,10 @@ def run_box(name: str) -> str:
             f"From {clone}: `make chapter NAME={name}` re-executes this page and rebuilds the "
             f"website (`PRESET=smoke` for a one-minute pass, `PRESET=full` for the thesis-scale "
             "settings on a GPU); `make book` builds the whole book. The notebook offered by the "
-            "download button at the top of this page runs only inside such a clone: it imports "
-            "`flowlib` and reads the shipped runs under `results/`.\n:::")
+            "download button at the top of this page runs in any Jupyter where `flowlib` is "
+            "installed (`pip install -e .` in the clone, or the wheel `make wheel` builds): it "
+            "reads the shipped runs from the clone's `results/`, or from the folder named by the "
+            "environment variable `FLOWLIB_RESULTS`.\n:::")
 
 
 def _prepare_page(path: Path, name: str) -> list[str]:
