@@ -7,6 +7,8 @@ assembled by hand) and :func:`link` (to its row on the Findings page).
 """
 from __future__ import annotations
 
+import re
+
 from flowlib.studies import findings as F
 
 RETIRED = " (retired teacher)"
@@ -23,8 +25,9 @@ def _where(s: dict) -> str:
 
 
 def _cell(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Text safe inside a Markdown table cell (code spans as HTML, as everywhere on the page)."""
+    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", str(text))
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _reading(name: str, fid: str) -> str:
