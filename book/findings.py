@@ -19,7 +19,7 @@
 # %% tags=["parameters"]
 preset = "quick"
 
-# %%
+# %% tags=["remove-input"]
 from IPython.display import Markdown, display
 
 from flowlib.book import findings as C
