@@ -134,6 +134,8 @@ display(Markdown(C.rank_table(rc)))
 display(Markdown(C.f5_calibrated_table(exp2_runs)))
 
 # %% [markdown]
+# *Read from the shipped `quick` runs, after they had finished.*
+#
 # **Where the students overfit hard, F5 holds.** At 300 images every run overfits beyond its
 # control's noise, its KL many times its control's while its FID stays at its control's
 # (the medians): almost all are hits, the rest inconclusive (tiny, whose controls' FIDs are

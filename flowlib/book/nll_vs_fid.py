@@ -120,10 +120,10 @@ def synthetic_figure(ts: list[Track]):
 
 def rank_table(rc: list[dict]) -> str:
     """Markdown: Spearman's rho between likelihood and FID per experiment (a few rows)."""
-    return ("| experiment | likelihood | runs | ρ, every check | ρ, final points |\n"
-            "|---|---|---|---|---|\n" + "".join(
-                f"| {r['experiment']} | {r['likelihood']} | {r['runs']} | {r['rho_all']:+.2f} | "
-                f"{r['rho_final']:+.2f} |\n" for r in rc))
+    return ("| experiment | likelihood | runs | checks | ρ, every check | ρ, final points |\n"
+            "|---|---|---|---|---|---|\n" + "".join(
+                f"| {r['experiment']} | {r['likelihood']} | {r['runs']} | {r['points']:,} | "
+                f"{r['rho_all']:+.2f} | {r['rho_final']:+.2f} |\n" for r in rc))
 
 
 def family_counts(rows: list[dict], runs) -> dict[str, tuple[int, int]]:

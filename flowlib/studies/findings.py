@@ -312,8 +312,8 @@ def _f4(rs):
     rise = _grab(r"final minus best validation bits/dim ([^(]+)\(its control's: ([^)]+)\)", row)
     better = [_grab(r"smaller students validating better at the end: ([^;]+);", r) for r in cur]
     if rise:
-        out["headline"] = (f"{_range(rise[0].replace(' ', '').split(','), ' bits/dim')} above its "
-                           f"best validation at 300 images (its control: "
+        out["headline"] = (f"teacher-size student {_range(rise[0].replace(' ', '').split(','), ' bits/dim')} "
+                           f"above its best validation at 300 images (its control "
                            f"{_range(rise[1].replace(' ', '').split(','))})")
     else:
         out["headline"] = row["status"]
