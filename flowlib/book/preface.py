@@ -45,24 +45,20 @@ def verdict_line(rows: list[dict]) -> str:
 
 
 def findings_box(preset: str = "quick"):
-    """The preface's "What this book finds" box: per finding of the thesis, the verdicts of
-    this book's runs, and F1's headline numbers."""
+    """The preface's "What this book finds" box: per finding of the thesis, this book's
+    verdict in plain words and its headline number, as the Findings page has them (the six
+    rows of :func:`flowlib.studies.findings.summary`, read from the shipped table)."""
+    from flowlib.book.findings import link
     from flowlib.book.lesson import findings_box as box
+    from flowlib.studies.findings import summary
     rows = findings_rows(preset)
     if not rows:
-        return box(["No findings table is shipped yet: run `python -m flowlib findings --preset "
-                    "quick` after the studies."], title="What this book finds")
-    ids = list(dict.fromkeys(r["id"] for r in rows))
-    points = []
-    for fid in ids:
-        mine = [r for r in rows if r["id"] == fid]
-        points.append(f"**{fid}**, {SHORT.get(fid, '')}: {verdict_line(mine)}.")
-    head = next((r for r in rows if r["id"] == "F1"), None)
-    footer = ("The verdicts describe this book's `quick`-size runs (small models, short "
-              "schedules, a 2-core CPU and, where a chapter says so, a lent GPU); each applies "
-              "a rule stated in its chapter. The numbers behind every verdict are on the page "
-              "{doc}`findings`.")
-    if head and "; " in head["numbers"]:
-        footer = (f"F1's headline, {_qualifier(head) or 'FID'} (lower is better), median and "
-                  f"range over seeds: {head['numbers'].split('; ')[-1]}. " + footer)
+        return box(["No findings table is shipped yet: run <code>python -m flowlib findings "
+                    "--preset quick</code> after the studies."], title="What this book finds")
+    points = [f"**{s['id']}**, {SHORT.get(s['id'], '')}: **{s['verdict']}**; {s['headline']}."
+              for s in summary(rows)]
+    footer = ("The verdicts describe this book's <code>quick</code>-size runs (small models, "
+              "short schedules, a 2-core CPU, and a GPU where a chapter says so); each applies "
+              "a rule stated in its chapter. Each finding's readings and numbers are on the page "
+              "{doc}`findings` (" + ", ".join(link(s["id"], s["id"]) for s in summary(rows)) + ").")
     return box(points, footer, title="What this book finds")

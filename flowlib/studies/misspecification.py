@@ -220,7 +220,7 @@ def f5_rule(runs: list[dict]) -> tuple[str, str]:
     relatively at least :data:`F5_RATIO` times as much as the largest relative FID change its
     noise allows (``(fid_final - fid_best + 2 se) / fid_best``, at least 0). Supported when
     every run counts, not supported when none does."""
-    hits, skipped, dks, dfs = 0, 0, [], []
+    hits, skipped, dks, dfs, raw = 0, 0, [], [], []
     for r in runs:
         values = [r["kl_final"], r["kl_best"], r["fid_final"], r["fid_best"], r["fid_se"]]
         if not all(math.isfinite(float(v)) for v in values) or r["kl_best"] <= 0 or r["fid_best"] <= 0:
@@ -231,6 +231,7 @@ def f5_rule(runs: list[dict]) -> tuple[str, str]:
         hits += dk > 0 and dk >= F5_RATIO * df
         dks.append(dk)
         dfs.append(df)
+        raw.append(r["fid_final"] / r["fid_best"] - 1)
     if not runs:
         return "no data", "no run overfit"
     if skipped == len(runs):
@@ -238,11 +239,16 @@ def f5_rule(runs: list[dict]) -> tuple[str, str]:
 
     def span(v):
         return "—" if not v else (f"{np.median(v):+.0%}" + (f" ({min(v):+.0%}..{max(v):+.0%})" if len(v) > 1 else ""))
+    # FID's change is shown as measured (signed); the bound the rule compares with (the change
+    # plus two standard errors, floored at 0) reads "+0%" whenever FID fell by more than its
+    # noise, which a reader took for "FID did not move": say how many runs that is instead
+    fell = sum(d == 0 for d in dfs)
     return verdict(hits, len(runs)), (
         f"{hits}/{len(runs)} overfitting runs with the KL's relative growth at least {F5_RATIO:g}x "
-        f"the largest FID change its noise allows; KL {span(dks)} vs FID at most {span(dfs)} "
-        "(median and range)" + (f"; {skipped} run(s) with a non-finite or non-positive figure, "
-                                "not counted" if skipped else ""))
+        f"the largest FID change its noise allows; KL {span(dks)} vs FID {span(raw)} "
+        f"(median and range); FID fell by more than its noise in {fell}/{len(dfs)}, where the "
+        "largest change its noise allows is 0" + (f"; {skipped} run(s) with a non-finite or "
+                                                  "non-positive figure, not counted" if skipped else ""))
 
 
 def f6_rule(larger: dict[str, dict], reference: dict) -> tuple[str, str]:
