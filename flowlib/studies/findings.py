@@ -437,7 +437,7 @@ def readings(fid_prefix: str, preset: str = "quick") -> list[dict]:
     """The verdict rows of one finding (``"F5"``) or one reading (``"F4 (n = 300"``), from the
     shipped findings table when it is there, else computed: for chapters that show their
     verdicts, so they do not assemble the rows by hand."""
-    path = RESULTS / f"findings-{preset}.json"
+    path = results_root(f"findings-{preset}.json")
     rows = json.loads(path.read_text()) if path.exists() else findings_table(preset)
     return [r for r in rows if r["verdict"].startswith(fid_prefix)]
 
