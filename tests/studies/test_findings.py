@@ -21,7 +21,7 @@ PLAIN = {"holds", "does not hold", "holds in part", "not run yet"}
 
 
 def test_six_rows_one_per_finding_each_with_a_verdict_number_reason_and_reconciling_sentence():
-    stored = json.loads((RESULTS / "findings-quick.json").read_text())
+    stored = json.loads((results_root("findings-quick.json")).read_text())
     six = findings.summary(stored)
     assert [s["id"] for s in six] == ["F1", "F2", "F3", "F4", "F5", "F6"]
     for s in six:
@@ -54,7 +54,7 @@ def test_a_reading_whose_numbers_changed_shape_falls_back_to_its_status_not_a_ma
 
 def test_the_page_has_six_top_level_rows_and_no_jargon():
     from flowlib.book import findings as page
-    stored = json.loads((RESULTS / "findings-quick.json").read_text())
+    stored = json.loads((results_root("findings-quick.json")).read_text())
     md = page.page(stored, "quick")
     main = md.split(":::", 2)[1]   # the container around the six rows
     assert len([line for line in main.splitlines() if line.startswith("| <span id=")]) == 6
