@@ -328,7 +328,7 @@ def _size_of(key: str) -> str:
     """'F4 (n = 1,000, one rate)' -> '1,000'."""
     import re
     m = re.search(r"n = ([\d,]+)", key)
-    return m.group(1) if m else key
+    return m.group(1).rstrip(",") if m else key
 
 
 def _cell(runs, s, n):
