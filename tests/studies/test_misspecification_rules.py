@@ -369,6 +369,13 @@ def test_the_early_final_figure_draws_every_student_on_the_constructed_design(no
     matplotlib.use("Agg")
     from flowlib.book.misspecification import early_final_figure
     fig = early_final_figure(_design_runs("thesis"))
-    labels = fig.axes[0].get_legend_handles_labels()[1]
-    assert {f"{s}, {w}" for s in M.DESIGN_STUDENTS for w in ("final", "early-stopped")} <= set(labels)
-    assert [t.get_text() for t in fig.axes[-1].get_xticklabels()] == ["300", "1,000", "3,000", "10,000"]
+    # small multiples: one column per student, one row per yardstick, each panel with its
+    # final (solid) and early-stopped (dashed) line; one legend for all, outside the panels
+    top = fig.axes[:len(M.DESIGN_STUDENTS)]
+    assert [ax.get_title().split("\n")[0] for ax in top] == list(M.DESIGN_STUDENTS)
+    assert len(fig.axes) == 3 * len(M.DESIGN_STUDENTS)
+    for ax in fig.axes:
+        styles = {line.get_linestyle() for line in ax.get_lines() if len(line.get_xdata()) > 1}
+        assert {"-", "--"} <= styles
+    assert [t.get_text() for t in fig.axes[-1].get_xticklabels()] == ["300", "1k", "3k", "10k"]
+    assert [t.get_text() for t in fig.legends[0].get_texts()][0] == "final (median)"
