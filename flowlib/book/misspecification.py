@@ -347,7 +347,7 @@ def lesson_numbers(runs: list[Run], s: str = _M.TEACHER_SIZE) -> dict:
     final training and validation bits/dim, the KL at its lowest and at the end, its control's
     final KL; and the teacher's own bits/dim (its entropy in MNIST units)."""
     from flowlib.core.manifest import read_manifest
-    from flowlib.data.synthetic import TEACHER_DIR
+    from flowlib.data.synthetic import teacher_dir
     n = _M.finite_sizes(runs)[0]
     rs, cs = _cell(runs, s, n), _cell(runs, s, 0)
     med = lambda v: float(np.nanmedian(v)) if len(v) else float("nan")   # noqa: E731
@@ -358,7 +358,7 @@ def lesson_numbers(runs: list[Run], s: str = _M.TEACHER_SIZE) -> dict:
             "kl_low": med([_kl_low(r) for r in rs]),
             "kl_final": med([value_at(r, "kl") for r in rs]),
             "kl_control": med([value_at(r, "kl") for r in cs]),
-            "teacher_bpd": read_manifest(TEACHER_DIR)["results"]["entropy"]["bits_per_dim"]}
+            "teacher_bpd": read_manifest(teacher_dir())["results"]["entropy"]["bits_per_dim"]}
 
 
 def findings_points(runs: list[Run], preset: str) -> list[str]:
