@@ -115,7 +115,7 @@ display(Markdown(C.dropdown(
     "bits/dim, KL and FID",
     "*Best-val step* is where early stopping would stop; KL and FID are measured every 500 "
     "steps, so their early value is the measurement nearest that step; the ± is the bootstrap "
-    "standard error of the final FID.\n\n" + exp2.early_final_table(runs))))
+    "standard error of the final FID.\n\n" + C.early_final_table(runs))))
 
 # %% [markdown]
 # The overfitting itself, validation bits/dim above each student's control, against the size
@@ -420,7 +420,7 @@ display(Markdown(C.dropdown("The runs: what ran, where, and the code's commit", 
                             f"design's {planned} runs have finished.** " + provenance(runs, note)
                             + "\n\n" + C.calibrated_provenance(runs, preset))))
 display(Markdown(C.dropdown("The students' sizes (the named sizes of the model; the teacher is "
-                            "the teacher-size student, <code>small</code>)", exp2.parameter_table())))
+                            "the teacher-size student, <code>small</code>)", C.parameter_table())))
 
 # %% [markdown]
 # ### The rate search
@@ -433,7 +433,7 @@ search = load_study(shipped_results("misspecification-lr", preset))
 C.search_figure(search);
 
 # %% tags=["remove-input"]
-display(Markdown(C.dropdown("The rate search in numbers", exp2.search_table(search) + "\n\n"
+display(Markdown(C.dropdown("The rate search in numbers", C.search_table(search) + "\n\n"
                             + provenance(search, "The search: `results/misspecification-lr-quick`."))))
 
 # %% [markdown]

@@ -67,7 +67,7 @@ C.counts_figure(runs);
 
 # %% tags=["remove-input"]
 display(Markdown(dropdown("F6's four counts per student and training-set size (table)",
-                          exp2.f6_table(runs))))
+                          C.f6_table(runs))))
 display(Markdown(C.speed_note(runs, preset)))
 
 # %% [markdown]

@@ -458,7 +458,7 @@ def summary_table(runs: list[Run]) -> str:
     """Markdown, one row per student: the exact KL to the teacher (nats/image, median over
     seeds) at the end of training and, in brackets, where early stopping would stop, for each
     training-set size and the infinite-data control. The full table (ranges, validation
-    bits/dim, FID) is :func:`flowlib.studies.misspecification.early_final_table`."""
+    bits/dim, FID) is :func:`early_final_table`."""
     from flowlib.studies.misspecification import early_and_final
     sizes = [*_M.finite_sizes(runs), 0]
     head = ("| student | " + " | ".join("control" if n == 0 else f"{n:,} images" for n in sizes)
@@ -626,3 +626,61 @@ def exercise_f5_answer():
         f"**{b}**. The same two growth factors are inconclusive or a hit depending on how noisy "
         "FID is between seeds, which is why the calibrated rule measures that noise instead of "
         "assuming a bootstrap error.")
+
+
+# ------------------------------------------------------------------ the study's tables (Markdown)
+# The book layer's: the study module holds the design, the rules and the readers.
+from flowlib.models.realnvp import SIZES, RealNVP  # noqa: E402
+from flowlib.studies.misspecification import (DESIGN_STUDENTS, LR_SEARCH, early_and_final,  # noqa: E402
+                                              early_stop, search_score, select_lrs)
+
+def parameter_table() -> str:
+    lines = ["| size | vs teacher | parameters | couplings (checkerboard/channel/last) | width | blocks |",
+             "|---|---|---|---|---|---|"]
+    for name, cfg in SIZES.items():
+        lines.append(f"| {name} | {relation(name)} | {RealNVP(cfg).num_parameters():,} | "
+                     f"{cfg.checkerboard}/{cfg.channelwise}/{cfg.last} | {cfg.width} | {cfg.blocks} |")
+    return "\n".join(lines)
+
+def search_table(search: list[Run]) -> str:
+    """Markdown: the rate search, one row per student and rate: the score (median validation
+    bits/dim of the last checks), the lowest and the last check, and which rate is selected
+    (once every rate of the student's search has finished)."""
+    chosen = select_lrs(search)
+    head = ("| student | learning rate | score (median of the last checks) | lowest check | "
+            "last check | selected |\n|---|---|---|---|---|---|\n")
+    body = ""
+    for s in DESIGN_STUDENTS:
+        for lr in LR_SEARCH["lrs"]:
+            r = next((x for x in search if x.spec.get("student") == s and x.spec.get("lr") == lr), None)
+            if r is None:
+                body += f"| {s} | {lr:g} | not run yet | | | |\n"
+                continue
+            _, v = r.series("val_bpd")
+            score = search_score(r)
+            mark = ("**yes**" if chosen.get(s) == lr else "") if s in chosen else "(search running)"
+            body += (f"| {s} | {lr:g} | {'—' if score is None else f'{score:.3f}'} | "
+                     f"{np.nanmin(v):.3f} | {v[-1]:.3f} | {mark} |\n")
+    return head + body
+
+def early_final_table(runs: list[Run]) -> str:
+    """Markdown: per student and training-set size, early-stopped (at the lowest validation
+    bits/dim) and final figures side by side (:func:`early_and_final`), median and range over
+    seeds: validation bits/dim, exact KL (nats/image), LeNet-FID against teacher samples with
+    its bootstrap standard error."""
+    head = ("| student | training set | seeds | best-val step | validation bits/dim: best → final "
+            "| exact KL: best → final | LeNet-FID: best → final (± s.e.) |\n|---|---|---|---|---|---|---|\n")
+    body = ""
+    cells: dict = {}
+    for r in runs:
+        cells.setdefault((train_size(r), LADDER.index(student(r)), student(r)), []).append(r)
+    for (n, _, s), rs in sorted(cells.items(), key=lambda kv: ((kv[0][0] or 10**9), kv[0][1])):
+        steps = [e for r in rs if (e := early_stop(r)[0]) is not None]
+        ef = [early_and_final(r) for r in rs]
+
+        def pair(k, fmt=".1f"):
+            return f"{median_range([x[k][0] for x in ef], fmt)} → {median_range([x[k][1] for x in ef], fmt)}"
+        body += (f"| {s} | {'infinite (control)' if n == 0 else f'{n:,}'} | {len(rs)} | "
+                 f"{median_range(steps, '.0f')} | {pair('val_bpd', '.3f')} | {pair('kl')} | "
+                 f"{pair('fid')} (± {median_range([x['fid_se'][1] for x in ef])}) |\n")
+    return head + body

@@ -9,8 +9,9 @@ from PIL import Image
 from flowlib.book.plots import COLUMN_IN, log_axis, panel_grid, symlog_axis
 from flowlib.models.realnvp import SIZES, RealNVP
 from flowlib.studies.misspecification import (LADDER, TEACHER_SIZE, finite_sizes, overfitting_gap,
-                                              relation, speed, student, student_speeds, train_size)
-from flowlib.studies.results import Run, value_at
+                                              relation, speed, student, student_speeds, train_size,
+                                              unstable)
+from flowlib.studies.results import Run, median_range, value_at
 
 COUNTS = (("training\nimages / s", speed),
           ("overfitting gap\n(bits/dim)", lambda r: overfitting_gap(r)[1]),
@@ -291,3 +292,32 @@ def exercise_spikes_answer(runs: list[Run]):
         "steps), in the controls on fresh data as much as on 300 images. Counted from step 0 "
         "they make the larger student 'unstable'; counted after step 400, as the calibrated "
         "rule does, they do not.")
+
+
+# ------------------------------------------------------------------ F6's table (Markdown)
+# The book layer's: the study module holds the design, the rules and the readers.
+def f6_table(runs: list[Run]) -> str:
+    """Markdown: F6's four counts per student and finite training-set size, median and range
+    over seeds: training images per second, unstable seeds (:func:`unstable`), the overfitting
+    gap above the teacher's own bits/dim (:func:`overfitting_gap`), final LeNet-FID with its
+    bootstrap standard error."""
+    bench = student_speeds(runs[0].spec.get("preset", "quick")) if runs else {}
+    head = ("| student | vs teacher | parameters | training set | seeds | images/s (F6's: "
+            f"{'quiet benchmark' if bench else 'logged, no benchmark shipped'}) | images/s logged "
+            "(busy CPU) | unstable seeds | gap (bits/dim) | LeNet-FID (± s.e.) |\n"
+            "|---|---|---|---|---|---|---|---|---|---|\n")
+    body = ""
+    for n in finite_sizes(runs):
+        for s in LADDER:
+            rs = [r for r in runs if student(r) == s and train_size(r) == n]
+            if not rs:
+                continue
+            p = rs[0].manifest.get("results", {}).get("parameters")
+            logged = median_range([speed(r) for r in rs])
+            body += (f"| {s} | {relation(s)} | {p:,} | {n:,} | {len(rs)} | "
+                     f"{f'{bench[s]:.1f}' if s in bench else logged} | {logged} | "
+                     f"{sum(unstable(r) for r in rs)} | "
+                     f"{median_range([overfitting_gap(r)[1] for r in rs], '.3f')} | "
+                     f"{median_range([value_at(r, 'fid') for r in rs])} (± {median_range([value_at(r, 'fid_se') for r in rs])}) |\n"
+                     if p else "")
+    return head + body if body else "*No finite-set run has finished yet.*"

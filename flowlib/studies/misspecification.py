@@ -20,7 +20,7 @@ import numpy as np
 
 from flowlib.data.synthetic import Teacher, synthetic_mnist
 from flowlib.metrics.likelihood import bpd_256
-from flowlib.models.realnvp import SIZES, RealNVP
+from flowlib.models.realnvp import SIZES
 from flowlib.studies.results import Run, load_study, median_range, shipped_results, value_at, verdict
 from flowlib.core.paths import results_root
 from flowlib.studies.design import Design, grid
@@ -100,14 +100,6 @@ def overfitting_gap(r: Run) -> tuple[float | None, float | None]:
                                 r.rows[0].get("teacher_sha256") if r.rows else None)
     return v - t, (v - tv) - (t - tt)
 
-
-def parameter_table() -> str:
-    lines = ["| size | vs teacher | parameters | couplings (checkerboard/channel/last) | width | blocks |",
-             "|---|---|---|---|---|---|"]
-    for name, cfg in SIZES.items():
-        lines.append(f"| {name} | {relation(name)} | {RealNVP(cfg).num_parameters():,} | "
-                     f"{cfg.checkerboard}/{cfg.channelwise}/{cfg.last} | {cfg.width} | {cfg.blocks} |")
-    return "\n".join(lines)
 
 
 # ------------------------------------------------------------------ rules of the redesigned study
@@ -384,27 +376,6 @@ def select_lrs(runs: list[Run]) -> dict[str, float]:
     return {s: lr for s, (lr, _) in best.items()}
 
 
-def search_table(search: list[Run]) -> str:
-    """Markdown: the rate search, one row per student and rate: the score (median validation
-    bits/dim of the last checks), the lowest and the last check, and which rate is selected
-    (once every rate of the student's search has finished)."""
-    chosen = select_lrs(search)
-    head = ("| student | learning rate | score (median of the last checks) | lowest check | "
-            "last check | selected |\n|---|---|---|---|---|---|\n")
-    body = ""
-    for s in DESIGN_STUDENTS:
-        for lr in LR_SEARCH["lrs"]:
-            r = next((x for x in search if x.spec.get("student") == s and x.spec.get("lr") == lr), None)
-            if r is None:
-                body += f"| {s} | {lr:g} | not run yet | | | |\n"
-                continue
-            _, v = r.series("val_bpd")
-            score = search_score(r)
-            mark = ("**yes**" if chosen.get(s) == lr else "") if s in chosen else "(search running)"
-            body += (f"| {s} | {lr:g} | {'—' if score is None else f'{score:.3f}'} | "
-                     f"{np.nanmin(v):.3f} | {v[-1]:.3f} | {mark} |\n")
-    return head + body
-
 
 def design(preset: str, lrs: dict[str, float] | None = None, *, study: str = "misspecification",
            students=DESIGN_STUDENTS, sizes=None) -> Design:
@@ -617,28 +588,6 @@ def early_and_final(r: Run) -> dict[str, tuple[float, float]]:
             "fid_se": (se, se)}
 
 
-def early_final_table(runs: list[Run]) -> str:
-    """Markdown: per student and training-set size, early-stopped (at the lowest validation
-    bits/dim) and final figures side by side (:func:`early_and_final`), median and range over
-    seeds: validation bits/dim, exact KL (nats/image), LeNet-FID against teacher samples with
-    its bootstrap standard error."""
-    head = ("| student | training set | seeds | best-val step | validation bits/dim: best → final "
-            "| exact KL: best → final | LeNet-FID: best → final (± s.e.) |\n|---|---|---|---|---|---|---|\n")
-    body = ""
-    cells: dict = {}
-    for r in runs:
-        cells.setdefault((train_size(r), LADDER.index(student(r)), student(r)), []).append(r)
-    for (n, _, s), rs in sorted(cells.items(), key=lambda kv: ((kv[0][0] or 10**9), kv[0][1])):
-        steps = [e for r in rs if (e := early_stop(r)[0]) is not None]
-        ef = [early_and_final(r) for r in rs]
-
-        def pair(k, fmt=".1f"):
-            return f"{median_range([x[k][0] for x in ef], fmt)} → {median_range([x[k][1] for x in ef], fmt)}"
-        body += (f"| {s} | {'infinite (control)' if n == 0 else f'{n:,}'} | {len(rs)} | "
-                 f"{median_range(steps, '.0f')} | {pair('val_bpd', '.3f')} | {pair('kl')} | "
-                 f"{pair('fid')} (± {median_range([x['fid_se'][1] for x in ef])}) |\n")
-    return head + body
-
 
 def searched_lrs(preset: str) -> dict[str, float]:
     """Each design student's learning rate as the shipped search at ``preset`` selected it
@@ -673,32 +622,6 @@ def finite_sizes(runs: list[Run]) -> list[int]:
     """The finite training-set sizes among ``runs``, smallest first."""
     return sorted({train_size(r) for r in runs if train_size(r) > 0})
 
-
-def f6_table(runs: list[Run]) -> str:
-    """Markdown: F6's four counts per student and finite training-set size, median and range
-    over seeds: training images per second, unstable seeds (:func:`unstable`), the overfitting
-    gap above the teacher's own bits/dim (:func:`overfitting_gap`), final LeNet-FID with its
-    bootstrap standard error."""
-    bench = student_speeds(runs[0].spec.get("preset", "quick")) if runs else {}
-    head = ("| student | vs teacher | parameters | training set | seeds | images/s (F6's: "
-            f"{'quiet benchmark' if bench else 'logged, no benchmark shipped'}) | images/s logged "
-            "(busy CPU) | unstable seeds | gap (bits/dim) | LeNet-FID (± s.e.) |\n"
-            "|---|---|---|---|---|---|---|---|---|---|\n")
-    body = ""
-    for n in finite_sizes(runs):
-        for s in LADDER:
-            rs = [r for r in runs if student(r) == s and train_size(r) == n]
-            if not rs:
-                continue
-            p = rs[0].manifest.get("results", {}).get("parameters")
-            logged = median_range([speed(r) for r in rs])
-            body += (f"| {s} | {relation(s)} | {p:,} | {n:,} | {len(rs)} | "
-                     f"{f'{bench[s]:.1f}' if s in bench else logged} | {logged} | "
-                     f"{sum(unstable(r) for r in rs)} | "
-                     f"{median_range([overfitting_gap(r)[1] for r in rs], '.3f')} | "
-                     f"{median_range([value_at(r, 'fid') for r in rs])} (± {median_range([value_at(r, 'fid_se') for r in rs])}) |\n"
-                     if p else "")
-    return head + body if body else "*No finite-set run has finished yet.*"
 
 
 def student_speeds(preset: str) -> dict[str, float]:
