@@ -89,82 +89,28 @@ C.findings_box(runs, srows, stages, floors)
 # study are in the {ref}`Methods <methods>` at the end of this chapter.
 
 # %% [markdown]
-# ## The code: one adversarial step
-#
-# Every GAN run of the book uses the same few functions of `flowlib.training.gan`. The
-# generator's adversarial loss reads the discriminator's logits $l$ on its fakes
-# ($D = \sigma(l)$):
-
-# %% tags=["remove-input"]
-from flowlib.training.gan import (GANTrainLoss, discriminator_update, generator_loss,
-                                  gradient_penalty, r1_penalty, to_pixel_range)
-
-show_source(generator_loss)
-
-# %% [markdown]
-# - NSGAN minimises $-\log D(G(z)) = \operatorname{softplus}(-l)$: its gradient is large when
-#   the discriminator confidently rejects a fake ($l \ll 0$), where the original minimax loss
-#   $\log(1 - D)$ saturates.
-# - WGAN-GP's generator simply raises the critic's mean score: the critic's output is a
-#   score, not a probability.
-#
-# The discriminator's step, one function for both families, with the two regularisers the
-# search could select: R1 for NSGAN, the gradient penalty for WGAN-GP's critic.
-
-# %% tags=["remove-input"]
-show_source(discriminator_update)
-
-# %% [markdown]
-# - `fake.detach()`: the discriminator's step never moves the generator.
-# - For NSGAN the loss is the binary cross-entropy, $\operatorname{softplus}(-l_\text{real}) +
-#   \operatorname{softplus}(l_\text{fake})$; with `r1 > 0` it adds
-#   $\tfrac{\gamma}{2}\,\mathbb E\,\lVert\nabla_x D(x)\rVert^2$ on *real* images, which
-#   penalises a discriminator that changes steeply around the data
-#   ({ref}`Mescheder et al. 2018 <ref-mescheder2018>`). Every live NSGAN configuration of the
-#   search had it.
-# - For WGAN-GP the critic's loss is the difference of mean scores plus `gp_weight` (10) times
-#   the gradient penalty. Both penalties are computed by differentiating the discriminator
-#   with respect to its *input*, keeping the graph (`create_graph=True`) so that the penalty
-#   itself can be differentiated:
-
-# %% tags=["remove-input"]
-show_source(r1_penalty)
-
-# %% tags=["remove-input"]
-show_source(gradient_penalty)
-
-# %% [markdown]
-# - The gradient penalty is evaluated at random points on the straight lines between real and
-#   fake images, and asks the critic's gradient norm to be 1 there (a soft version of the
-#   1-Lipschitz constraint the Wasserstein distance needs).
-#
-# Finally the step the trainer calls for every adversarial loss: extra discriminator steps
-# (WGAN-GP takes five), then one on this step's real batch, then the generator's objective
-# through the frozen discriminator; the trainer does the generator's backward pass and step.
-
-# %% tags=["remove-input"]
-show_source(GANTrainLoss.loss)
-
-# %% [markdown]
-# - `model.decode(...)` is the flow run backwards: the generator *is* the Real NVP, no extra
-#   network.
-# - `to_pixel_range(raw)` clips fakes to the real images' $[0, 1]$ with a straight-through
-#   gradient, so the discriminator cannot tell fakes by their range alone
-#   (`fake + (fake.clamp(0, 1) - fake).detach()`: clipped values, the identity's gradient).
-# - The reals are dequantised exactly as the NLL sees them (`self._real`), so the
-#   discriminator cannot win by spotting the 256-level pixel grid either.
-# - The NLL is computed only for the hybrid (`uses_nll`); everything else in the step is
-#   logged, so a failing run shows how it fails (the generator's saturated pixels, the
-#   discriminator's input gradients).
-
-# %% [markdown]
 # ## F1: whose samples are closer to real digits?
 #
 # Three seeds of each family's selected configuration, 6 000 generator steps of 64 images,
 # scored on the test split: LeNet-FID of 10 000 samples (a small MNIST classifier's features,
 # chapter {doc}`Measuring image quality <measuring_quality>`), Inception-FID of 500 samples,
-# and the exact test bits/dim on all 10 000 test digits. Medians over the three seeds; the
-# last row is held-out real digits scored the same way, the best any model can hope for.
+# and the exact test bits/dim on all 10 000 test digits. First, how the runs got there:
+
+# %% mystnb={"figure": {"caption": "The final runs over training, per loss: the median over three seeds (line) and their range (band), at every quality check. Top left: the exact validation bits/dim (log scale), falling for NLL and the hybrid while NSGAN and WGAN-GP climb by orders of magnitude. Top right: the validation LeNet-FID (log scale; dashed: real digits), where every adversarial loss ends far below NLL. Below: precision, recall and the digit classes covered.", "name": "fig-exp1-curves"}, "image": {"alt": "Five panels over 6000 training steps for NLL, NSGAN, WGAN-GP and the hybrid: validation bits per dimension falling for NLL and the hybrid and rising to thousands and millions for NSGAN and WGAN-GP; LeNet-FID falling for all, lowest for WGAN-GP and highest for NLL; precision, recall and classes covered."}}
+C.curves_figure(runs, floor=floors.get("lenet_validation"))
+plt.show()
+
+# %% [markdown]
+# What to look at: the two top panels move in opposite directions for the adversarial
+# losses. The samples improve (FID falls) while the likelihood of real digits collapses
+# (bits/dim rise from the initial network's 7 to thousands): the GAN loss rewards samples
+# that look real and never asks for a density. NLL does the opposite: the best bits/dim of
+# the four, the worst FID. The hybrid's NLL term keeps its bits/dim near NLL's while its
+# samples move most of the way to NSGAN's.
+
+# %% [markdown]
+# The final figures on the test split, medians over the three seeds; the last row is
+# held-out real digits scored the same way, the best any model can hope for.
 
 # %%
 display(Markdown(C.summary_table(runs, floors)))
@@ -187,20 +133,9 @@ display(Markdown(
 # %% [markdown]
 # The order is the reverse of the thesis' F1: every adversarial family beats NLL on LeNet-FID
 # in every seed, NSGAN by a factor of about four, WGAN-GP by ten, and Inception-FID agrees for
-# NSGAN. The figure shows how the runs got there.
-
-# %% mystnb={"figure": {"caption": "The final runs over training, per loss: the median over three seeds (line) and their range (band), at every quality check. Top left: the exact validation bits/dim (log scale), falling for NLL and the hybrid while NSGAN and WGAN-GP climb by orders of magnitude. Top right: the validation LeNet-FID (log scale; dashed: real digits), where every adversarial loss ends far below NLL. Below: precision, recall and the digit classes covered.", "name": "fig-exp1-curves"}, "image": {"alt": "Five panels over 6000 training steps for NLL, NSGAN, WGAN-GP and the hybrid: validation bits per dimension falling for NLL and the hybrid and rising to thousands and millions for NSGAN and WGAN-GP; LeNet-FID falling for all, lowest for WGAN-GP and highest for NLL; precision, recall and classes covered."}}
-C.curves_figure(runs, floor=floors.get("lenet_validation"))
-plt.show()
+# NSGAN. The samples show why.
 
 # %% [markdown]
-# What to look at: the two top panels move in opposite directions for the adversarial
-# losses. The samples improve (FID falls) while the likelihood of real digits collapses
-# (bits/dim rise from the initial network's 7 to thousands): the GAN loss rewards samples
-# that look real and never asks for a density. NLL does the opposite: the best bits/dim of
-# the four, the worst FID. The hybrid's NLL term keeps its bits/dim near NLL's while its
-# samples move most of the way to NSGAN's.
-#
 # **Samples from the same noise.** Pick a seed, then move the slider back from the last step.
 # Each frame decodes the *same* latent vectors with every loss's model at that step: at
 # step 0 all four are the same initial network, so the frames show only what training did.
@@ -210,7 +145,7 @@ plt.show()
 C.samples_widget(runs)
 
 # %% [markdown]
-# NLL's samples are blurred, broken strokes on a grey, noisy background: a likelihood model
+# NLL's samples are irregular, broken strokes, few of them a clean digit: a likelihood model
 # must put density everywhere real digits might be, and at this size and length its samples
 # show it. The adversarial generators draw clean, high-contrast digits: a discriminator
 # punishes anything that does not look like a digit. That is the whole of F1's reversal, and
@@ -276,6 +211,76 @@ display(Markdown(parity.parity_table(parity.parity_rows(runs, sruns, hruns, RESU
 # the data only through its discriminator, which reads one real batch per discriminator step:
 # as many for NSGAN, five times as many for WGAN-GP's critic. Cells that need a new
 # measurement say *to be measured* until it is shipped.
+
+# %% [markdown]
+# ## The code: one adversarial step
+#
+# How does a flow become a GAN generator? Every GAN run of the book uses the same few
+# functions of `flowlib.training.gan`. The
+# generator's adversarial loss reads the discriminator's logits $l$ on its fakes
+# ($D = \sigma(l)$):
+
+# %% tags=["remove-input"]
+from flowlib.training.gan import (GANTrainLoss, discriminator_update, generator_loss,
+                                  gradient_penalty, r1_penalty, to_pixel_range)
+
+show_source(generator_loss)
+
+# %% [markdown]
+# - NSGAN minimises $-\log D(G(z)) = \operatorname{softplus}(-l)$: its gradient is large when
+#   the discriminator confidently rejects a fake ($l \ll 0$), where the original minimax loss
+#   $\log(1 - D)$ saturates.
+# - WGAN-GP's generator simply raises the critic's mean score: the critic's output is a
+#   score, not a probability.
+#
+# The discriminator's step, one function for both families, with the two regularisers the
+# search could select: R1 for NSGAN, the gradient penalty for WGAN-GP's critic.
+
+# %% tags=["remove-input"]
+show_source(discriminator_update)
+
+# %% [markdown]
+# - `fake.detach()`: the discriminator's step never moves the generator.
+# - For NSGAN the loss is the binary cross-entropy, $\operatorname{softplus}(-l_\text{real}) +
+#   \operatorname{softplus}(l_\text{fake})$; with `r1 > 0` it adds
+#   $\tfrac{\gamma}{2}\,\mathbb E\,\lVert\nabla_x D(x)\rVert^2$ on *real* images, which
+#   penalises a discriminator that changes steeply around the data
+#   ({ref}`Mescheder et al. 2018 <ref-mescheder2018>`). Every live NSGAN configuration of the
+#   search had it.
+# - For WGAN-GP the critic's loss is the difference of mean scores plus `gp_weight` (10) times
+#   the gradient penalty. Both penalties are computed by differentiating the discriminator
+#   with respect to its *input*, keeping the graph (`create_graph=True`) so that the penalty
+#   itself can be differentiated:
+
+# %% tags=["remove-input"]
+show_source(r1_penalty)
+
+# %% tags=["remove-input"]
+show_source(gradient_penalty)
+
+# %% [markdown]
+# - The gradient penalty is evaluated at random points on the straight lines between real and
+#   fake images, and asks the critic's gradient norm to be 1 there (a soft version of the
+#   1-Lipschitz constraint the Wasserstein distance needs).
+#
+# Finally the step the trainer calls for every adversarial loss: extra discriminator steps
+# (WGAN-GP takes five), then one on this step's real batch, then the generator's objective
+# through the frozen discriminator; the trainer does the generator's backward pass and step.
+
+# %% tags=["remove-input"]
+show_source(GANTrainLoss.loss)
+
+# %% [markdown]
+# - `model.decode(...)` is the flow run backwards: the generator *is* the Real NVP, no extra
+#   network.
+# - `to_pixel_range(raw)` clips fakes to the real images' $[0, 1]$ with a straight-through
+#   gradient, so the discriminator cannot tell fakes by their range alone
+#   (`fake + (fake.clamp(0, 1) - fake).detach()`: clipped values, the identity's gradient).
+# - The reals are dequantised exactly as the NLL sees them (`self._real`), so the
+#   discriminator cannot win by spotting the 256-level pixel grid either.
+# - The NLL is computed only for the hybrid (`uses_nll`); everything else in the step is
+#   logged, so a failing run shows how it fails (the generator's saturated pixels, the
+#   discriminator's input gradients).
 
 # %% [markdown]
 # ## F2: is the adversarial training unstable?
@@ -347,7 +352,7 @@ display(Markdown(
 # 0.05, 0.5, 5, 50 and 500 nats per dimension (one seed, 1 000 steps), and the best live
 # $\lambda$ by the same rule as the search joined the final runs.
 
-# %% mystnb={"figure": {"caption": "The hybrid sweep at 1 000 steps. Left: validation LeNet-FID against the weight of the NLL term (dashed: real digits). Right: exact validation bits/dim. The FID rises steadily with the weight, while the bits/dim stay at a few bits/dim for every weight, where NSGAN's alone climb to thousands.", "name": "fig-exp1-hybrid"}, "image": {"alt": "Two panels against lambda on a log axis from 0.05 to 500: validation LeNet-FID rising with lambda, and validation bits per dimension falling only slightly."}}
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The hybrid sweep at 1 000 steps. Left: validation LeNet-FID against the weight of the NLL term (dashed: real digits). Right: exact validation bits/dim. The FID rises steadily with the weight, while the bits/dim stay at a few bits/dim for every weight, where NSGAN's alone climb to thousands.", "name": "fig-exp1-hybrid"}, "image": {"alt": "Two panels against lambda on a log axis from 0.05 to 500: validation LeNet-FID rising with lambda, and validation bits per dimension falling only slightly."}}
 if hruns:
     C.hybrid_figure(hruns, floors.get("lenet_validation"))
     plt.show()
@@ -415,9 +420,10 @@ display(Markdown(text + "\n\n"
 # At step 0 the four panels are identical: every loss starts from the same initialised
 # network (the same seed and the same ActNorm initialisation on the same real batch) and each
 # frame decodes the same latent vectors, so the only difference between panels at a later
-# step is what its loss did. The adversarial generators draw digit-like strokes early and
-# then refine them; NLL's samples stay blurred and broken throughout, consistent with its
-# LeNet-FID staying around 400 while the others fall.
+# step is what its loss did. NLL changes the least: from step 500 on, each latent vector keeps
+# its broken shape and only its strokes firm up, as its LeNet-FID levels off around 400. The
+# adversarial generators keep redrawing: their digits get cleaner, and even which digit a
+# latent vector becomes changes between step 2 000 and step 6 000.
 # :::
 #
 # **2. Read the two notions of instability off one run.** The shipped metrics of each run are

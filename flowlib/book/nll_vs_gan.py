@@ -128,7 +128,8 @@ def control_section(root, floor: dict | None = None):
     texts = []
     for run in runs:
         rows = [r for r in read_metrics(run) if "fid" in r and not r.get("event")]
-        ax[0].plot([r["step"] for r in rows], [r["fid"] for r in rows], "o-", ms=3, label=run.name)
+        ax[0].plot([r["step"] for r in rows], [r["fid"] for r in rows], "o-", ms=3,
+                   label=run.name if len(runs) > 1 else None)   # one run: the title names it
         fin = json.loads((run / "final.json").read_text())["lenet"]
         texts.append(f"{run.name}: LeNet-FID {fin['fid']:.1f} on {fin['n']:,} samples against MNIST "
                      f"test, {fin['classes_covered']}/10 classes, precision {fin['precision']:.3f}, "
@@ -137,7 +138,8 @@ def control_section(root, floor: dict | None = None):
     log_axis(ax[0])
     ax[0].set(xlabel="step", ylabel="LeNet-FID (2 000 samples vs validation)",
               title="the DCGAN control over training")
-    ax[0].legend(fontsize=9)
+    if floor or len(runs) > 1:   # bottom left, above the floor line: below the curve's tail
+        ax[0].legend(fontsize=9, loc="lower left", bbox_to_anchor=(0, 0.06))
     last = sorted((runs[0] / "grids").glob("step-*.png"))[-1]
     ax[1].imshow(np.asarray(Image.open(last)), cmap="gray")
     ax[1].set_title(f"{runs[0].name}, fixed noise, {last.stem.replace('-', ' ')}", fontsize=9)
@@ -209,8 +211,8 @@ def search_figure(rows: list[dict], floor: dict | None = None):
     ax.set_ylabel(f"validation LeNet-FID ({n:,} samples)".replace(",", " ") if n else "validation LeNet-FID")
     ax.set_title(f"the search after {steps:,} steps: filled = alive at its end, open = dead".replace(",", " "),
                  fontsize=10)
-    if floor:
-        ax.legend(fontsize=9, loc="lower right")
+    if floor:   # the top left holds no point: NLL's configurations lie far below it
+        ax.legend(fontsize=9, loc="upper left")
     fig.tight_layout()
     return fig
 
