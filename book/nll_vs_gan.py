@@ -308,8 +308,8 @@ plt.show()
 display(Markdown(f2.instability_table(f2.instability_counts(stages))))
 
 # %% [markdown]
-# Each row is one stage and loss (the number of runs in brackets). The first two columns are
-# the first notion: NSGAN's settings decide whether it lives (11 of 16 search configurations
+# Each row is one stage and loss (the number of runs in brackets). The two middle columns
+# are the first notion: NSGAN's settings decide whether it lives (11 of 16 search configurations
 # died), but once a live setting is found its three seeds all trained to the end. The last
 # column is the second notion, and it is a different kind of statement:
 
@@ -401,7 +401,10 @@ display(Markdown(text + "\n\n"
 # numbers are far from the literature's; what the chapter tests is the *comparison* at equal
 # architecture, data and generator steps (not equal minutes: the adversarial side took more).
 # The search ran one seed per configuration for 1 000 steps, and its ranking there need not be
-# the ranking at 6 000; a validation FID of 2 000 samples has its own noise. NSGAN here is
+# the ranking at 6 000; a validation FID of 2 000 samples has its own noise (each check stores
+# its bootstrap standard error, the fid_se column of the run's metrics), of which the three
+# seeds of the final runs measure the seed-to-seed part, and the search's figure shows how
+# much a family depends on its settings. NSGAN here is
 # NSGAN *on this flow*, output sigmoid included: a discriminator on the flow's logit-space
 # images might change its death rate, and would need its own search. Whether the order holds
 # for the `full` preset's larger flow trained longer, where NLL's samples improve, is open.
@@ -452,7 +455,7 @@ display(Markdown(
     "**3. Rerun a small piece.** Train the selected NSGAN configuration for 500 steps of the "
     "quick model yourself (a few minutes on a laptop CPU), checking its quality every 250 "
     "steps:\n\n"
-    f"```\npython -m flowlib train --out runs/my-nsgan --loss nsgan --preset quick --seed 0 "
+    f"```bash\npython -m flowlib train --out runs/my-nsgan --loss nsgan --preset quick --seed 0 "
     f"--steps 500 --quality-every 250 --eval-every 250 {nsgan_flags}\n```\n\n"
     "Then read its <code>runs/my-nsgan/metrics.jsonl</code> as in exercise 2 (or load it with "
     "<code>flowlib.studies.results</code>) and compare its validation bits/dim and FID at steps "
