@@ -18,7 +18,8 @@ CURVES = (("val_bpd", "validation bits/dim (exact)", True),
 def curves_figure(runs: list[Run], keys=CURVES, floor: dict | None = None):
     """Each quantity over training steps: per loss, the median over seeds and the min–max band
     (an adversarial flow's bits/dim span a decade across seeds). ``floor``: the real-versus-real
-    LeNet-FID at the checks' sample size, drawn on the FID panel."""
+    LeNet-FID at the checks' sample size, drawn on the FID panel. One legend for the figure, in
+    the grid's free cell (an odd number of panels) or under the panels: never over the data."""
 
     n = ((runs[0].rows[0].get("train") or {}).get("quality_images") if runs and runs[0].rows else None)
     fig, axes = panel_grid(len(keys))
@@ -29,14 +30,38 @@ def curves_figure(runs: list[Run], keys=CURVES, floor: dict | None = None):
                       label=LOSS_LABEL[loss], center="median")
         if key == "fid" and floor:
             _floor_line(ax, floor)
-            ax.legend(handles=[ax.lines[-1]], fontsize=9)
         if log:
             log_axis(ax)
+            lo, hi = ax.get_ylim()
+            if hi / max(lo, 1e-12) > 300:      # many decades: label the decades only
+                decade_axis(ax)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("step")
-    axes[0].legend(fontsize=9)
-    fig.tight_layout()
+    handles, labels = {}, {}
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(lab, h)
+    if len(keys) % 2:                            # the free cell of the last row
+        fig.legend(list(handles.values()), list(handles), loc="center",
+                   bbox_to_anchor=(0.75, 0.5 / (-(-len(keys) // 2))), fontsize=10, frameon=False)
+        fig.tight_layout()
+    else:
+        fig.tight_layout(rect=(0, 0.08, 1, 1))
+        fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=3,
+                   fontsize=9, frameon=False)
     return fig
+
+
+def decade_axis(ax) -> None:
+    """A log y axis spanning many decades, labelled at each decade only (1, 10, 100, 10³ ...):
+    the 2s and 5s of :func:`~flowlib.book.plots.log_axis` overlap there."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    def fmt(v, _):
+        return f"{v:g}" if 1e-3 <= v < 1e4 else f"$10^{{{int(round(np.log10(v)))}}}$"
+    ax.yaxis.set_major_locator(LogLocator(base=10, numticks=12))
+    ax.yaxis.set_major_formatter(FuncFormatter(fmt))
+    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def _short(run: Run) -> str:
@@ -47,12 +72,41 @@ def _short(run: Run) -> str:
     return LOSS_LABEL.get(run.loss, run.loss)
 
 
-def grid_frames(runs: list[Run], seed: int):
-    """Slider frames for one seed: at each checked step, every loss's fixed-noise grid side
-    by side (the same latent vectors for every loss of a seed)."""
+FRAME_STEPS = (0, 500, 1000, 2000, 4000, 6000)   # the slider's steps: the page stays light
+
+
+def grid_frames(runs: list[Run], seed: int, steps=FRAME_STEPS):
+    """Slider frames for one seed: at each of ``steps`` that has a grid, every loss's
+    fixed-noise grid side by side (the same latent vectors for every loss of a seed). Frames
+    are grey-scale PNGs (the grids have no colour; RGBA would weigh three times as much)."""
     order = {l: i for i, l in enumerate(LOSS_ORDER)}
-    return side_by_side_frames(sorted([r for r in runs if r.seed == seed],
-                                      key=lambda r: order.get(r.loss, 9)), _short)
+    frames, labels = side_by_side_frames(sorted([r for r in runs if r.seed == seed],
+                                                key=lambda r: order.get(r.loss, 9)), _short,
+                                         only=steps)
+    return [grey_png(f) for f in frames], labels
+
+
+def grey_png(png: bytes) -> bytes:
+    """``png`` re-encoded as an 8-bit grey-scale PNG (lossless for grey content)."""
+    import io
+
+    from PIL import Image
+    out = io.BytesIO()
+    Image.open(io.BytesIO(png)).convert("L").save(out, format="png", optimize=True)
+    return out.getvalue()
+
+
+def samples_widget(runs: list[Run]):
+    """The samples control: a seed drop-down over per-seed step sliders, each opening on its
+    last step (the trained models, the most informative frame: step 0 is the same noise for
+    every loss)."""
+    from flowlib.book import widgets
+    by_seed = {}
+    for s in sorted({r.seed for r in runs}):
+        frames, labels = grid_frames(runs, s)
+        if frames:
+            by_seed[str(s)] = widgets.frame_slider(frames, labels, "step", start=len(frames) - 1)
+    return widgets.frame_choice(by_seed, "seed") if by_seed else None
 
 
 def control_section(root, floor: dict | None = None):
@@ -74,7 +128,8 @@ def control_section(root, floor: dict | None = None):
     texts = []
     for run in runs:
         rows = [r for r in read_metrics(run) if "fid" in r and not r.get("event")]
-        ax[0].plot([r["step"] for r in rows], [r["fid"] for r in rows], "o-", ms=3, label=run.name)
+        ax[0].plot([r["step"] for r in rows], [r["fid"] for r in rows], "o-", ms=3,
+                   label=run.name if len(runs) > 1 else None)   # one run: the title names it
         fin = json.loads((run / "final.json").read_text())["lenet"]
         texts.append(f"{run.name}: LeNet-FID {fin['fid']:.1f} on {fin['n']:,} samples against MNIST "
                      f"test, {fin['classes_covered']}/10 classes, precision {fin['precision']:.3f}, "
@@ -83,7 +138,8 @@ def control_section(root, floor: dict | None = None):
     log_axis(ax[0])
     ax[0].set(xlabel="step", ylabel="LeNet-FID (2 000 samples vs validation)",
               title="the DCGAN control over training")
-    ax[0].legend(fontsize=9)
+    if floor or len(runs) > 1:   # bottom left, above the floor line: below the curve's tail
+        ax[0].legend(fontsize=9, loc="lower left", bbox_to_anchor=(0, 0.06))
     last = sorted((runs[0] / "grids").glob("step-*.png"))[-1]
     ax[1].imshow(np.asarray(Image.open(last)), cmap="gray")
     ax[1].set_title(f"{runs[0].name}, fixed noise, {last.stem.replace('-', ' ')}", fontsize=9)
@@ -155,8 +211,8 @@ def search_figure(rows: list[dict], floor: dict | None = None):
     ax.set_ylabel(f"validation LeNet-FID ({n:,} samples)".replace(",", " ") if n else "validation LeNet-FID")
     ax.set_title(f"the search after {steps:,} steps: filled = alive at its end, open = dead".replace(",", " "),
                  fontsize=10)
-    if floor:
-        ax.legend(fontsize=9, loc="lower right")
+    if floor:   # the top left holds no point: NLL's configurations lie far below it
+        ax.legend(fontsize=9, loc="upper left")
     fig.tight_layout()
     return fig
 
@@ -250,3 +306,174 @@ def saturation_table(rows: list[dict]) -> str:
         lines.append(f"| {r['name']} | {r['saturated']:.1%} | {black} | {r['classes']} | "
                      f"{_f(r['fid'], 0)} | {'yes' if r['alive'] else 'no'} |")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ the lesson
+def dropdown(title: str, body: str) -> str:
+    """MyST for a collapsed block (a sphinx-design dropdown) holding ``body``: the evidence
+    beneath the lesson (full tables, rules, history), one click away."""
+    fence = ":::::" if ":::" in body else ":::"
+    return f"{fence}{{dropdown}} {title}\n{body}\n{fence}\n"
+
+
+def _num(v: float) -> str:
+    """A figure for the text: 3 significant digits, thousands spaced (24 417, 405, 1.53)."""
+    if v is None:
+        return "—"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}".replace(",", " ")
+    return f"{v:.3g}"
+
+
+def _fid(v: float) -> str:
+    """An FID for the text: whole numbers from 10 up (91, 405), one decimal below (5.4)."""
+    return "—" if v is None else (f"{v:.0f}" if v >= 10 else f"{v:.1f}")
+
+
+def _median(xs):
+    xs = [x for x in xs if x is not None]
+    return float(np.median(xs)) if xs else None
+
+
+def finals_by_loss(runs: list[Run]) -> dict[str, dict]:
+    """Per loss of the final runs: medians over seeds of the test LeNet-FID, Inception-FID
+    and bits/dim, the LeNet and Inception sample sizes, the seeds, F2's unstable seeds and the
+    ``bpd_exploded`` events (:mod:`flowlib.studies.nll_vs_gan_f2`'s two notions)."""
+    from flowlib.studies.nll_vs_gan import final_rows, unstable_seed
+    rows = final_rows(runs)
+    out = {}
+    for loss in [l for l in LOSS_ORDER if any(r["loss"] == l for r in rows)]:
+        rs = [r for r in rows if r["loss"] == loss]
+        bpd_events = sum(e.get("kind") == "bpd_exploded" for r in runs if r.loss == loss
+                         for e in r.events)
+        out[loss] = {"seeds": len(rs), "lenet_fid": _median([r["lenet_fid"] for r in rs]),
+                     "lenet_range": (min(r["lenet_fid"] for r in rs if r["lenet_fid"] is not None),
+                                     max(r["lenet_fid"] for r in rs if r["lenet_fid"] is not None))
+                     if any(r["lenet_fid"] is not None for r in rs) else None,
+                     "inception_fid": _median([r["inception_fid"] for r in rs]),
+                     "test_bpd": _median([r["test_bpd"] for r in rs]),
+                     "lenet_n": next((r["lenet_n"] for r in rs if r["lenet_n"]), None),
+                     "inception_n": next((r["inception_n"] for r in rs if r["inception_n"]), None),
+                     "unstable": sum(unstable_seed(r) for r in rs),
+                     "bpd_runs": sum(any(e.get("kind") == "bpd_exploded" for e in r.events)
+                                     for r in runs if r.loss == loss),
+                     "bpd_events": bpd_events}
+    return out
+
+
+def summary_table(runs: list[Run], floors: dict | None = None) -> str:
+    """Markdown, narrow (six short columns, one row per loss and the floor): the final runs'
+    medians over seeds. The full tables (ranges, precision, recall, minutes, run by run) are
+    :func:`flowlib.studies.nll_vs_gan.markdown_table` and :func:`run_table`."""
+    s = finals_by_loss(runs)
+    ln = next((v["lenet_n"] for v in s.values() if v["lenet_n"]), None)
+    inc = next((v["inception_n"] for v in s.values() if v["inception_n"]), None)
+    lines = [f"| loss | LeNet-FID ({_num(ln)} samples) | Inception-FID ({_num(inc)}) "
+             "| test bits/dim | seeds whose samples failed | likelihood-explosion checks |",
+             "|---|---|---|---|---|---|"]
+    for loss, v in s.items():
+        bpd = v["test_bpd"]
+        lines.append(f"| {LOSS_LABEL.get(loss, loss).split(' (')[0]} | {_fid(v['lenet_fid'])} | "
+                     f"{_fid(v['inception_fid'])} | "
+                     f"{'—' if bpd is None else (f'{bpd:.2f}' if bpd < 100 else _num(bpd))} | "
+                     f"{v['unstable']}/{v['seeds']} | {v['bpd_events']} |")
+    if floors:
+        le, ic = floors.get("lenet", {}), floors.get("inception", {})
+        lines.append(f"| *real test digits* | *{_fid(le.get('fid'))}* | *{_fid(ic.get('fid'))}* "
+                     "| — | — | — |")
+    return "\n".join(lines)
+
+
+def findings_box(runs: list[Run], search_rows: list[dict], stages: dict[str, list[Run]],
+                 floors: dict | None = None):
+    """The chapter's "What this chapter finds" box, every number read from the shipped runs:
+    F1's verdict with its headline FIDs and bits/dim, F2 from initialisation as its two
+    readings (:mod:`flowlib.studies.nll_vs_gan_f2`), and the two notions of instability, each
+    with its count."""
+    from flowlib.book.lesson import findings_box as box
+    from flowlib.studies import nll_vs_gan_f2 as f2
+
+    verdicts = f2.findings(runs, search_rows)
+    s = finals_by_loss(runs)
+    if not all(l in s for l in ("nll", "nsgan")) or "F1 (LeNet-FID)" not in verdicts:
+        return box(["The study has no complete set of final runs here yet: "
+                    + "; ".join(f"{k}: {v['status']}" for k, v in verdicts.items()) + "."])
+    f1 = verdicts["F1 (LeNet-FID)"]["status"]
+    f1i = verdicts.get("F1 (Inception-FID)", {}).get("status", "—")
+    floor = (floors or {}).get("lenet", {}).get("fid")
+    others = ", ".join(f"{LOSS_LABEL[l].split(' (')[0]} {_fid(s[l]['lenet_fid'])}"
+                       for l in ("wgan-gp", "hybrid") if l in s)
+    nl, ns = s["nll"], s["nsgan"]
+    rng = lambda v: f"{_fid(v['lenet_range'][0])}–{_fid(v['lenet_range'][1])}"  # noqa: E731
+    points = [
+        f"**F1, \"NLL does unexpectedly well in FID against a GAN\": {f1}.** Trained as an NSGAN "
+        f"generator, the Real NVP's samples score LeNet-FID **{_fid(ns['lenet_fid'])}** (seeds "
+        f"{rng(ns)}); trained by maximum likelihood, **{_fid(nl['lenet_fid'])}** ({rng(nl)}). Lower "
+        f"is better; real digits score {_fid(floor)}. Also below NLL in every seed: {others}. "
+        f"Inception-FID: {f1i}, NSGAN {_fid(ns['inception_fid'])} against NLL "
+        f"{_fid(nl['inception_fid'])}.",
+        f"**The price is likelihood.** Test bits/dim: NLL **{nl['test_bpd']:.2f}**"
+        + (f", the hybrid {s['hybrid']['test_bpd']:.2f}" if "hybrid" in s else "")
+        + f", NSGAN **{_num(ns['test_bpd'])}**"
+        + (f", WGAN-GP {_num(s['wgan-gp']['test_bpd'])}" if "wgan-gp" in s else "") + ".",
+    ]
+    a = verdicts.get(f2.SELECTED, {})
+    c = f2.search_counts(search_rows)
+    (dn, nn), (dl, nl_n), (vl, _) = c["nsgan"], c["nll"], c["nll_diverged"]
+    points.append(
+        f"**F2, \"adversarial training is unstable\", from initialisation, read twice.** "
+        f"(a) *The selected configuration, {ns['seeds']} seeds:* **{a.get('status', '—')}**, "
+        f"{ns['unstable']}/{ns['seeds']} NSGAN seeds failed, as {nl['unstable']}/{nl['seeds']} NLL. "
+        f"(b) *The whole search, exploratory:* NSGAN ended dead or diverged in **{dn}/{nn}** "
+        f"configurations, NLL in {vl}/{nl_n} ({dl}/{nl_n} by NSGAN's stricter criterion). NSGAN "
+        "is fragile in its settings, stable once a live setting is found.")
+    counts = f2.instability_counts(stages)
+    fin = {r["loss"]: r for r in counts if r["stage"] == "final"}
+    adv = [l for l in ("nsgan", "wgan-gp") if l in fin]
+    n_final = sum(r["runs"] for r in fin.values())
+    points.append(
+        "**Two notions of instability.** *Samples failing* (a run dies, diverges or its FID "
+        f"rebounds): {sum(r['quality'] for r in fin.values())} of the {n_final} final runs. "
+        "*Likelihood exploding* (bits/dim more than one bit above the run's best): "
+        f"{sum(fin[l]['bpd_events'] for l in adv)} checks, in all {sum(fin[l]['runs'] for l in adv)} "
+        f"NSGAN and WGAN-GP final runs, {fin['nll']['bpd_events']} in NLL's. The second is the "
+        "adversarial loss at work, not a failed run: it never asks for a density. The "
+        "{doc}`Nash chapter <nash>` reads F2 at the equilibrium on a quantity of that second "
+        "kind, the exact KL to a teacher.")
+    return box(points, footer="All six findings side by side: {doc}`findings`.")
+
+
+def explosion_note(runs: list[Run]) -> str:
+    """Point 7 of issue 32 in plain words, from the runs: why every adversarial final run has
+    no unstable seed and yet a ``bpd_exploded`` event at every check after the first."""
+    from flowlib.studies import nll_vs_gan as exp1
+    from flowlib.studies.nll_vs_gan import final_rows, unstable_seed
+    adv = [r for r in runs if r.loss in ("nsgan", "wgan-gp")]
+    if not adv:
+        return ""
+    checks = sorted({len([x for x in r.rows if "val_bpd" in x and not x.get("event")]) for r in adv})
+    events = sorted({sum(e.get("kind") == "bpd_exploded" for e in r.events) for r in adv})
+    start = [r.series("val_bpd")[1][0] for r in adv]
+    best_at_start = all(float(np.nanmin(r.series("val_bpd")[1])) == float(r.series("val_bpd")[1][0])
+                        for r in adv)
+    last = [r.series("val_bpd")[1][-1] for r in adv]
+    rows = final_rows(adv)
+    unstable = sum(unstable_seed(x) for x in rows)
+    rebound = max((x["fid_rebound"] or 1.0) for x in rows)
+    at = f"{min(start):.1f}" if f"{min(start):.1f}" == f"{max(start):.1f}" else \
+        f"{min(start):.1f} to {max(start):.1f}"
+    per_run = "/".join(str(e) for e in events)
+    return (
+        f"**Why \"unstable seeds: {unstable}\" sits beside {per_run} likelihood-explosion events in "
+        f"every NSGAN and WGAN-GP run.** Each final run is checked {'/'.join(map(str, checks))} "
+        f"times, step 0 included. At step 0 every loss starts from the same initialised network, "
+        f"at {at} validation bits/dim"
+        + (", and for the adversarial runs that is the best they ever have" if best_at_start else "")
+        + ": their loss never rewards density, so the bits/dim climb from the first step on "
+        f"(to between {_num(min(last))} and {_num(max(last))} at the last check) and every later check is "
+        "more than one bit above the run's best, which is what a likelihood-explosion event "
+        "records. An *unstable seed* counts something else: a run whose samples died, diverged "
+        f"or lost their FID gains (a validation FID above {exp1.REBOUND:g} times its best), and "
+        f"no run did: the worst ended at {rebound:.2f} times its best FID. Both are "
+        "true at once: the adversarial loss optimises what the samples look like and ignores "
+        "the likelihood.")

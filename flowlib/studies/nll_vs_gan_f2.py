@@ -62,17 +62,27 @@ def fisher_greater(a: int, n_a: int, b: int, n_b: int) -> float:
                for i in range(a, min(n_a, k) + 1)) / total
 
 
+def search_counts(search: list[dict]) -> dict[str, tuple[int, int]]:
+    """Reading (b)'s counts on ``search`` (:func:`flowlib.studies.nll_vs_gan.search_rows`):
+    ``(ended dead or diverged, configurations)`` for ``nsgan`` and ``nll`` by the same criterion
+    (``alive_strict``), and ``nll_diverged``, NLL's by its own selection's (``alive``). The
+    numbers :func:`search_sensitivity` reads, for a chapter that quotes them."""
+    def count(family, key):
+        xs = [x for x in search if x["family"] == family]
+        return sum(not x.get(key, x["alive"]) for x in xs), len(xs)
+    return {"nsgan": count("nsgan", "alive_strict"), "nll": count("nll", "alive_strict"),
+            "nll_diverged": count("nll", "alive")}
+
+
 def search_sensitivity(search: list[dict]) -> tuple[str, str]:
     """Reading (b) on ``search`` (:func:`flowlib.studies.nll_vs_gan.search_rows`: ``family``,
     ``alive``, ``alive_strict``): NSGAN's share of configurations dead or diverged at their end
     against NLL's, by the same criterion (``alive_strict``)."""
-    def count(family, key):
-        xs = [x for x in search if x["family"] == family]
-        return sum(not x.get(key, x["alive"]) for x in xs), len(xs)
-    (ns, n_ns), (nl, n_nl) = count("nsgan", "alive_strict"), count("nll", "alive_strict")
+    c = search_counts(search)
+    (ns, n_ns), (nl, n_nl) = c["nsgan"], c["nll"]
     if not n_ns or not n_nl:
         return "no data", "needs the search's NSGAN and NLL configurations"
-    nl_div, _ = count("nll", "alive")
+    nl_div, _ = c["nll_diverged"]
     higher = ns / n_ns > nl / n_nl
     status = f"{'supported' if higher else 'not supported'} ({EXPLORATORY})"
     return status, (f"dead or diverged at their end: {ns}/{n_ns} NSGAN configurations against "
