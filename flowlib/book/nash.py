@@ -67,6 +67,7 @@ def step_size_figure(runs: list[Run], variant: str = "reference"):
     b.set_xscale("log")   # decades only: minor labels would collide over five decades
     b.set(xlabel="learning rate x step", title="NSGAN against lr x step")
     handles, labels = b.get_legend_handles_labels()
+    labels = [lab.split(" (")[0] for lab in labels]   # "(3 seeds)": the caption says it
     if handles:   # one legend for both panels, under them: the curves fill the panels' tops
         fig.legend(handles, labels, fontsize=9, title="learning rate (colour)", title_fontsize=9,
                    loc="lower center", ncol=len(labels), bbox_to_anchor=(0.5, 0.0), frameon=False)
@@ -161,7 +162,8 @@ def input_gradient_figure(runs: list[Run]):
             top.text(0.5, 0.5, "no NSGAN run of these cells yet", transform=top.transAxes, ha="center")
     axes[0, 0].set_ylabel("‖∇ₓ D‖: fakes —, reals --")
     axes[1, 0].set_ylabel("‖∇θ G loss‖ (generator)")
-    if keep:   # under the panels, outside the data
+    if keep:   # under the panels, outside the data; "(3 seeds)" is in the caption
+        keep = [(h, lab.split(" (")[0]) for h, lab in keep]
         fig.legend(*zip(*keep), fontsize=9, title="learning rate (colour)", title_fontsize=9,
                    loc="lower center", ncol=len(keep), bbox_to_anchor=(0.5, 0.0), frameon=False)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
@@ -265,7 +267,8 @@ def pair_frame(gan: Run, nll: Run | None, step: int) -> np.ndarray | None:
 
 
 def _cell_name(variant: str, lr: float) -> str:
-    return f"{VARIANT_LABEL[variant]}, lr {lr:g}"
+    """The slider's name of a cell, its rate first (the drop-down is narrow)."""
+    return f"lr {lr:g}: {VARIANT_LABEL[variant]}"
 
 
 def sample_cells() -> list[tuple[str, float]]:
@@ -537,6 +540,35 @@ def verdict_table(runs: list[Run]) -> str:
     return out
 
 
+def departure_tables(runs: list[Run]) -> str:
+    """Markdown, the shipped study's every NSGAN cell in two tables narrow enough for the
+    column (the numbers of :func:`flowlib.studies.nash.departure_table`, split): departures
+    with the verdict and the controls' largest KL; then the final KLs both ways."""
+    from flowlib.studies.nash import _summary, cell_verdicts, design_cells
+    from flowlib.studies.results import value_at
+    rows = departures(runs)
+    verdicts = cell_verdicts(rows)
+    a = ("| NSGAN cell | departure step per seed | verdict | NLL control's largest KL |\n"
+         "|---|---|---|---|\n")
+    b = "| NSGAN cell | final KL(T‖S) | final KL(S‖T) |\n|---|---|---|\n"
+    for c in design_cells():
+        if c["method"] != "nsgan":
+            continue
+        key = (c["variant"], c["lr"])
+        mine = sorted((x for x in rows if (x["variant"], x["lr"]) == key), key=lambda x: x["seed"])
+        if not mine:
+            continue
+        rs = cell_runs(runs, "nsgan", *key)
+        name = f"{VARIANT_LABEL[c['variant']]}, {c['lr']:g}"
+        steps = ", ".join("no control yet" if not x["control"] else "—" if x["step"] is None
+                          else f"≤ {x['step']}" if x["step"] <= 10 else str(x["step"]) for x in mine)
+        a += (f"| {name} | {steps} | {verdicts[key]} | "
+              f"{_summary([x['control_max_kl'] for x in mine])} |\n")
+        b += (f"| {name} | {_summary([value_at(r, 'kl') for r in rs])} | "
+              f"{_summary([value_at(r, 'reverse_kl') for r in rs])} |\n")
+    return a + "\n" + b
+
+
 def exact_table(exact_runs: list[Run], preset: str = "quick") -> str:
     """Markdown, every cell of the calibrated design with its planned runs and what its shipped
     runs read ("not run yet" until they exist)."""
@@ -561,7 +593,7 @@ def exact_summary(exact_runs: list[Run], preset: str = "quick") -> str:
 def methods(runs: list[Run], note: str, exact_note: str) -> str:
     """The collapsed evidence under the chapter: the departure table (every NSGAN cell), the
     verdicts with all their numbers, the instability flags and the provenance."""
-    from flowlib.studies.nash import departure_table, findings, instability_summary, progress
+    from flowlib.studies.nash import findings, instability_summary, progress
     from flowlib.studies.results import provenance, teacher_notes
     done, planned = progress(runs)
     f = findings(runs)
@@ -569,12 +601,13 @@ def methods(runs: list[Run], note: str, exact_note: str) -> str:
     notes = " ".join(teacher_notes(runs))
     return (
         ":::{dropdown} Every NSGAN cell of the shipped study: departures and final KLs\n"
-        "The step at which each seed left (— where it stayed within the rule's bound; \"<= 10\" "
-        "where it had already left at the first check), the cell's verdict, the final forward "
-        "and reverse KL (median and range over seeds, nats per image; divide by "
+        "First, per NSGAN cell (variant and learning rate): the step at which each seed left "
+        "(— where it stayed within the rule's bound; \"≤ 10\" where it had already left at the "
+        "first check), the cell's verdict and the largest KL its NLL controls reached. Then the "
+        "final forward and reverse KL (median and range over seeds, nats per image; divide by "
         "$784 \\ln 2 \\approx 543$ for bits/dim; *infinite* where a sample lies beyond the other "
-        "model's support) and the largest KL its NLL controls reached.\n\n"
-        + departure_table(runs) + "\n:::\n\n"
+        "model's support).\n\n"
+        + departure_tables(runs) + "\n:::\n\n"
         ":::{dropdown} The shipped study's verdicts with all their numbers\n"
         f"{lines}\n\n{instability_summary(runs)}\n:::\n\n"
         ":::{dropdown} Provenance\n"
