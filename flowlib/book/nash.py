@@ -648,7 +648,8 @@ def exact_start_answer(seed: int = 0) -> str:
             f"D lies between {b['d_min']:.6f} and {b['d_max']:.6f}")
     return (f"Before any step, {same} and the input gradient's norm is {b['grad']:g}: exactly "
             "zero, no push. After "
-            f"one Adam step (lr {d['lr']:g}) on two halves of the *same* 128 MNIST digits, the "
+            f"one Adam step (lr {d['lr']:g}) with one half of a batch of 128 MNIST digits called "
+            "real and the other half fake (one distribution on both sides), the "
             f"gain is {a['gain']:+.1e} (Adam's first step is about the learning rate, whatever "
             f"the gradient), the mean logit on the half called real exceeds that on the half "
             f"called fake by {a['logit_gap']:.1e}, and the input gradient's norm is "
