@@ -1,5 +1,9 @@
 """Companion of the chapter *Is the Nash equilibrium a resting place?* (``book/nash.py``): its
-figures and sample sliders. The numbers and the verdict live in :mod:`flowlib.studies.nash`.
+figures, its sample slider (light frames that open where the losses differ), the lesson's
+text and tables read from the shipped runs (the findings box, what the shipped study could not
+isolate, the reverse-KL edge, the rate table, the collapsed methods) and its exercises'
+answers. The rules and verdicts live in :mod:`flowlib.studies.nash` (the shipped study) and
+:mod:`flowlib.studies.nash_exact` (the calibrated design, read here without changing it).
 
 Every KL axis is symmetric-log (linear below 1 nat per image, logarithmic above): the runs
 span from hundredths of a nat (the NLL controls at the small rates; a few to tens of nats at
