@@ -276,3 +276,44 @@ def load(root) -> list[Run]:
     order = {tuple(sorted(c.items())): i for i, c in enumerate(design_cells())}
     return sorted(load_study(root), key=lambda r: (order.get(tuple(sorted(
         (k, r.spec.get(k)) for k in ("method", "optimizer", "variant", "lr"))), 999), r.seed))
+
+
+# ------------------------------------------------------------------ the chapter's reading
+NOT_RUN = "not run yet"
+
+
+def cell_label(cell: dict) -> str:
+    """A cell of the design in words (the chapter's tables)."""
+    method = "NSGAN" if cell["method"] == "nsgan" else "NLL control"
+    opt = "Adam (0.5, 0.999)" if cell["optimizer"] == "adam" else "plain SGD"
+    what = {"exact": "exact start", FROZEN_FRESH: "frozen fresh D", "r1-1": "exact start, R1 (gamma 1)",
+            "r1-10": "exact start, R1 (gamma 10)", "spectral-norm": "exact start, spectral-norm D",
+            "beta1-0.9": "exact start, beta1 0.9", "finite": "exact start, finite set",
+            "fresh-d": "fresh D", "trained-first": "D trained first",
+            "frozen-exact": "frozen exact D"}.get(cell["variant"], cell["variant"])
+    if cell["variant"] == "beta1-0.9":
+        opt = "Adam (0.9, 0.999)"
+    return f"{method}, {what}, {opt}"
+
+
+def cell_status(runs: list[Run], preset: str = "quick", seeds=SEEDS) -> list[dict]:
+    """Every cell of the design with what its shipped runs say: ``{"cell", "label", "lr",
+    "runs", "planned", "reading"}``; ``reading`` is :data:`NOT_RUN` for a cell none of whose
+    runs has finished, ``"k/n runs"`` for one still partial, else its seeds' common reading
+    by :func:`reading` (the rule stated before the runs; nothing here changes it)."""
+    names = {r.name for r in runs}
+    by_name = {r.name: r for r in runs}
+    out = []
+    for c in design_cells():
+        want = [f"{c['method']}-{c['optimizer']}-{c['variant']}-lr{c['lr']:g}-seed{s}" for s in seeds]
+        have = [n for n in want if n in names]
+        if not have:
+            word = NOT_RUN
+        elif len(have) < len(want):
+            word = f"{len(have)}/{len(want)} runs"
+        else:
+            word = cell_word([reading(*(run_curve(by_name[n])[k] for k in ("steps", "kl", "se")))[0]
+                              for n in have])
+        out.append({"cell": c, "label": cell_label(c), "lr": c["lr"], "runs": len(have),
+                    "planned": len(want), "reading": word})
+    return out

@@ -86,3 +86,16 @@ class _Run:
     """A job as a finished run, enough for control_of."""
     def __init__(self, job):
         self.job, self.spec, self.seed = job, job.spec, job.spec["seed"]
+
+
+def test_the_chapter_reads_every_cell_as_not_run_until_its_runs_exist():
+    rows = N.cell_status([])
+    assert len(rows) == len(N.design_cells()) and sum(r["planned"] for r in rows) == 105
+    assert all(r["reading"] == N.NOT_RUN and r["runs"] == 0 for r in rows)
+    # one finished seed of a cell: partial, never a reading of the rule
+    job = next(j for j in N.jobs("quick") if j.name == "nsgan-adam-exact-lr0.0001-seed0")
+    part = _Run(job)
+    part.name = job.name
+    row = next(r for r in N.cell_status([part]) if r["cell"] == {k: job.spec[k] for k in
+                                                                 ("method", "optimizer", "variant", "lr")})
+    assert row["reading"] == "1/3 runs" and row["runs"] == 1
