@@ -466,9 +466,9 @@ def teacher_edge() -> dict | None:
     support (``results/teacher/edge-rate.json``), and what that means for 1 000 draws."""
     import json
 
-    from flowlib.data.synthetic import TEACHER_DIR
+    from flowlib.data.synthetic import teacher_dir
     from flowlib.studies.teacher import EDGE_RATE_FILE
-    path = TEACHER_DIR / EDGE_RATE_FILE
+    path = teacher_dir() / EDGE_RATE_FILE
     if not path.exists():
         return None
     t = json.loads(path.read_text())["total"]
