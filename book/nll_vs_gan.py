@@ -119,7 +119,7 @@ display(Markdown(C.summary_table(runs, floors)))
 # %% tags=["remove-input"]
 display(Markdown(
     C.dropdown("The full table: ranges over seeds, precision, recall, classes, minutes",
-               exp1.markdown_table(runs, floors)
+               C.markdown_table(runs, floors)
                + "\n\n*Unstable seeds*: diverged, ended dead, or validation FID above 1.5 times "
                "its own best at a later check (F2's criterion). A class counts as covered when it "
                "holds at least a quarter of its share of the samples, by the MNIST classifier. "
@@ -648,7 +648,7 @@ answer(f"Step 0 is the shipped run's first check, up to sampling noise ({shipped
 sat = C.saturation_table(exp1.saturated_shares(sroot))
 display(Markdown(C.dropdown(
     "The search: results, provenance, and the saturation decision",
-    exp1.search_summary(srows, sruns[0].spec.get("preset", preset)) + "\n\n"
+    C.search_summary(srows, sruns[0].spec.get("preset", preset)) + "\n\n"
     + provenance(sruns, snote) + "\n\n"
     "Configurations were shipped as they finished (curves and manifests; weights for a few). A "
     "family's configuration is selected once every one of *that family's* stated configurations "

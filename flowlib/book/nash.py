@@ -18,8 +18,8 @@ import numpy as np
 from flowlib.book.plots import COLUMN_IN, log_axis, plot_band
 from flowlib.models.discriminators import ConvDiscriminator
 from flowlib.studies.nash import (CROSSED, LRS, REFERENCE_LR, VARIANT_LABEL, VARIANTS, _control,
-                                  cell_runs, departures)
-from flowlib.studies.results import Run
+                                  _summary, cell_runs, cell_verdicts, departures, design_cells)
+from flowlib.studies.results import Run, value_at
 
 KL_LABEL = "KL(teacher ‖ student), nats/image"
 # one colour per learning rate, dark (small) to bright (large)
@@ -546,9 +546,8 @@ def verdict_table(runs: list[Run]) -> str:
 
 def departure_tables(runs: list[Run]) -> str:
     """Markdown, the shipped study's every NSGAN cell in two tables narrow enough for the
-    column (the numbers of :func:`flowlib.studies.nash.departure_table`, split): departures
+    column (the numbers of :func:`departure_table`, split): departures
     with the verdict and the controls' largest KL; then the final KLs both ways."""
-    from flowlib.studies.nash import _summary, cell_verdicts, design_cells
     from flowlib.studies.results import value_at
     rows = departures(runs)
     verdicts = cell_verdicts(rows)
@@ -597,7 +596,7 @@ def exact_summary(exact_runs: list[Run], preset: str = "quick") -> str:
 def methods(runs: list[Run], note: str, exact_note: str) -> str:
     """The collapsed evidence under the chapter: the departure table (every NSGAN cell), the
     verdicts with all their numbers, the instability flags and the provenance."""
-    from flowlib.studies.nash import findings, instability_summary, progress
+    from flowlib.studies.nash import findings, progress
     from flowlib.studies.results import provenance, teacher_notes
     done, planned = progress(runs)
     f = findings(runs)
@@ -693,3 +692,52 @@ def smoke_answer(runs: list[Run]) -> str:
         "calibrated design's rows above say *not run yet*. One smoke seed is an anecdote, not "
         "a verdict: the design's rule reads three seeds, with the standard error beside "
         "every KL (the run's metrics.jsonl has kl and kl_se at each check).")
+
+
+# ------------------------------------------------------------------ the study's tables (Markdown)
+# The book layer's: the study module holds the design, the rules and the readers.
+
+
+def departure_table(runs: list[Run]) -> str:
+    """Markdown, one row per NSGAN cell that has a finished run: the departure step of each
+    seed (— where it stayed), the cell's verdict, the final forward and reverse KL (median and
+    range over seeds, nats/image) and the largest KL its NLL controls reached."""
+    rows = departures(runs)
+    verdicts = cell_verdicts(rows)
+    head = ("| NSGAN variant | learning rate | departure step per seed | verdict | final KL(T‖S) "
+            "| final KL(S‖T) | NLL control's largest KL |\n|---|---|---|---|---|---|---|\n")
+    body = ""
+    for c in design_cells():
+        if c["method"] != "nsgan":
+            continue
+        key = (c["variant"], c["lr"])
+        mine = [x for x in rows if (x["variant"], x["lr"]) == key]
+        if not mine:
+            continue
+        rs = cell_runs(runs, "nsgan", c["variant"], c["lr"])
+        # a departure at the first check (step 10) may have happened before it: an upper bound
+        steps = ", ".join("no control yet" if not x["control"] else "—" if x["step"] is None
+                          else f"<= {x['step']}" if x["step"] <= 10 else str(x["step"])
+                          for x in sorted(mine, key=lambda x: x["seed"]))
+        body += (f"| {VARIANT_LABEL[c['variant']]} | {c['lr']:g} | {steps} | {verdicts[key]} | "
+                 f"{_summary([value_at(r, 'kl') for r in rs])} | "
+                 f"{_summary([value_at(r, 'reverse_kl') for r in rs])} | "
+                 f"{_summary([x['control_max_kl'] for x in mine])} |\n")
+    return head + body
+
+
+def instability_summary(runs: list[Run]) -> str:
+    """One line per run that raised instability flags: each kind with the step it first
+    appeared and how many checks flagged it (a run flags at every check while unstable)."""
+    lines = []
+    for r in runs:
+        kinds: dict = {}
+        for e in r.events:
+            if e.get("event") == "instability":
+                first, n = kinds.get(e["kind"], (e["step"], 0))
+                kinds[e["kind"]] = (min(first, e["step"]), n + 1)
+        if kinds:
+            lines.append(f"* `{r.name}`: " + ", ".join(
+                f"{k} from step {f} ({n} check{'s' * (n != 1)})" for k, (f, n) in kinds.items()))
+    return ("Instability flags: none." if not lines else
+            f"Instability flags in {len(lines)} of {len(runs)} runs:\n\n" + "\n".join(lines))

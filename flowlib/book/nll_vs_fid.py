@@ -8,9 +8,9 @@ import re
 import matplotlib.pyplot as plt
 import numpy as np
 
+from flowlib.book.nll_vs_gan import LOSS_COLOR as LOSS_COLORS  # one colour per loss, book-wide
 from flowlib.studies.nll_vs_fid import Track
 
-LOSS_COLORS = {"nll": "C0", "nsgan": "C3", "wgan-gp": "C2", "hybrid": "C1"}
 SIZE_COLORS = {300: "#d7301f", 1000: "#fc8d59", 3000: "#4a90c2", 10_000: "#08519c", 0: "0.1"}
 LOSS_NAMES = {"nll": "NLL", "nsgan": "NSGAN", "wgan-gp": "WGAN-GP", "hybrid": "hybrid"}
 STUDENTS = ("tiny", "slim", "small", "medium")

@@ -5,8 +5,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from flowlib.book.plots import COLUMN_IN, log_axis, panel_grid, plot_band, side_by_side_frames
-from flowlib.studies.nll_vs_gan import LOSS_COLOR, LOSS_LABEL, LOSS_ORDER, bpd_decimals
-from flowlib.studies.results import Run, value_at
+from flowlib.studies.nll_vs_gan import (LOSS_LABEL, LOSS_ORDER, SEARCH, bpd_decimals, final_rows,
+                                        summary)
+from flowlib.studies.results import Run, median_range, value_at
+
+# one colour per loss in every chapter (Experiment 1, NLL against FID)
+LOSS_COLOR = {"nll": "C0", "nsgan": "C3", "hybrid": "C2", "minimax": "C1", "wgan-gp": "C4"}
 
 # ------------------------------------------------------------------ figures
 CURVES = (("val_bpd", "validation bits/dim (exact)", True),
@@ -477,3 +481,45 @@ def explosion_note(runs: list[Run]) -> str:
         f"no run did: the worst ended at {rebound:.2f} times its best FID. Both are "
         "true at once: the adversarial loss optimises what the samples look like and ignores "
         "the likelihood.")
+
+
+# ------------------------------------------------------------------ the study's tables (Markdown)
+# The book layer's: the study module holds the design, the rules and the readers.
+def markdown_table(runs: list[Run], floors: dict | None = None) -> str:
+    """Final figures per loss (median and range over seeds), and the real-versus-real floor at
+    the same sample sizes (``floors``: ``results/fid-floors-<preset>/floors.json``)."""
+    s = summary(runs)
+    n = [r for r in final_rows(runs) if r["lenet_n"]]
+    ln = n[0]["lenet_n"] if n else "?"
+    inc = [r["inception_n"] for r in final_rows(runs) if r["inception_n"]]
+    head = ("| loss | seeds | test bits/dim | LeNet-FID (n={}) | Inception-FID (n={}) | precision "
+            "| recall | classes covered | unstable seeds | diverged | training min/run |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|\n").format(ln, inc[0] if inc else "—")
+    body = "".join(
+        f"| {LOSS_LABEL.get(k, k)} | {v['seeds']} | {v['test_bpd']} | {v['lenet_fid']} | "
+        f"{v['inception_fid']} | {v['precision']} | {v['recall']} | {v['classes']} | "
+        f"{v['unstable']} | {v['diverged']} | {v['minutes']} |\n" for k, v in s.items())
+    if floors:
+        le, ic = floors.get("lenet", {}), floors.get("inception", {})
+        body += (f"| *held-out real digits (the floor)* | — | — | {median_range([le.get('fid')])} (n={le.get('n')}) | "
+                 f"{median_range([ic.get('fid')])} (n={ic.get('n')}) | {median_range([le.get('precision')], '.3f')} | "
+                 f"{median_range([le.get('recall')], '.3f')} | — | — | — | — |\n")
+    return head + body
+
+
+def search_summary(rows: list[dict], preset: str) -> str:
+    """Markdown: per family, configurations finished of those stated, alive, and the median
+    and range of the validation LeNet-FID (all finished ones, and the live ones)."""
+    stated = SEARCH[preset]["configs"]
+    lines = ["| family | finished / stated | alive at the end | val. LeNet-FID, all: median (range) "
+             "| live ones: median (range) | training min per config |", "|---|---|---|---|---|---|"]
+    for fam, n in stated.items():
+        xs = [x for x in rows if x["family"] == fam]
+        live = [x["fid"] for x in xs if x["alive"]]
+
+        def med(v):
+            return f"{np.median(v):.0f} ({min(v):.0f}–{max(v):.0f})" if v else "—"
+        lines.append(f"| {fam} | {len(xs)} / {n} | {sum(x['alive'] for x in xs)} | "
+                     f"{med([x['fid'] for x in xs])} | {med(live)} | "
+                     f"{med([x['minutes'] for x in xs]) if xs else '—'} |")
+    return "\n".join(lines)

@@ -242,50 +242,6 @@ def progress(runs: list[Run]) -> tuple[int, int]:
     return sum(r.name in names for r in runs), len(names)
 
 
-def departure_table(runs: list[Run]) -> str:
-    """Markdown, one row per NSGAN cell that has a finished run: the departure step of each
-    seed (— where it stayed), the cell's verdict, the final forward and reverse KL (median and
-    range over seeds, nats/image) and the largest KL its NLL controls reached."""
-    rows = departures(runs)
-    verdicts = cell_verdicts(rows)
-    head = ("| NSGAN variant | learning rate | departure step per seed | verdict | final KL(T‖S) "
-            "| final KL(S‖T) | NLL control's largest KL |\n|---|---|---|---|---|---|---|\n")
-    body = ""
-    for c in design_cells():
-        if c["method"] != "nsgan":
-            continue
-        key = (c["variant"], c["lr"])
-        mine = [x for x in rows if (x["variant"], x["lr"]) == key]
-        if not mine:
-            continue
-        rs = cell_runs(runs, "nsgan", c["variant"], c["lr"])
-        # a departure at the first check (step 10) may have happened before it: an upper bound
-        steps = ", ".join("no control yet" if not x["control"] else "—" if x["step"] is None
-                          else f"<= {x['step']}" if x["step"] <= 10 else str(x["step"])
-                          for x in sorted(mine, key=lambda x: x["seed"]))
-        body += (f"| {VARIANT_LABEL[c['variant']]} | {c['lr']:g} | {steps} | {verdicts[key]} | "
-                 f"{_summary([value_at(r, 'kl') for r in rs])} | "
-                 f"{_summary([value_at(r, 'reverse_kl') for r in rs])} | "
-                 f"{_summary([x['control_max_kl'] for x in mine])} |\n")
-    return head + body
-
-
-def instability_summary(runs: list[Run]) -> str:
-    """One line per run that raised instability flags: each kind with the step it first
-    appeared and how many checks flagged it (a run flags at every check while unstable)."""
-    lines = []
-    for r in runs:
-        kinds: dict = {}
-        for e in r.events:
-            if e.get("event") == "instability":
-                first, n = kinds.get(e["kind"], (e["step"], 0))
-                kinds[e["kind"]] = (min(first, e["step"]), n + 1)
-        if kinds:
-            lines.append(f"* `{r.name}`: " + ", ".join(
-                f"{k} from step {f} ({n} check{'s' * (n != 1)})" for k, (f, n) in kinds.items()))
-    return ("Instability flags: none." if not lines else
-            f"Instability flags in {len(lines)} of {len(runs)} runs:\n\n" + "\n".join(lines))
-
 
 # The verdict, fixed with the design before any of its runs (and unit-tested): no verdict
 # until every run of the cells it reads has finished ("incomplete"); then

@@ -22,8 +22,6 @@ LOSS_ORDER = ("nll", "nsgan", "wgan-gp", "hybrid")
 LOSS_LABEL = {"nll": "NLL", "nsgan": "NSGAN", "wgan-gp": "WGAN-GP", "hybrid": "hybrid (λ·NLL + NSGAN)",
               "minimax": "minimax"}
 
-LOSS_COLOR = {"nll": "C0", "nsgan": "C3", "hybrid": "C2", "minimax": "C1", "wgan-gp": "C4"}
-
 
 def load(root) -> list[Run]:
     """The study's runs under ``root``, in :data:`LOSS_ORDER` then seed."""
@@ -113,27 +111,6 @@ def summary(runs: list[Run]) -> dict[str, dict]:
                      "minutes": minutes_by_device(rs)}
     return out
 
-
-def markdown_table(runs: list[Run], floors: dict | None = None) -> str:
-    """Final figures per loss (median and range over seeds), and the real-versus-real floor at
-    the same sample sizes (``floors``: ``results/fid-floors-<preset>/floors.json``)."""
-    s = summary(runs)
-    n = [r for r in final_rows(runs) if r["lenet_n"]]
-    ln = n[0]["lenet_n"] if n else "?"
-    inc = [r["inception_n"] for r in final_rows(runs) if r["inception_n"]]
-    head = ("| loss | seeds | test bits/dim | LeNet-FID (n={}) | Inception-FID (n={}) | precision "
-            "| recall | classes covered | unstable seeds | diverged | training min/run |\n"
-            "|---|---|---|---|---|---|---|---|---|---|---|\n").format(ln, inc[0] if inc else "—")
-    body = "".join(
-        f"| {LOSS_LABEL.get(k, k)} | {v['seeds']} | {v['test_bpd']} | {v['lenet_fid']} | "
-        f"{v['inception_fid']} | {v['precision']} | {v['recall']} | {v['classes']} | "
-        f"{v['unstable']} | {v['diverged']} | {v['minutes']} |\n" for k, v in s.items())
-    if floors:
-        le, ic = floors.get("lenet", {}), floors.get("inception", {})
-        body += (f"| *held-out real digits (the floor)* | — | — | {median_range([le.get('fid')])} (n={le.get('n')}) | "
-                 f"{median_range([ic.get('fid')])} (n={ic.get('n')}) | {median_range([le.get('precision')], '.3f')} | "
-                 f"{median_range([le.get('recall')], '.3f')} | — | — | — | — |\n")
-    return head + body
 
 
 def fid_floors(preset: str) -> dict | None:
@@ -387,23 +364,6 @@ def saturated_shares(root, n: int = 256, seed: int = 0) -> list[dict]:
                     "fid": row.get("fid"), "alive": row.get("alive")})
     return out
 
-
-def search_summary(rows: list[dict], preset: str) -> str:
-    """Markdown: per family, configurations finished of those stated, alive, and the median
-    and range of the validation LeNet-FID (all finished ones, and the live ones)."""
-    stated = SEARCH[preset]["configs"]
-    lines = ["| family | finished / stated | alive at the end | val. LeNet-FID, all: median (range) "
-             "| live ones: median (range) | training min per config |", "|---|---|---|---|---|---|"]
-    for fam, n in stated.items():
-        xs = [x for x in rows if x["family"] == fam]
-        live = [x["fid"] for x in xs if x["alive"]]
-
-        def med(v):
-            return f"{np.median(v):.0f} ({min(v):.0f}–{max(v):.0f})" if v else "—"
-        lines.append(f"| {fam} | {len(xs)} / {n} | {sum(x['alive'] for x in xs)} | "
-                     f"{med([x['fid'] for x in xs])} | {med(live)} | "
-                     f"{med([x['minutes'] for x in xs]) if xs else '—'} |")
-    return "\n".join(lines)
 
 
 # ------------------------------------------------------------------ after the search

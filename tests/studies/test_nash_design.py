@@ -174,7 +174,8 @@ def test_no_verdict_before_every_run_of_its_cells_has_finished():
     assert f["F2 (at the Nash equilibrium, stabilised, lr 0.0001)"]["status"] == "supported"
     f = nash.findings(_study(_nll_calm_gan_leaves, skip={"nsgan-sgd-lr0.0001-seed0"}))
     assert f["F2 (at the Nash equilibrium, stabilised, lr 0.0001)"]["status"].startswith("incomplete: 32/33")
-    table = nash.departure_table(_study(_nll_calm_gan_leaves))
+    from flowlib.book.nash import departure_table   # the table is the book layer's
+    table = departure_table(_study(_nll_calm_gan_leaves))
     assert table.count("\n") == 2 + len(nash.LRS) + len(nash.VARIANTS) - 1 + len(nash.LRS) - 1
     assert "| plain SGD | 0.0001 | <= 10, <= 10, <= 10 | leaves (3/3 seeds) | 50 (50–50)" not in table
     assert "| plain SGD | 0.0001 | <= 10, <= 10, <= 10 | leaves (3/3 seeds) | 50 | " in table

@@ -63,7 +63,8 @@ def test_the_reported_distribution_counts_every_finished_configuration_and_marks
     assert [r["name"] for r in rows] == ["e", "f", "a", "b", "c"]      # family, then FID
     assert {r["name"]: r["alive"] for r in rows} == {"a": False, "b": False, "c": True,
                                                      "e": False, "f": True}
-    table = S.search_summary(rows, "quick")
+    from flowlib.book.nll_vs_gan import search_summary   # the table is the book layer's
+    table = search_summary(rows, "quick")
     assert "| nsgan | 3 / 16 | 1 | 400 (300–500) | 500 (500–500) |" in table
     assert "| nll | 2 / 24 | 1 |" in table and "| wgan-gp | 0 / 8 | 0 | — |" in table
 
