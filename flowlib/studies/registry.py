@@ -14,7 +14,7 @@ verdicts), its results folder ``results/<name>-<preset>``, its command ``flowlib
 - ``gan-control-recipe``: the same control trained with the NSGAN recipe Experiment 1's search
   selected (rates, beta1, regulariser, discriminator steps) and the flow runs' schedule, EMA
   and gradient clip, for the final runs' generator steps (refused until the search has
-  finished; :func:`recipe_control_jobs`).
+  finished; :func:`recipe_control_design`).
 - ``nll-vs-gan`` (Experiment 1, the fair fight): the same Real NVP, from the same
   initialisation for a given seed, trained by NLL, NSGAN, WGAN-GP and the hybrid λ·NLL +
   NSGAN, each family with its selected configuration (refused until the search and the

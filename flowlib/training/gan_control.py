@@ -19,7 +19,7 @@ the flow trainer's meaning: ``--lr``/``--d-lr`` (two time-scale rates), ``--gan-
 weights evaluated and saved are then the average, as a flow run's are), ``--warmup-steps`` and
 ``--final-lr-frac`` (linear warm-up, then a cosine to that fraction at the last step; both
 players follow it), ``--grad-clip`` and ``--steps``. The study ``gan-control-recipe``
-(:func:`flowlib.studies.registry.recipe_control_jobs`) runs it with the recipe Experiment 1's
+(:func:`flowlib.studies.registry.recipe_control_design`) runs it with the recipe Experiment 1's
 search selected for NSGAN.
 """
 from __future__ import annotations

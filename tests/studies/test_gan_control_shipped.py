@@ -58,10 +58,10 @@ def test_the_recipe_controls_job_carries_the_selected_nsgan_recipe():
     steps, and the control's command line turns them into that configuration."""
     from flowlib.cli import build_parser
     from flowlib.studies import nll_vs_gan as exp1
-    from flowlib.studies.registry import recipe_control_jobs
+    from flowlib.studies.registry import get
     from flowlib.training.config import PRESETS
     selected = exp1.selection("quick", "nsgan")
-    (job,) = recipe_control_jobs("quick", [0])
+    (job,) = get("gan-control-recipe").jobs("quick", [0])
     argv = list(job.argv)
     for k, v in selected.items():
         if k != "loss":
