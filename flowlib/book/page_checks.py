@@ -119,3 +119,17 @@ def chapter_problems(page, path: Path | None = None) -> list[str]:
     out = (findings_box(page) + captioned_figure(page) + exercises(page) + wide_tables(page)
            + backticks(page))
     return out + (weight(path) if path is not None else [])
+
+
+def broken_section_links(path: Path) -> list[str]:
+    """Links from the page at ``path`` to a section of a page beside it
+    (``other.html#anchor``) whose anchor that page does not have: a section renamed after
+    the link was written lands the reader at the top of the chapter, and the build does not
+    fail on it."""
+    html = Path(path).read_text()
+    problems = []
+    for page, anchor in sorted(set(re.findall(r'href="([\w.-]+\.html)#([^"]+)"', html))):
+        target = Path(path).parent / page
+        if target.exists() and f'id="{anchor}"' not in target.read_text():
+            problems.append(f"{page}#{anchor}: no such section")
+    return problems

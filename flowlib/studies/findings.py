@@ -125,12 +125,12 @@ SHORT = {
 # Where each finding is read in the book: the chapter (its page name and number) and the
 # section holding its verdicts (the heading's anchor on the built page).
 WHERE = {
-    "F1": ("nll_vs_gan", 6, "the-verdicts-by-the-rules-stated-above", "the verdicts"),
-    "F2": ("nash", 8, "the-finding-as-these-numbers-have-it", "the finding"),
-    "F3": ("misspecification", 9, "the-findings-as-these-numbers-have-it", "the findings"),
-    "F4": ("misspecification", 9, "the-findings-as-these-numbers-have-it", "the findings"),
+    "F1": ("nll_vs_gan", 6, "f1-whose-samples-are-closer-to-real-digits", "F1"),
+    "F2": ("nash", 8, "the-verdicts", "the verdicts"),
+    "F3": ("misspecification", 9, "the-verdicts-first-and-calibrated", "the verdicts"),
+    "F4": ("misspecification", 9, "the-verdicts-first-and-calibrated", "the verdicts"),
     "F5": ("nll_vs_fid", 11, "f5-overfitting-seen-by-each-yardstick", "F5, by each yardstick"),
-    "F6": ("overparameterised", 10, "f6-as-these-numbers-have-it", "F6"),
+    "F6": ("overparameterised", 10, "f6-by-both-rules", "F6, by both rules"),
 }
 VERDICTS = ("supported", "not supported", "mixed")
 

@@ -254,6 +254,7 @@ def test_the_findings_page_is_a_table_of_six_findings(html, browser):
     page, problems = _open(browser, (html / "book" / "findings.html").as_uri())
     problems += page_checks.findings_rows(page)
     problems += page_checks.wide_tables(page) + page_checks.backticks(page)
+    problems += page_checks.broken_section_links(html / "book" / "findings.html")
     page.close()
     assert not problems, "; ".join(problems)
 

@@ -127,3 +127,14 @@ def test_the_weight_check_counts_the_html_and_its_local_images(tmp_path):
     assert P.weight(page, limit=n) == []
     assert P.weight(page, limit=n - 1) == [f"the page weighs {n / 2**20:.1f} MB, above 0 MB"]
     assert P.weight(page) == []               # far below 6 MB
+
+
+def test_a_link_to_a_renamed_section_is_found(tmp_path):
+    (tmp_path / "ch.html").write_text('<section id="the-verdicts"><h2>The verdicts</h2></section>')
+    good = tmp_path / "findings.html"
+    good.write_text('<a href="ch.html#the-verdicts">ch</a> <a href="ch.html">top</a> '
+                    '<a href="elsewhere.html#x">not built here</a>')
+    assert P.broken_section_links(good) == []
+    bad = tmp_path / "old.html"
+    bad.write_text('<a href="ch.html#the-finding-as-these-numbers-have-it">ch</a>')
+    assert P.broken_section_links(bad) == ["ch.html#the-finding-as-these-numbers-have-it: no such section"]
