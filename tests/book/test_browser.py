@@ -4,7 +4,6 @@ at a book already built (e.g. the ``quick`` book of ``make book``)."""
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,9 +13,6 @@ from flowlib.book.legibility import BODY_TEXT_PX, COLUMN_PX
 
 pytestmark = [pytest.mark.book, pytest.mark.browser]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
 LOCAL = ("file:", "data:", "blob:", "about:")
 MACHINE_PATHS = ("/work/", "/home/", "/tmp/", "/root/", "/Users/")
 
@@ -31,18 +27,6 @@ def html(request) -> Path:
                         "`make book` first, or unset it to test the smoke build.")
         return path
     return request.getfixturevalue("smoke_book").build_dir / "html"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    if not shutil.which("chromium") and not shutil.os.path.exists(CHROMIUM):
-        pytest.fail("Debian's chromium is not installed: `make test` installs it "
-                    "(apt-get install chromium).")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _pages(html: Path) -> list[Path]:

@@ -3,27 +3,12 @@ constructed page that meets it and to FAIL on one that breaks it: laid out in th
 headless Chromium as the browser test, at 1280 px, with no book build (fast)."""
 from __future__ import annotations
 
-import shutil
 
 import pytest
 
 from flowlib.book import page_checks as P
 
 pytestmark = [pytest.mark.browser]
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    if not shutil.which("chromium") and not shutil.os.path.exists(CHROMIUM):
-        pytest.fail("Debian's chromium is not installed: `make test` installs it "
-                    "(apt-get install chromium).")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        yield b
-        b.close()
 
 
 # The theme's column: main text 688 px wide at a 1280 px window.
