@@ -544,16 +544,14 @@ def verdict_table(runs: list[Run]) -> str:
     return out
 
 
-def departure_tables(runs: list[Run]) -> str:
-    """Markdown, the shipped study's every NSGAN cell in two tables narrow enough for the
-    column (the numbers of :func:`departure_table`, split): departures
-    with the verdict and the controls' largest KL; then the final KLs both ways."""
-    from flowlib.studies.results import value_at
+def _departure_rows(runs: list[Run], upto: str) -> list[dict]:
+    """Every NSGAN cell of the design with a finished run, in the design's order: its label,
+    rate, the departure step per seed (``upto`` marks a departure at the first check, step 10,
+    which may have happened before it: an upper bound), the cell's verdict, the final forward
+    and reverse KL and the largest KL its NLL controls reached (median and range over seeds)."""
     rows = departures(runs)
     verdicts = cell_verdicts(rows)
-    a = ("| NSGAN cell | departure step per seed | verdict | NLL control's largest KL |\n"
-         "|---|---|---|---|\n")
-    b = "| NSGAN cell | final KL(T‖S) | final KL(S‖T) |\n|---|---|---|\n"
+    out = []
     for c in design_cells():
         if c["method"] != "nsgan":
             continue
@@ -562,13 +560,28 @@ def departure_tables(runs: list[Run]) -> str:
         if not mine:
             continue
         rs = cell_runs(runs, "nsgan", *key)
-        name = f"{VARIANT_LABEL[c['variant']]}, {c['lr']:g}"
-        steps = ", ".join("no control yet" if not x["control"] else "—" if x["step"] is None
-                          else f"≤ {x['step']}" if x["step"] <= 10 else str(x["step"]) for x in mine)
-        a += (f"| {name} | {steps} | {verdicts[key]} | "
-              f"{_summary([x['control_max_kl'] for x in mine])} |\n")
-        b += (f"| {name} | {_summary([value_at(r, 'kl') for r in rs])} | "
-              f"{_summary([value_at(r, 'reverse_kl') for r in rs])} |\n")
+        out.append({
+            "variant": VARIANT_LABEL[c["variant"]], "lr": c["lr"], "verdict": verdicts[key],
+            "steps": ", ".join("no control yet" if not x["control"] else "—" if x["step"] is None
+                               else f"{upto} {x['step']}" if x["step"] <= 10 else str(x["step"])
+                               for x in mine),
+            "kl": _summary([value_at(r, "kl") for r in rs]),
+            "reverse_kl": _summary([value_at(r, "reverse_kl") for r in rs]),
+            "control_kl": _summary([x["control_max_kl"] for x in mine])})
+    return out
+
+
+def departure_tables(runs: list[Run]) -> str:
+    """Markdown, the shipped study's every NSGAN cell in two tables narrow enough for the
+    column (the numbers of :func:`departure_table`, split): departures
+    with the verdict and the controls' largest KL; then the final KLs both ways."""
+    a = ("| NSGAN cell | departure step per seed | verdict | NLL control's largest KL |\n"
+         "|---|---|---|---|\n")
+    b = "| NSGAN cell | final KL(T‖S) | final KL(S‖T) |\n|---|---|---|\n"
+    for r in _departure_rows(runs, "≤"):
+        name = f"{r['variant']}, {r['lr']:g}"
+        a += f"| {name} | {r['steps']} | {r['verdict']} | {r['control_kl']} |\n"
+        b += f"| {name} | {r['kl']} | {r['reverse_kl']} |\n"
     return a + "\n" + b
 
 
@@ -702,28 +715,11 @@ def departure_table(runs: list[Run]) -> str:
     """Markdown, one row per NSGAN cell that has a finished run: the departure step of each
     seed (— where it stayed), the cell's verdict, the final forward and reverse KL (median and
     range over seeds, nats/image) and the largest KL its NLL controls reached."""
-    rows = departures(runs)
-    verdicts = cell_verdicts(rows)
     head = ("| NSGAN variant | learning rate | departure step per seed | verdict | final KL(T‖S) "
             "| final KL(S‖T) | NLL control's largest KL |\n|---|---|---|---|---|---|---|\n")
-    body = ""
-    for c in design_cells():
-        if c["method"] != "nsgan":
-            continue
-        key = (c["variant"], c["lr"])
-        mine = [x for x in rows if (x["variant"], x["lr"]) == key]
-        if not mine:
-            continue
-        rs = cell_runs(runs, "nsgan", c["variant"], c["lr"])
-        # a departure at the first check (step 10) may have happened before it: an upper bound
-        steps = ", ".join("no control yet" if not x["control"] else "—" if x["step"] is None
-                          else f"<= {x['step']}" if x["step"] <= 10 else str(x["step"])
-                          for x in sorted(mine, key=lambda x: x["seed"]))
-        body += (f"| {VARIANT_LABEL[c['variant']]} | {c['lr']:g} | {steps} | {verdicts[key]} | "
-                 f"{_summary([value_at(r, 'kl') for r in rs])} | "
-                 f"{_summary([value_at(r, 'reverse_kl') for r in rs])} | "
-                 f"{_summary([x['control_max_kl'] for x in mine])} |\n")
-    return head + body
+    return head + "".join(
+        f"| {r['variant']} | {r['lr']:g} | {r['steps']} | {r['verdict']} | {r['kl']} | "
+        f"{r['reverse_kl']} | {r['control_kl']} |\n" for r in _departure_rows(runs, "<="))
 
 
 def instability_summary(runs: list[Run]) -> str:
