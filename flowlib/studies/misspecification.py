@@ -481,6 +481,16 @@ def teacher_fid_floor(n: int, teacher_sha256: str | None = None) -> float:
                      precision_recall_k=None, coverage=False).fid)
 
 
+def design_progress(runs: list[Run], pred=lambda spec: True) -> tuple[int, int]:
+    """(finished, planned): how many of the design's runs whose spec satisfies ``pred`` are
+    among ``runs`` (the design at the runs' preset; quick for none). What a rule checks before
+    it reads: no verdict from part of a design."""
+    preset = runs[0].spec.get("preset", "quick") if runs else "quick"
+    names = [k for k, sp in _design_names(preset).items() if pred(sp)]
+    have = {r.name for r in runs}
+    return sum(k in have for k in names), len(names)
+
+
 def findings(runs: list[Run]) -> dict[str, dict]:
     """F3-F6 of the redesigned study by :func:`f3_rule` ... :func:`f6_rule`, with the runs each
     reads (above); *incomplete* while any of them is missing."""
@@ -496,8 +506,7 @@ def findings(runs: list[Run]) -> dict[str, dict]:
         return sorted((r for r in runs if student(r) == s and train_size(r) == n), key=lambda r: r.seed)
 
     def missing(pred) -> tuple[int, int]:
-        names = [k for k, sp in expected.items() if pred(sp)]
-        return sum(k in have for k in names), len(names)
+        return design_progress(runs, pred)
 
     def gate(name, pred, compute):
         got, want = missing(pred)

@@ -361,8 +361,16 @@ def findings(design: list[Run], long: list[Run] | None = None,
         out[key] = {"status": status, "numbers": "final validation bits/dim at 2e-3 " + ", ".join(
             f"{s} {median_range(v, '.3f')}" for s, v in final_val.items()) + "; " + numbers}
 
-    readings = f5_readings(design)
-    out["F5"] = dict(zip(("status", "numbers"), f5_calibrated(readings)))
+    def waiting(pred):
+        """The 'incomplete' reading while any design run a rule reads is missing, else None
+        (without it, F6's speed, read from the quiet-machine benchmark, gave a verdict from
+        no runs at all)."""
+        got, want = M.design_progress(design, pred)
+        return None if got == want else {"status": f"incomplete: {got}/{want} runs",
+                                         "numbers": "waiting for the runs it reads"}
+
+    out["F5"] = waiting(lambda sp: True) or dict(zip(("status", "numbers"),
+                                                      f5_calibrated(f5_readings(design))))
     quiet = M.student_speeds(preset)
     floor = _floor(design)
     larger = [s for s in M.DESIGN_STUDENTS if M.relation(s) == "larger"]
@@ -375,6 +383,7 @@ def findings(design: list[Run], long: list[Run] | None = None,
                     "gap": [M._num(M.overfitting_gap(r)[1]) for r in rs],
                     "log_fid": [end_log(r, "fid", floor) for r in rs],
                     "fid_noise": null_spread([end_log(c, "fid", floor) for c in cs])}
-        out[f"F6 (n = {n:,})"] = dict(zip(("status", "numbers"), f6_calibrated(
-            {s: props(s) for s in larger}, props(M.TEACHER_SIZE))))
+        out[f"F6 (n = {n:,})"] = waiting(lambda sp, n=n: sp["train_size"] in (0, n)) or dict(
+            zip(("status", "numbers"), f6_calibrated({s: props(s) for s in larger},
+                                                     props(M.TEACHER_SIZE))))
     return out

@@ -183,3 +183,16 @@ def test_the_new_designs():
     # the same command as the design's at the shared rate: only the rate differs
     design = {j.name: j for j in M.design_jobs("quick", (0, 1, 2), {s: C.SHARED_LR for s in M.DESIGN_STUDENTS})}
     assert all(design[j.name].argv == j.argv for j in shared)
+
+
+def test_no_calibrated_verdict_from_a_design_with_no_runs():
+    """The case that must not pass: with none of the design's runs, every calibrated reading
+    waits. (Before, F6 read its speeds from the quiet-machine benchmark and called 'slow'
+    supported, so F6 said 'mixed' from no runs at all.)"""
+    got = C.findings([], [], [])
+    assert set(got) == {"F3", "F4 (n = 300, one rate)", "F4 (n = 1,000, one rate)", "F5",
+                        "F6 (n = 300)", "F6 (n = 1,000)"}
+    for key, v in got.items():
+        assert v["status"].startswith("incomplete"), (key, v)
+    assert got["F5"]["status"] == "incomplete: 0/52 runs"
+    assert M.design_progress([]) == (0, 52)
