@@ -38,6 +38,7 @@ from flowlib.studies import misspecification as exp2
 from flowlib.studies import nash
 from flowlib.studies import nll_vs_fid as NF
 from flowlib.studies import nll_vs_gan as exp1
+from flowlib.book.misspecification import extra_studies
 from flowlib.studies.registry import locate
 from flowlib.studies.results import load_study, shown, teacher_notes
 
@@ -50,7 +51,9 @@ ts = NF.tracks(exp1.load(r1), nash_runs, exp2_runs)
 rc = NF.rank_correlations(ts)
 by_size = C.f5_by_size(exp2_runs)
 collapsed = NF.likelihood_lost_images_gained(sruns)
-f5_rows = findings.readings("F5", "quick" if preset == "smoke" else preset)
+extra = extra_studies(exp2_runs, preset)   # the calibrated rule's long controls and shared-rate runs
+f5_rows = [r for r in findings.e2_rows(exp2_runs, extra["long"], extra["shared-lr"], preset)
+           if r["id"] == "F5"]   # the Findings page's rows, for the runs shown here
 f5 = next((s for s in findings.summary(f5_rows) if s["id"] == "F5"), None)
 C.findings_box(f5, rc, by_size, C.family_counts(collapsed, sruns))
 
@@ -306,8 +309,8 @@ answer("Expect the smoke runs, a few dozen steps on 100 and 300 images, to have 
        "verdict from runs that did not overfit). The shipped quick runs trained 3 000 steps, "
        "long enough to pass their best validation point and memorise: overfitting needs "
        "training time as well as a small data set. The rerun is written under "
-       "<code>runs/</code>, never over the shipped results. (The findings box keeps reading "
-       "the shipped findings table.)")
+       "<code>runs/</code>, never over the shipped results; the findings box and the F5 "
+       "table then read the rerun, by the same rules.")
 
 # %% [markdown]
 # **4. One more correlation.** Using `ts` and `flowlib.studies.nll_vs_fid.rank_correlations`,

@@ -35,8 +35,10 @@ from IPython.display import Markdown, display
 
 from flowlib.book import nll_vs_gan as C
 from flowlib.book.code import show_source
+from flowlib.book.findings import readings_table
 from flowlib.book.lesson import answer
 from flowlib.data.synthetic import teacher_dir
+from flowlib.studies import findings
 from flowlib.studies import nll_vs_gan as exp1
 from flowlib.studies import nll_vs_gan_f2 as f2
 from flowlib.studies import nll_vs_gan_parity as parity
@@ -332,15 +334,13 @@ display(Markdown(C.explosion_note(runs)))
 # (measured in the Methods).
 
 # %% tags=["remove-input"]
-verdicts = f2.findings(runs, srows)
 display(Markdown(
     C.dropdown("The verdicts as the rules compute them",
-               "Computed by `flowlib.studies.nll_vs_gan.findings` from the runs above and the "
-               "search, F2 from initialisation as its two readings "
-               "(`flowlib.studies.nll_vs_gan_f2`); no verdict while any of the twelve selected "
-               "runs lacks its final figures.\n\n| finding | status | numbers |\n|---|---|---|\n"
-               + "".join(f"| {k} | **{v['status']}** | {v['numbers']} |\n"
-                         for k, v in verdicts.items()))
+               "The rows of the Findings page, built by the same function "
+               "(`flowlib.studies.findings.e1_rows`) from the runs above and the search; F2 "
+               "from initialisation as its two readings (`flowlib.studies.nll_vs_gan_f2`); no "
+               "verdict while any of the twelve selected runs lacks its final figures.\n\n"
+               + readings_table(findings.e1_rows(runs, srows, preset)) + "\n")
     + C.dropdown("Every instability event of the final runs",
                  "Every event the runs recorded (none is a valid result too).\n\n"
                  + C.events_table(runs))))

@@ -60,12 +60,14 @@ def main_table(summary: list[dict]) -> str:
 
 def readings_table(rows: list[dict], fid: str | None = None) -> str:
     """Markdown: verdict rows as reading, verdict (plain words and the rule's own status),
-    numbers. ``fid``: the finding, to shorten the readings' names."""
+    numbers. ``fid``: the finding all rows belong to, to shorten the readings' names (without
+    it each row keeps its full name, 'F4 (n = 300; calibrated)', as rows of several findings
+    would otherwise read alike)."""
     out = ["| reading | verdict | the numbers |", "|---|---|---|"]
     for r in rows:
         status = F.plain(r["status"])
         said = r["status"] if r["status"] != status else ""
-        out.append(f"| {_cell(_reading(r['verdict'], fid or r['id']))} | **{_cell(status)}**"
+        out.append(f"| {_cell(_reading(r['verdict'], fid) if fid else r['verdict'])} | **{_cell(status)}**"
                    + (f" ({_cell(said)})" if said else "") + f" | {_cell(r['numbers'])} |")
     return "\n".join(out)
 

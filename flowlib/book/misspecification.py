@@ -275,11 +275,11 @@ def verdicts_table(runs, preset: str, prefixes: tuple[str, ...]) -> str:
     """Markdown: the first and the calibrated rules' verdicts side by side for the findings
     whose names start with ``prefixes`` (``("F3", "F4")``, ``("F5",)``, ``("F6",)``), the
     calibrated ones reading the long controls and the shared-rate runs where shipped."""
-    first, calib = verdicts(runs, preset)
-    both = (("first", first), ("calibrated", calib))
-    return "| finding | rule | status | numbers |\n|---|---|---|---|\n" + "".join(
-        f"| {k} | {rule} | **{x['status']}** | {x['numbers']} |\n"
-        for rule, v in both for k, x in v.items() if k.startswith(prefixes))
+    from flowlib.book.findings import readings_table
+    verdicts(runs, preset)
+    rows = [r for r in _VERDICTS[(preset, tuple(r.name for r in runs))][2]
+            if r["verdict"].startswith(prefixes)]
+    return readings_table(rows, prefixes[0] if len(prefixes) == 1 else None)
 
 
 # ------------------------------------------------------------------ the lesson (issue 32)
@@ -305,14 +305,28 @@ def extra_studies(runs: list[Run], preset: str) -> dict[str, list[Run]]:
 
 
 def verdicts(runs: list[Run], preset: str) -> tuple[dict, dict]:
-    """(first rules' findings, calibrated rules' findings), computed once per set of runs (the
-    calibrated F5 measures the teacher's own FID, which takes a while)."""
-    from flowlib.studies import misspecification_calibrated as cal
+    """(first rules' findings, calibrated rules' findings), each keyed by the rule's own name
+    ('F4 (n = 300)'), read from the Findings page's rows for these runs (one builder,
+    :func:`flowlib.studies.findings.e2_rows`), computed once per set of runs (the calibrated
+    F5 measures the teacher's own FID, which takes a while)."""
+    from flowlib.studies.findings import e2_rows
     key = (preset, tuple(r.name for r in runs))
     if key not in _VERDICTS:
         extra = extra_studies(runs, preset)
-        _VERDICTS[key] = (_M.findings(runs), cal.findings(runs, extra["long"], extra["shared-lr"]))
-    return _VERDICTS[key]
+        rows = e2_rows(runs or None, extra["long"], extra["shared-lr"], preset,
+                       long_shipped=bool(extra["long"]), shared_shipped=bool(extra["shared-lr"]))
+        _VERDICTS[key] = tuple({_rule_name(r["verdict"], rule): r for r in rows
+                                if r["verdict"].endswith(f"{rule})")}
+                               for rule in ("first rule", "calibrated")) + (rows,)
+    first, calib, _ = _VERDICTS[key]
+    return first, calib
+
+
+def _rule_name(name: str, rule: str) -> str:
+    """'F4 (n = 300; first rule)' -> 'F4 (n = 300)'; 'F5 (calibrated)' -> 'F5' (the inverse
+    of the Findings page's naming)."""
+    head = name[:-len(f"{rule})")].rstrip()
+    return head[:-1] + ")" if head.endswith(";") else head[:-1].rstrip()
 
 
 def _status(s: str) -> str:
@@ -452,6 +466,49 @@ def lesson_figure(runs: list[Run], s: str = _M.TEACHER_SIZE, seed: int = 0):
     b.legend(fontsize=9, ncol=2, loc="lower left", bbox_to_anchor=(0, 1.02), frameon=False)
     fig.tight_layout()
     return fig
+
+
+def figure_notes(runs: list[Run], s: str = _M.TEACHER_SIZE, seed: int = 0) -> dict[str, str]:
+    """The numbers under the chapter's three main figures, read from the runs (the captions say
+    what to look at and carry no number): ``idea`` (student ``s``, seed ``seed``, on the
+    smallest set: its exact KL at the first check and at the end, its control's at the end),
+    ``curves`` (the highest median validation bits/dim each student reaches there) and
+    ``early_final`` (the early-stopped and final KL there, median over seeds, per student)."""
+    n = _M.finite_sizes(runs)[0]
+    med = lambda v: float(np.nanmedian(v)) if len(v) else float("nan")   # noqa: E731
+    out = {}
+    run = next((r for r in _cell(runs, s, n) if r.seed == seed), None)
+    ctrl = next((r for r in _cell(runs, s, 0) if r.seed == seed), None)
+    if run is not None:
+        st, v = run.series("kl")
+        first = next((float(x) for a, x in zip(st, v) if a > 0 and np.isfinite(x)), float("nan"))
+        out["idea"] = (f"In this run the exact KL goes from **{first:,.0f}** nats/image at its "
+                       f"first check to **{value_at(run, 'kl'):,.0f}** at the end"
+                       + (f", while its control ends at **{value_at(ctrl, 'kl'):,.0f}**"
+                          if ctrl is not None else "") + ".")
+    peaks = []
+    for t in _M.DESIGN_STUDENTS:
+        rs = _cell(runs, t, n)
+        if rs:
+            # after step 0: the untrained network's check is not the student's climb
+            tops = [np.nanmax(v[st > 0]) for st, v in (r.series("val_bpd") for r in rs)]
+            peaks.append(f"{t} {med(tops):.1f}")
+    if peaks:
+        out["curves"] = (f"The highest validation bits/dim each student reaches on {n:,} images "
+                         "(median over seeds): " + ", ".join(peaks) + ".")
+    pairs = []
+    for t in _M.DESIGN_STUDENTS:
+        rs = _cell(runs, t, n)
+        early = [_M._nearest(r, "kl", _M.early_stop(r)[0]) for r in rs if _M.early_stop(r)[0]]
+        early = [x for x in early if x is not None]
+        final = [value_at(r, "kl") for r in rs]
+        if early and final:
+            e, f = med(early), med(final)
+            pairs.append(f"{t} {e:,.0f} → {f:,.0f} (×{f / e:.0f})")
+    if pairs:
+        out["early_final"] = (f"The exact KL on {n:,} images, early-stopped → final (nats/image, "
+                              "median over seeds): " + "; ".join(pairs) + ".")
+    return out
 
 
 def summary_table(runs: list[Run]) -> str:

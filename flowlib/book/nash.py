@@ -533,14 +533,14 @@ def rate_table(runs: list[Run]) -> str:
 def verdict_table(runs: list[Run]) -> str:
     """Markdown, the shipped study's three verdicts, one short line each (the full numbers
     are in the methods below)."""
-    from flowlib.studies.nash import findings
+    from flowlib.studies.findings import nash_rows
     short = {"D trained first": "discriminator trained first, five learning rates",
              "by step size": "fresh discriminator, five learning rates",
              "stabilised": "one stabiliser or optimiser at a time, lr 1e-4"}
     out = "| F2 at the equilibrium | verdict |\n|---|---|\n"
-    for k, v in findings(runs).items():
-        what = next((t for key, t in short.items() if key in k), k)
-        out += f"| {what} | **{v['status']}** |\n"
+    for r in nash_rows(runs):   # the Findings page's rows, by the same builder
+        what = next((t for key, t in short.items() if key in r["verdict"]), r["verdict"])
+        out += f"| {what} | **{r['status']}** |\n"
     return out
 
 
@@ -601,19 +601,21 @@ def exact_summary(exact_runs: list[Run], preset: str = "quick") -> str:
     rows = nash_exact.cell_status(exact_runs, preset)
     done, planned = sum(r["runs"] for r in rows), sum(r["planned"] for r in rows)
     unrun = sum(r["reading"] == nash_exact.NOT_RUN for r in rows)
-    (key, f), = nash_exact.findings(exact_runs).items()
+    from flowlib.studies.findings import nash_exact_rows
+    row, = nash_exact_rows(exact_runs, preset)   # the Findings page's row, same builder
     return (f"**{done} of its {planned} runs have finished**; {unrun} of its {len(rows)} cells "
-            f"read *{nash_exact.NOT_RUN}*. Its verdict, {key}: *{f['status']}*.")
+            f"read *{nash_exact.NOT_RUN}*. Its verdict, {row['verdict']}: *{row['status']}*.")
 
 
 def methods(runs: list[Run], note: str, exact_note: str) -> str:
     """The collapsed evidence under the chapter: the departure table (every NSGAN cell), the
     verdicts with all their numbers, the instability flags and the provenance."""
-    from flowlib.studies.nash import findings, progress
+    from flowlib.book.findings import readings_table
+    from flowlib.studies.findings import nash_rows
+    from flowlib.studies.nash import progress
     from flowlib.studies.results import provenance, teacher_notes
     done, planned = progress(runs)
-    f = findings(runs)
-    lines = "\n".join(f"- **{k}**: *{v['status']}*. {v['numbers']}" for k, v in f.items())
+    lines = readings_table(nash_rows(runs), "F2")   # the Findings page's rows, same builder
     notes = " ".join(teacher_notes(runs))
     return (
         ":::{dropdown} Every NSGAN cell of the shipped study: departures and final KLs\n"

@@ -41,7 +41,7 @@ def curves_figure(runs: list[Run], keys=CURVES, floor: dict | None = None):
                 decade_axis(ax)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("step")
-    handles, labels = {}, {}
+    handles = {}
     for ax in axes:
         for h, lab in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(lab, h)

@@ -30,54 +30,80 @@ CHAPTER = {"F1": "nll_vs_gan", "F2": "nash", "F3": "misspecification", "F4": "mi
 
 
 def findings_table(preset: str = "quick") -> list[dict]:
-    """One row per verdict: finding id, verdict name, status, numbers, study folder."""
-    rows = []
-
-    def add(fid, verdicts, source, missing=None, name=None):
-        if verdicts is None:
-            rows.append({"id": fid, "verdict": name or fid, "status": "not run yet",
-                         "numbers": missing or "", "source": source})
-            return
-        for name, v in verdicts.items():
-            rows.append({"id": fid, "verdict": name, "status": v["status"],
-                         "numbers": v["numbers"], "source": source})
-
+    """One row per verdict: finding id, verdict name, status, numbers, study folder; read
+    from the shipped studies of ``preset`` by the same row builders the chapters use on the
+    runs they show (:func:`e1_rows`, :func:`nash_rows`, :func:`nash_exact_rows`,
+    :func:`e2_rows`)."""
     e1 = STUDIES["nll-vs-gan"].shipped(preset)
     searched = STUDIES["nll-vs-gan-search"].shipped(preset)
     search = nll_vs_gan.search_rows(load_study(searched)) if searched else None
-    # F2 from initialisation as its two readings: the selected configuration, the search
-    f1 = nll_vs_gan_f2.findings(nll_vs_gan.load(e1), search) if e1 else None
-    src1 = f"results/nll-vs-gan-{preset}"
-    add("F1", {k: v for k, v in f1.items() if k.startswith("F1")} if f1 else None, src1,
-        f"`python -m flowlib experiment nll-vs-gan --preset {preset}`")
-    add("F2", {k: v for k, v in f1.items() if k.startswith("F2")} if f1 else None, src1,
-        f"`python -m flowlib experiment nll-vs-gan --preset {preset}`")
-    ns = STUDIES["nash"].shipped(preset)
-    nash_runs = nash.load(ns) if ns else None
-    add("F2", nash.findings(nash_runs) if ns else None,
-        f"results/nash-{preset}" + _retired(nash_runs),
-        f"`python -m flowlib experiment nash --preset {preset}`")
-    nx = STUDIES["nash-exact"].shipped(preset)
-    add("F2", nash_exact.findings(nash_exact.load(nx)) if nx else None, f"results/nash-exact-{preset}",
-        f"F2 at the exact equilibrium (issue 33): `python -m flowlib experiment nash-exact --preset {preset}`",
-        name="F2 (at the exact Nash equilibrium)")
+    ns, nx = STUDIES["nash"].shipped(preset), STUDIES["nash-exact"].shipped(preset)
     e2 = STUDIES["misspecification"].shipped(preset)
-    e2_runs = misspecification.load(e2) if e2 else None
-    f2 = misspecification.findings(e2_runs) if e2 else None
-    # the calibrated rules (issue 34) beside the first ones, each row named by its rule
-    long, shared = (STUDIES[n].shipped(preset) for n in ("misspecification-long", "misspecification-shared-lr"))
-    cal = misspecification_calibrated.findings(
-        e2_runs, load_study(long) if long else [], load_study(shared) if shared else []) if e2 else None
+    long, shared = (STUDIES[n].shipped(preset) for n in ("misspecification-long",
+                                                         "misspecification-shared-lr"))
+    return (e1_rows(nll_vs_gan.load(e1) if e1 else None, search, preset)
+            + nash_rows(nash.load(ns) if ns else None, preset)
+            + nash_exact_rows(nash_exact.load(nx) if nx else None, preset)
+            + e2_rows(misspecification.load(e2) if e2 else None,
+                      load_study(long) if long else [], load_study(shared) if shared else [],
+                      preset, long_shipped=bool(long), shared_shipped=bool(shared)))
+
+
+def _rows(fid: str, verdicts: dict | None, source: str, missing: str = "",
+          name: str | None = None) -> list[dict]:
+    """Verdict rows in the table's format; one *not run yet* row (saying how to run it) where
+    ``verdicts`` is None."""
+    if verdicts is None:
+        return [{"id": fid, "verdict": name or fid, "status": "not run yet",
+                 "numbers": missing, "source": source}]
+    return [{"id": fid, "verdict": k, "status": v["status"], "numbers": v["numbers"],
+             "source": source} for k, v in verdicts.items()]
+
+
+def e1_rows(runs, search_rows, preset: str = "quick") -> list[dict]:
+    """Experiment 1's verdict rows (F1 and F2 from initialisation, the latter as its two
+    readings: the selected configuration, the whole search) from its final runs (None: not
+    run) and the search's rows."""
+    got = nll_vs_gan_f2.findings(runs, search_rows) if runs else None
+    how = f"`python -m flowlib experiment nll-vs-gan --preset {preset}`"
+    src = f"results/nll-vs-gan-{preset}"
+    return [r for k in ("F1", "F2") for r in _rows(
+        k, {n: v for n, v in got.items() if n.startswith(k)} if got else None, src, how)]
+
+
+def nash_rows(runs, preset: str = "quick") -> list[dict]:
+    """The first Nash study's verdict rows (F2 at the equilibrium; None: not run)."""
+    return _rows("F2", nash.findings(runs) if runs else None,
+                 f"results/nash-{preset}" + _retired(runs),
+                 f"`python -m flowlib experiment nash --preset {preset}`")
+
+
+def nash_exact_rows(runs, preset: str = "quick") -> list[dict]:
+    """The exact-equilibrium Nash study's verdict row (issue 33; None: not run)."""
+    return _rows("F2", nash_exact.findings(runs) if runs else None, f"results/nash-exact-{preset}",
+                 "F2 at the exact equilibrium (issue 33): "
+                 f"`python -m flowlib experiment nash-exact --preset {preset}`",
+                 name="F2 (at the exact Nash equilibrium)")
+
+
+def e2_rows(runs, long=(), shared=(), preset: str = "quick", long_shipped: bool = True,
+            shared_shipped: bool = True) -> list[dict]:
+    """Experiment 2's verdict rows, F3-F6, each by the first rule and beside it by the
+    calibrated rule (which also reads the long controls ``long`` and the shared-rate runs
+    ``shared``); each row's name says its rule. ``runs`` None: not run."""
+    first = misspecification.findings(runs) if runs else None
+    cal = misspecification_calibrated.findings(runs, list(long), list(shared)) if runs else None
+    out = []
     for k in ("F3", "F4", "F5", "F6"):   # F4 and F6 are read at two training-set sizes
-        add(k, {_named(name, "first rule"): v for name, v in f2.items() if name.startswith(k)}
-            if f2 else None, f"results/misspecification-{preset}" + _retired(e2_runs),
-            f"`python -m flowlib experiment misspecification --preset {preset}`")
+        out += _rows(k, {_named(n, "first rule"): v for n, v in first.items() if n.startswith(k)}
+                     if first else None, f"results/misspecification-{preset}" + _retired(runs),
+                     f"`python -m flowlib experiment misspecification --preset {preset}`")
         if cal:
-            add(k, {_named(name, "calibrated"): v for name, v in cal.items() if name.startswith(k)},
-                f"results/misspecification-{preset}" + "".join(
-                    f", results/misspecification-{n}-{preset}" for n, got in
-                    (("long", long), ("shared-lr", shared)) if got))
-    return rows
+            out += _rows(k, {_named(n, "calibrated"): v for n, v in cal.items() if n.startswith(k)},
+                         f"results/misspecification-{preset}" + "".join(
+                             f", results/misspecification-{n}-{preset}" for n, got in
+                             (("long", long_shipped), ("shared-lr", shared_shipped)) if got))
+    return out
 
 
 def _named(name: str, rule: str) -> str:
@@ -431,15 +457,6 @@ def summary(rows: list[dict]) -> list[dict]:
                     "chapter": chapter, "number": number, "anchor": anchor, "section": section,
                     "readings": readings})
     return out
-
-
-def readings(fid_prefix: str, preset: str = "quick") -> list[dict]:
-    """The verdict rows of one finding (``"F5"``) or one reading (``"F4 (n = 300"``), from the
-    shipped findings table when it is there, else computed: for chapters that show their
-    verdicts, so they do not assemble the rows by hand."""
-    path = results_root(f"findings-{preset}.json")
-    rows = json.loads(path.read_text()) if path.exists() else findings_table(preset)
-    return [r for r in rows if r["verdict"].startswith(fid_prefix)]
 
 
 def write(preset: str = "quick", dest: Path | None = None) -> Path:

@@ -60,3 +60,16 @@ def test_the_page_has_six_top_level_rows_and_no_jargon():
     assert len([line for line in main.splitlines() if line.startswith("| <span id=")]) == 6
     assert "retired teacher" not in md and "lent GPU" not in md
     assert "`" not in md   # code is <code>, so no literal backtick can reach the page
+
+
+def test_the_chapters_row_builders_make_the_table():
+    """One builder: the table is the four studies' row builders on the shipped runs, and each
+    builder says *not run yet*, with the command, for a study with no runs."""
+    for rows, fid in ((findings.e1_rows(None, None), "F1"), (findings.nash_rows(None), "F2"),
+                      (findings.nash_exact_rows(None), "F2"),
+                      (findings.e2_rows(None), "F3")):
+        assert rows[0]["id"] == fid and rows[0]["status"] == "not run yet"
+        assert "python -m flowlib experiment" in rows[0]["numbers"]
+    assert [r["id"] for r in findings.e2_rows(None)] == ["F3", "F4", "F5", "F6"]
+    table = findings.findings_table("quick")
+    assert [r["id"] for r in table] == sorted(r["id"] for r in table)
