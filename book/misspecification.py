@@ -32,7 +32,7 @@ from IPython.display import Markdown, display
 
 from flowlib.book import misspecification as C
 from flowlib.book.code import show_source
-from flowlib.book.lesson import answer, findings_box
+from flowlib.book.lesson import findings_box
 from flowlib.studies import misspecification as exp2
 from flowlib.studies import misspecification_calibrated as cal
 from flowlib.studies.registry import locate
@@ -71,17 +71,24 @@ findings_box(C.findings_points(runs, preset),
 # finite run minus its control is what the finite set costs. Figure {numref}`fig-exp2-idea`
 # shows both effects in one run.
 
-# %% tags=["remove-input"] mystnb={"figure": {"caption": "The teacher-size student trained on 300 teacher images (seed 0). Above: bits/dim of its 300 training images (dashed) and of held-out validation images (solid), the validation bits/dim of the same student trained on fresh data (dotted, its control) and the teacher's own bits/dim (black). Below: the exact KL from the teacher to the student, measured every 500 steps, for the run and its control. Look at step 500 onwards: the training curve falls below the teacher's own bits/dim, which only memorising can do, while the validation curve and the exact KL climb; on fresh data both keep falling.", "name": "fig-exp2-idea"}, "image": {"alt": "Two panels over 3000 training steps: training bits per dimension falling below the teacher's line while validation rises; below, the exact KL of the run rising from about 300 to about 1800 nats per image while its control's falls to about 150."}}
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The teacher-size student trained on the smallest set of teacher images (seed 0). Above: bits/dim of its training images (dashed) and of held-out validation images (solid), the validation bits/dim of the same student trained on fresh data (dotted, its control) and the teacher's own bits/dim (black). Below: the exact KL from the teacher to the student, measured every 500 steps, for the run and its control. Look at step 500 onwards: the training curve falls below the teacher's own bits/dim, which only memorising can do, while the validation curve and the exact KL climb; on fresh data both keep falling.", "name": "fig-exp2-idea"}, "image": {"alt": "Two panels over 3000 training steps: training bits per dimension falling below the teacher's line while validation rises; below, the exact KL of the run rising steeply while its control's falls."}}
 C.lesson_figure(runs);
+
+# %% tags=["remove-input"]
+notes = C.figure_notes(runs)
+display(Markdown(notes.get("idea", "")))
 
 # %% [markdown]
 # Each student learns at its own rate, chosen by a stated search on its control (see
 # {ref}`Methods <exp2-methods>`). Figure {numref}`fig-exp2-curves` shows all four students on
 # the smallest set.
 
-# %% tags=["remove-input"] mystnb={"figure": {"caption": "All four students on 300 images: validation (solid) and training (dashed) bits/dim, median of three seeds with their range as a band, and each student's control on fresh data (dotted). Look at where the solid curve leaves the dotted one: every student starts to memorise after a few hundred steps; the larger the student, the further its validation climbs (the larger student's beyond 15 bits/dim) and the lower its training curve falls.", "name": "fig-exp2-curves"}, "image": {"alt": "Four panels, one per student, of bits per dimension over training steps on 300 images: training curves falling, validation curves rising after a few hundred steps, control curves flat near 1.6."}}
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "All four students on the smallest training set: validation (solid) and training (dashed) bits/dim, median of three seeds with their range as a band, and each student's control on fresh data (dotted). Look at where the solid curve leaves the dotted one: every student starts to memorise after a few hundred steps; the larger the student, the further its validation climbs and the lower its training curve falls (the peaks are under the figure).", "name": "fig-exp2-curves"}, "image": {"alt": "Four panels, one per student, of bits per dimension over training steps on the smallest training set: training curves falling, validation curves rising after a few hundred steps, control curves flat."}}
 sizes = exp2.finite_sizes(runs)
 C.curves_figure(runs, sizes[0]);
+
+# %% tags=["remove-input"]
+display(Markdown(notes.get("curves", "")))
 
 # %% [markdown]
 # The same panels for the larger training sets (open the cell's output): the climb shrinks
@@ -100,8 +107,11 @@ for n in sizes[1:]:
 # yardsticks: validation bits/dim, the exact KL, and LeNet-FID of 2 000 samples against
 # teacher samples (chapter {doc}`Measuring image quality <measuring_quality>`).
 
-# %% tags=["remove-input"] mystnb={"figure": {"caption": "Early-stopped (dashed, open markers) against final (solid; band: the seeds' range) for each student (columns) and yardstick (rows), against the training-set size; the dotted line is the student's control on fresh data. FID bars: two bootstrap standard errors. Look at the left end: at 300 images early stopping keeps the KL near 320 nats/image for every student where the end of training is 4-30 times higher; by 3 000 images the two coincide. The FID row does not follow: at 300 images the early point is the worse one, read while the students were still undertrained.", "name": "fig-exp2-early-final"}, "image": {"alt": "Grid of 12 log-scale panels, students in columns and validation bits per dimension, exact KL and FID in rows, against training-set sizes 300 to 10000; final values fall steeply with more data towards the control line, early-stopped values stay near it."}}
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Early-stopped (dashed, open markers) against final (solid; band: the seeds' range) for each student (columns) and yardstick (rows), against the training-set size; the dotted line is the student's control on fresh data. FID bars: two bootstrap standard errors. Look at the left end: on the smallest set early stopping keeps the KL at about one level for every student, where the end of training is several times higher (the numbers are under the figure); with more images the two come together. The FID row does not follow: on the smallest set the early point is the worse one, read while the students were still undertrained.", "name": "fig-exp2-early-final"}, "image": {"alt": "Grid of 12 log-scale panels, students in columns and validation bits per dimension, exact KL and FID in rows, against training-set sizes 300 to 10000; final values fall steeply with more data towards the control line, early-stopped values stay near it."}}
 C.early_final_figure(runs);
+
+# %% tags=["remove-input"]
+display(Markdown(notes.get("early_final", "")))
 
 # %% [markdown]
 # In numbers, the exact KL (nats/image, median over seeds) at the end of training and, in
