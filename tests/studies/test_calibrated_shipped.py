@@ -40,10 +40,14 @@ def test_shipped_and_parked_runs_are_the_designs(study):
         assert json.loads((parked / name / "job.json").read_text())["argv"] == list(jobs[name].argv)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 34: the long controls (8 runs, ~12 core-hours) and "
-                   "the shared-rate runs are resumable jobs trained over several sessions; "
-                   "strict: once every run is shipped this passes, and the mark must go")
-@pytest.mark.parametrize("study", DESIGNS)
+# Strict: a design still being trained fails its mark once its last run ships, and the mark
+# goes (the shared-rate design was completed on 2026-12-07).
+STILL_TRAINING = {"misspecification-long": "issue 34: the long controls (8 runs, ~12 "
+                  "core-hours) are resumable jobs trained over several sessions"}
+
+
+@pytest.mark.parametrize("study", [pytest.param(s, marks=pytest.mark.xfail(
+    strict=True, reason=STILL_TRAINING[s])) if s in STILL_TRAINING else s for s in DESIGNS])
 def test_every_run_of_the_design_is_shipped(study):
     jobs, runs, _, _ = _state(study)
     missing = set(jobs) - {r.name for r in runs}
