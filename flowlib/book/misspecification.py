@@ -511,6 +511,43 @@ def figure_notes(runs: list[Run], s: str = _M.TEACHER_SIZE, seed: int = 0) -> di
     return out
 
 
+def shared_rate_text(runs: list[Run], preset: str) -> str:
+    """The specification contrast at one learning rate (the calibrated F4), read from the runs:
+    every student's final validation bits/dim at the shared rate per training-set size (median
+    and range over seeds), which smaller students end below the teacher-size student in every
+    seed, and the verdict. Empty until the shared-rate runs are shipped."""
+    from flowlib.studies import misspecification_calibrated as cal
+    shared = extra_studies(runs, preset)["shared-lr"]
+    _, calib = verdicts(runs, preset)
+    keys = [k for k in calib if k.startswith("F4") and "one rate" in k]
+    if not shared or not keys or not all(calib[k]["status"].startswith(("supported", "not", "mixed"))
+                                         for k in keys):
+        return ""
+    ref = _M.TEACHER_SIZE
+    parts, below_all = [], {}
+    for k in keys:
+        n = int(_size_of(k).replace(",", ""))
+        v = cal.shared_rate_values(runs, shared, n)
+        parts.append(f"on {n:,} images " + ", ".join(
+            f"`{t}` {median_range(v[t]['final'], '.2f')}" for t in _M.DESIGN_STUDENTS if v[t]["final"]))
+        below_all[n] = [t for t in _M.DESIGN_STUDENTS if _M.relation(t) == "smaller" and v[t]["final"]
+                        and max(v[t]["final"]) < min(v[ref]["final"])]
+    says = "; ".join(f"{', '.join(f'`{t}`' for t in below) or 'no smaller student'} at {n:,}"
+                     for n, below in below_all.items())
+    verdict = ", ".join(f"*{calib[k]['status']}* at {_size_of(k)}" for k in keys)
+    rate = f"{cal.SHARED_LR:.0e}".replace("e-0", "e-")
+    slim_below = all("slim" in b for b in below_all.values())
+    return (f"**At one learning rate ({rate} for every student, the calibrated F4), the contrast "
+            f"is one of specification.** Final validation bits/dim (median and range over seeds): "
+            f"{'; '.join(parts)}. Ending below the teacher-size student in every seed: {says}. "
+            f"The calibrated F4: {verdict}. "
+            + ("At the searched rates (below), `slim` ended *above* the teacher-size student; at "
+               "one rate it ends below it at every size, so that contrast was the rates', not "
+               "the specification's." if slim_below else
+               "At one rate `slim` does not end below the teacher-size student at every size, as "
+               "at the searched rates (below)."))
+
+
 def summary_table(runs: list[Run]) -> str:
     """Markdown, one row per student: the exact KL to the teacher (nats/image, median over
     seeds) at the end of training and, in brackets, where early stopping would stop, for each

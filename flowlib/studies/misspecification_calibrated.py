@@ -316,6 +316,21 @@ def long_gap(r: Run) -> dict:
             "val_bpd": M.end_value(r, "val_bpd")}
 
 
+def shared_rate_values(design: list[Run], shared: list[Run], n: int) -> dict[str, dict]:
+    """Every student at :data:`SHARED_LR` on ``n`` images (0: its infinite-data control): per
+    seed (in seed order) its final and its best (early-stopping) validation bits/dim, from the
+    design's runs at that rate and the shared-rate runs of :data:`SHARED_STUDENTS`."""
+    runs = [r for r in design if r.spec.get("lr") == SHARED_LR
+            and M.student(r) not in SHARED_STUDENTS] + list(shared)
+    out = {}
+    for s in M.DESIGN_STUDENTS:
+        rs = sorted((r for r in runs if M.student(r) == s and M.train_size(r) == n),
+                    key=lambda r: r.seed)
+        out[s] = {"final": [M.end_value(r) for r in rs], "best": [M.early_stop(r)[1] for r in rs],
+                  "seeds": [r.seed for r in rs]}
+    return out
+
+
 def findings(design: list[Run], long: list[Run] | None = None,
              shared: list[Run] | None = None, search: list[Run] | None = None) -> dict[str, dict]:
     """The calibrated verdicts, keyed like :func:`flowlib.studies.misspecification.findings`.
@@ -349,13 +364,12 @@ def findings(design: list[Run], long: list[Run] | None = None,
             out[key] = {"status": f"incomplete: {len(want_shared & got_shared)}/{len(want_shared)} runs",
                         "numbers": "waiting for the shared-rate runs"}
             continue
-        at_rate = [r for r in design if r.spec.get("lr") == SHARED_LR and M.student(r) not in SHARED_STUDENTS]
-        runs = at_rate + list(shared)
-        final_val = {s: [M.end_value(r) for r in cell(runs, s, n)] for s in M.DESIGN_STUDENTS}
-        best_val = {s: [M.early_stop(r)[1] for r in cell(runs, s, n)] for s in M.DESIGN_STUDENTS}
+        at_rate = shared_rate_values(design, shared, n)
+        final_val = {s: v["final"] for s, v in at_rate.items()}
+        best_val = {s: v["best"] for s, v in at_rate.items()}
         controls = {r.seed: r for r in cell(shared, M.TEACHER_SIZE, 0)}
-        rise = [M.end_value(controls[r.seed]) - M._num(M.early_stop(controls[r.seed])[1])
-                if r.seed in controls else math.nan for r in cell(runs, M.TEACHER_SIZE, n)]
+        rise = [M.end_value(controls[seed]) - M._num(M.early_stop(controls[seed])[1])
+                if seed in controls else math.nan for seed in at_rate[M.TEACHER_SIZE]["seeds"]]
         smaller = [s for s in M.DESIGN_STUDENTS if M.relation(s) == "smaller"]
         status, numbers = M.f4_rule(final_val, best_val, M.TEACHER_SIZE, smaller, rise)
         out[key] = {"status": status, "numbers": "final validation bits/dim at 2e-3 " + ", ".join(
