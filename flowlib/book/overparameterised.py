@@ -244,11 +244,15 @@ def speed_note(runs: list[Run], preset: str) -> str:
             + " images/s there, slower than the benchmark, as busy runs should be")
     devs = sorted({d for d, _ in other})
     text += (". Every other run ran on " + " or ".join(f"\"{d}\"" for d in devs) + f" ({', '.join(sorted({day for _, day in other}))}). "
-             "The benchmark's training step also keeps PyTorch's default memory layout, where "
-             "the trainer converts every model to channels-last (its <code>channels_last</code> "
-             "setting), which is faster for convolutions on many CPUs (a rough interleaved "
-             "timing while this page was written, on a busy 2-core machine, gave about 1.2 times). "
-             "Neither changes F6: *slow* compares students measured on one machine, and the larger "
+             + ("The benchmark times the trainer's own channels-last memory layout. "
+                if json.loads((folder / "speeds.json").read_text()).get("channels_last") else
+                "The benchmark's training step also keeps PyTorch's default memory layout, where "
+                "the trainer converts every model to channels-last (its <code>channels_last</code> "
+                "setting), which is faster for convolutions on many CPUs (a rough interleaved "
+                "timing while this page was written, on a busy 2-core machine, gave about 1.2 "
+                "times); the benchmark now times the trainer's layout, and this one was made "
+                "before it did. ")
+             + "Neither changes F6: *slow* compares students measured on one machine, and the larger "
              f"student's speed over the teacher-size student's is {bench[big] / bench[ref]:.2f} in "
              f"the benchmark and {logged[big] / logged[ref]:.2f} in the runs' logs.")
     return text
