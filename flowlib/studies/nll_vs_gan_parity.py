@@ -89,6 +89,58 @@ def parity_rows(final: list[Run], search: list[Run], sweep: list[Run] | None = N
     return rows
 
 
+def teacher_evaluation(teacher: Path, preset: str = "quick", *, force: bool = False) -> dict:
+    """Measure the teacher as Experiment 1's final runs are measured (:mod:`flowlib.metrics.final`:
+    LeNet-FID of the plan's samples, 10 000 at quick, against MNIST test, noise seed
+    :data:`~flowlib.metrics.final.SAMPLE_SEED`; Inception-FID of its 500), at temperature 1
+    (latent std 1, what it was trained with) and at the temperature its own rule chose (stored
+    in its weights as the base std); write ``teacher/`` :data:`TEACHER_EVALUATION`. Skipped when
+    it exists for the same weights and plan, unless ``force``."""
+    import time
+
+    import torch
+
+    from flowlib.core.manifest import device_description, git_commit
+    from flowlib.core.paths import atomic_write_bytes, sha256_file
+    from flowlib.core.presets import pick
+    from flowlib.metrics.fid import fid
+    from flowlib.metrics.final import PLANS, SAMPLE_SEED, stored_result
+    from flowlib.models.flows import evaluating
+    from flowlib.models.realnvp import RealNVP
+
+    teacher = Path(teacher)
+    plan = pick(preset, PLANS)
+    plan_d = {"lenet_images": plan.fid_images, "inception_images": plan.inception_images,
+              "sample_seed": SAMPLE_SEED, "reference": "mnist-test"}
+    digest = sha256_file(teacher / "model.pt")
+    path = teacher / TEACHER_EVALUATION
+    stored = stored_result(path, digest, plan_d, force)
+    if stored is not None:
+        return stored
+    t0 = time.time()
+    model = RealNVP.load(teacher / "model.pt").eval()
+    chosen = model.config.base_std            # the teacher's rule's choice, as a latent std
+    out = {"model_sha256": digest, "plan": plan_d, "preset": preset, "temperature": chosen}
+    for name, std in (("T1", 1.0), ("chosen", chosen)):
+        for features, n in (("lenet", plan.fid_images), ("inception", plan.inception_images)):
+            if not n:
+                continue
+            g = torch.Generator().manual_seed(SAMPLE_SEED)
+            with evaluating(model):
+                r = fid(lambda b: model.sample(b, temperature=std / chosen, generator=g),
+                        reference="mnist-test", features=features, n=n,
+                        coverage=features == "lenet")
+            out[f"{features}_fid_{name}"] = r.fid
+            out[f"{features}_{name}"] = {k: v for k, v in r.as_dict().items() if k in (
+                "fid", "n", "n_reference", "precision", "recall", "classes_covered", "class_kl",
+                "seconds")}
+    out.update(git_commit(), device=device_description(), torch=torch.__version__,
+               seconds=round(time.time() - t0, 2),
+               finished_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    atomic_write_bytes(path, (json.dumps(out, indent=1) + "\n").encode())
+    return out
+
+
 def _k(n: int) -> str:
     return f"{n / 1000:,.0f}k".replace(",", " ")
 

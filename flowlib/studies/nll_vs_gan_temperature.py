@@ -257,6 +257,15 @@ def _cmd(args) -> int:
     if args.preset == "smoke" and not args.root:
         raise TemperatureError("At smoke (which reads the shipped quick study) pass --root: a smoke "
                                "reading must never be written beside the shipped quick runs.")
+    if args.teacher:   # the compute-matched NLL row of the parity table (issue 35)
+        from flowlib.data.synthetic import teacher_dir
+        from flowlib.studies.nll_vs_gan_parity import teacher_evaluation
+        r = teacher_evaluation(teacher_dir(), args.preset, force=args.force)
+        print(f"[temperature] teacher: LeNet-FID {r['lenet_fid_T1']:.1f} at T = 1, "
+              f"{r['lenet_fid_chosen']:.1f} at its chosen {r['temperature']:g}; Inception-FID "
+              f"{r.get('inception_fid_T1', float('nan')):.1f} and {r.get('inception_fid_chosen', float('nan')):.1f}",
+              flush=True)
+        return 0
     root = Path(args.root) if args.root else shipped_results("nll-vs-gan", args.preset)
     dirs = sorted(p.parent for p in root.glob("*/manifest.json"))
     if args.runs:
@@ -285,4 +294,7 @@ def add_cli(sub) -> None:
                    help="the study folder (default: the shipped results/nll-vs-gan-PRESET)")
     p.add_argument("--runs", nargs="*", default=None, help="only these runs (names)")
     p.add_argument("--force", action="store_true", help="recompute even when temperature.json is current")
+    p.add_argument("--teacher", action="store_true",
+                   help="instead: measure the book's teacher as the final runs are measured, at "
+                        "temperature 1 and at its chosen temperature (results/teacher/)")
     p.set_defaults(func=_cmd)

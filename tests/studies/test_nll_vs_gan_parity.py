@@ -78,3 +78,22 @@ def test_the_shipped_runs_minutes_and_images():
     assert rows["wgan-gp"]["discriminator_real"] == 6000 * 5 * 64
     assert rows["nll"]["real"] == rows["nsgan"]["discriminator_real"] == 6000 * 64
     assert rows["teacher"]["real"] == 34_000 * 64 and rows["teacher"]["final_minutes"] == [132.1]
+
+
+def test_the_teacher_evaluation_measures_both_temperatures_and_is_reused(tmp_path):
+    """teacher_evaluation on a stand-in teacher (a tiny random Real NVP whose base std 0.9 is
+    its 'chosen temperature'), at smoke (500 LeNet samples, no Inception): the two FIDs differ
+    (the samples do), the file is what parity_rows reads, and a second call reuses it."""
+    import dataclasses
+
+    from flowlib.models.realnvp import RealNVP, RealNVPConfig
+    cfg = dataclasses.replace(RealNVPConfig.named("tiny"), base_std=0.9)
+    RealNVP(cfg).save(tmp_path / "model.pt")
+    first = P.teacher_evaluation(tmp_path, "smoke")
+    assert first["temperature"] == 0.9 and first["plan"]["lenet_images"] == 500
+    assert first["lenet_T1"]["n"] == first["lenet_chosen"]["n"] == 500
+    assert first["lenet_fid_T1"] != first["lenet_fid_chosen"]
+    assert "inception_fid_T1" not in first                       # smoke's plan has no Inception
+    assert P.teacher_evaluation(tmp_path, "smoke") == first       # the same weights: reused
+    rows = P.parity_rows([], [], teacher=_teacher(tmp_path))
+    assert rows[-1]["lenet_fid"] == [first["lenet_fid_T1"]]
