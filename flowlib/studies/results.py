@@ -72,6 +72,7 @@ SHIPPED_WEIGHTS: dict[str, str] = {
     "realnvp-nll-quick/model.pt": "chapter Real NVP on MNIST; tests/models/test_realnvp.py",
     "realnvp-lr-sweep/tiny-lr0.005-b32-model.pt": "tests/models/test_realnvp.py (the sweep's reference run)",
     "gan-control-quick/seed0/model.pt": "tests/studies/test_gan_control_shipped.py",
+    "gan-control-recipe-quick/seed0/model.pt": "tests/studies/test_gan_control_shipped.py (the bar, re-measured)",
     "nll-vs-gan-quick/*-seed0/model.pt": "the temperature rule and the final-figure re-check (tests/studies/test_nll_vs_gan.py)",
     "nll-vs-gan-search-quick/*/model.pt": "tests/studies/test_search.py: the dead configurations' saturated sigmoid",
     "nash-quick/*-seed0/model.pt": "tests/data/test_synthetic.py: the exact KL re-measured from the weights",
