@@ -38,8 +38,16 @@ from flowlib.core.paths import REPO_ROOT
 from flowlib.core.presets import check_preset
 
 VENDOR_FILES = ("vendor/require.js", "vendor/embed-amd.js")
-# Cells may legitimately run for a while at quick/full (they train when asked to).
+# Cells may legitimately run for a while at quick/full (they train when asked to), and at any
+# preset when a reader asks a chapter to retrain (-p rerun True): no limit then (cell_timeout).
 CELL_TIMEOUT_S = {"smoke": 900, "quick": None, "full": None}
+
+
+def cell_timeout(preset: str, params: dict) -> int | None:
+    """Seconds a cell may run: the preset's limit (a smoke build must not hang), none when the
+    chapter is asked to retrain (a smoke rerun of three studies takes longer than a build's
+    cell on a busy machine)."""
+    return None if params.get("rerun") in (True, "True", "true", 1) else CELL_TIMEOUT_S[preset]
 
 
 class BookError(FlowlibError, RuntimeError):
@@ -153,7 +161,7 @@ class Book:
                 papermill.execute_notebook(
                     str(src_nb), str(out_nb), parameters={"preset": preset, **params},
                     kernel_name="python3", cwd=str(self.book_dir), progress_bar=False,
-                    execution_timeout=CELL_TIMEOUT_S[preset], report_mode=False,
+                    execution_timeout=cell_timeout(preset, params), report_mode=False,
                     config=kernel_config(Path(tmp)))
             except PapermillExecutionError as err:
                 failed = self.build_dir / "failed" / f"{name}.ipynb"
