@@ -49,20 +49,10 @@ def _open(browser, url, width=1280):
 
 
 # Text a reader should never see: TeX that MathJax did not typeset. Searched in text nodes
-# outside MathJax's output, code and scripts.
-RAW_TEX = r"""() => {
-  const bad = /\\(mathrm|frac|text|left|right|sum|mathbb|mathcal|cdot|lVert|rVert|log|exp|int)\b|\$[^$\s][^$]{0,80}\\[a-zA-Z]/;
-  const skip = 'script,style,pre,code,mjx-container,.MathJax,.highlight,textarea';
-  const out = [];
-  const walk = document.createTreeWalker(document.querySelector('main') || document.body,
-                                         NodeFilter.SHOW_TEXT);
-  while (walk.nextNode()) {
-    const n = walk.currentNode;
-    if (n.parentElement && n.parentElement.closest(skip)) continue;
-    if (bad.test(n.textContent)) out.push(n.textContent.trim().slice(0, 80));
-  }
-  return out;
-}"""
+# outside MathJax's output, code and scripts (page_checks.text_nodes, the one walker).
+RAW_TEX = (r"\\(mathrm|frac|text|left|right|sum|mathbb|mathcal|cdot|lVert|rVert|log|exp|int)\b"
+           r"|\$[^$\s][^$]{0,80}\\[a-zA-Z]")
+RAW_TEX_SKIP = "script,style,pre,code,mjx-container,.MathJax,.highlight,textarea"
 
 # Every figure as the page shows it: an image wider than the column is shrunk to it, and the
 # build checked its text at exactly that shrinking (flowlib.book.legibility); an image shown
@@ -100,7 +90,7 @@ def test_every_page_renders_offline_without_errors(html, browser):
             .map(p => p.innerText).filter(t => /\|\s*:?-{3,}:?\s*\|/.test(t))  // a |---| row
             .map(t => t.slice(0, 60))""")
         problems += [f"table rendered as text: {s!r}" for s in pipes]
-        problems += [f"raw TeX: {t!r}" for t in page.evaluate(RAW_TEX)]
+        problems += [f"raw TeX: {t!r}" for t in page_checks.text_nodes(page, RAW_TEX, RAW_TEX_SKIP)]
         problems += [f"figure shrunk below legibility: {t}" for t in page.evaluate(SHRUNK, COLUMN_PX)]
         problems += [f"wider than the column: {t}" for t in page.evaluate(OVERFLOW)]
         problems += [f"a control's label is cut: {t!r}" for t in page.evaluate(CUT_LABELS)]

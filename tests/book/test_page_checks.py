@@ -123,3 +123,16 @@ def test_a_link_to_a_renamed_section_is_found(tmp_path):
     bad = tmp_path / "old.html"
     bad.write_text('<a href="ch.html#the-finding-as-these-numbers-have-it">ch</a>')
     assert P.broken_section_links(bad) == ["ch.html#the-finding-as-these-numbers-have-it: no such section"]
+
+
+def test_the_raw_tex_pattern_finds_untypeset_tex_in_text_but_not_in_code_or_mathjax(browser):
+    """The browser test's raw-TeX check runs on the same walker as the backtick check."""
+    from tests.book.test_browser import RAW_TEX, RAW_TEX_SKIP
+    ok = FRAME.format("<p>The KL is small.</p><code>\\frac{a}{b}</code>"
+                      "<mjx-container>\\frac{a}{b}</mjx-container>")
+    bad = FRAME.format("<p>so $p(x) = \\frac{a}{b}$ here</p>")
+    page = _page(browser, ok)
+    assert P.text_nodes(page, RAW_TEX, RAW_TEX_SKIP) == []
+    page.set_content(bad)
+    assert len(P.text_nodes(page, RAW_TEX, RAW_TEX_SKIP)) == 1
+    page.close()
