@@ -205,8 +205,8 @@ display(Markdown(f"> {temp.RULE}.\n\n" + temp.readings_markdown(runs, temp.read(
 # is the compute-matched NLL row.
 
 # %%
-display(Markdown(parity.parity_table(parity.parity_rows(runs, sruns, hruns, teacher_dir(),
-                                                        temp.read(root)))))
+prows = parity.parity_rows(runs, sruns, hruns, teacher_dir(), temp.read(root))
+display(Markdown(parity.parity_table(prows) + "\n\n" + C.teacher_row_text(prows)))
 
 # %% [markdown]
 # Minutes are wall clocks on a CPU shared with other jobs: upper bounds of what each run needs

@@ -152,6 +152,34 @@ def control_section(controls: list[tuple[str, object]], floor: dict | None = Non
     return fig, "; ".join(texts) + "."
 
 
+def teacher_row_text(rows: list[dict]) -> str:
+    """What the compute-matched NLL row (the teacher) changes, read from
+    :func:`flowlib.studies.nll_vs_gan_parity.parity_rows`: its LeNet-FID at temperature 1 and
+    at its chosen one beside the NLL and NSGAN final runs' medians and minutes."""
+    by = {r["loss"]: r for r in rows}
+    t, nll, gan = by.get("teacher"), by.get("nll"), by.get("nsgan")
+    if not (t and t["lenet_fid"] and nll and gan):
+        return ""
+    med = lambda v: float(np.median(v))   # noqa: E731
+    f1, fc = t["lenet_fid"][0], (t["lenet_fid_chosen"] or [None])[0]
+    minutes = t["final_minutes"][0]
+    text = (f"**What the compute-matched row changes.** Trained by NLL for {minutes:.0f} minutes "
+            f"({minutes / med(nll['final_minutes']):.1f} times an NLL final run's median, "
+            f"{minutes / med(gan['final_minutes']):.1f} times NSGAN's), the teacher scores "
+            f"LeNet-FID **{f1:.0f}** at temperature 1"
+            + (f" and **{fc:.0f}** at its chosen {t['temperatures'][0]:g}" if fc else "")
+            + f", against {med(nll['lenet_fid']):.0f} for the NLL final runs and "
+            f"{med(gan['lenet_fid']):.0f} for NSGAN. ")
+    best = min(x for x in (f1, fc) if x is not None)
+    if best > med(gan["lenet_fid"]):
+        text += (f"More compute and a lower temperature bring NLL's FID down by "
+                 f"{1 - best / med(nll['lenet_fid']):.0%}, but it stays {best / med(gan['lenet_fid']):.1f} "
+                 "times NSGAN's: F1's verdict does not hang on the compute the NLL side was given.")
+    else:
+        text += "With that compute NLL matches or beats NSGAN: F1's verdict hangs on compute."
+    return text
+
+
 def control_verdict(control_root, bar: float = 300.0) -> str:
     """A sentence: does the control the study stands on meet its bar (LeNet-FID below ``bar``
     on 10 000 samples, all 10 classes), read from its final figures."""

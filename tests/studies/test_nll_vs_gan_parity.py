@@ -97,3 +97,26 @@ def test_the_teacher_evaluation_measures_both_temperatures_and_is_reused(tmp_pat
     assert P.teacher_evaluation(tmp_path, "smoke") == first       # the same weights: reused
     rows = P.parity_rows([], [], teacher=_teacher(tmp_path))
     assert rows[-1]["lenet_fid"] == [first["lenet_fid_T1"]]
+
+
+def test_the_shipped_teacher_evaluation_is_the_teachers_and_reproduces():
+    """The compute-matched row's figures: measured on the shipped teacher's weights, and its
+    LeNet-FID at the chosen temperature re-measured from them (10 000 samples, the final noise
+    seed; a tolerance, not bit for bit: the file may come from another CPU)."""
+    import torch
+
+    from flowlib.core.paths import sha256_file
+    from flowlib.data.synthetic import teacher_dir
+    from flowlib.metrics.fid import fid
+    from flowlib.metrics.final import SAMPLE_SEED
+    from flowlib.models.realnvp import RealNVP
+    path = teacher_dir() / P.TEACHER_EVALUATION
+    assert path.exists(), "the teacher's evaluation is missing (results/teacher/nll-vs-gan-evaluation.json)"
+    ev = json.loads(path.read_text())
+    assert ev["model_sha256"] == sha256_file(teacher_dir() / "model.pt")
+    assert ev["lenet_chosen"]["n"] == ev["lenet_T1"]["n"] == 10_000
+    model = RealNVP.load(teacher_dir() / "model.pt").eval()
+    g = torch.Generator().manual_seed(SAMPLE_SEED)
+    r = fid(lambda b: model.sample(b, generator=g), reference="mnist-test", n=10_000,
+            precision_recall_k=None, coverage=False)
+    assert abs(r.fid - ev["lenet_fid_chosen"]) < 1e-3 * ev["lenet_fid_chosen"], (r.fid, ev["lenet_fid_chosen"])
