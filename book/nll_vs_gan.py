@@ -381,14 +381,14 @@ if hruns:
 # it ran: LeNet-FID below 300 on 10 000 samples, all ten classes. A first control, with
 # DCGAN's own recipe (Adam 2e-4, betas (0.5, 0.999), 9 000 steps), stays beside it.
 
-# %% mystnb={"figure": {"caption": "The positive controls, a DCGAN trained by the same machinery with the flows' selected NSGAN recipe and, beside it, with DCGAN's own recipe. Left: their validation LeNet-FID over training (log scale; dashed: real digits). Right: the selected recipe's samples from fixed noise at its last step. Look at how fast the selected recipe falls: the recipe trains an ordinary GAN.", "name": "fig-exp1-control"}, "image": {"alt": "Left: two falling LeNet-FID curves of the DCGAN controls over training steps; right: a grid of the recipe control's generated digits."}}
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The positive controls, a DCGAN trained by the same machinery with the flows' selected NSGAN recipe and, beside it, with DCGAN's own recipe. Left: their validation LeNet-FID over training (log scale; dashed: real digits). Right: the selected recipe's samples from fixed noise at its last step. Look at how fast the selected recipe falls: the recipe trains an ordinary GAN.", "name": "fig-exp1-control"}, "image": {"alt": "Left: two falling LeNet-FID curves of the DCGAN controls over training steps; right: a grid of the recipe control's generated digits."}}
 recipe_root = get_study("gan-control-recipe").folder("quick")
 fig, text = C.control_section([("the selected recipe, 6 000 steps", recipe_root),
                                ("DCGAN's own recipe, 9 000 steps", get_study("gan-control").folder("quick"))],
                               floors.get("lenet_validation"))
 plt.show()
 
-# %%
+# %% tags=["remove-input"]
 display(Markdown(C.control_verdict(recipe_root) + "\n\n" + text + "\n\n"
                  + C.control_comparison(recipe_root, runs, floors)))
 

@@ -135,7 +135,8 @@ def control_section(controls: list[tuple[str, object]], floor: dict | None = Non
         rows = [r for r in read_metrics(run) if "fid" in r and not r.get("event")]
         ax[0].plot([r["step"] for r in rows], [r["fid"] for r in rows], "o-", ms=3, label=label)
         fin = json.loads((run / "final.json").read_text())["lenet"]
-        texts.append(f"{label}: LeNet-FID **{fin['fid']:.1f}** on {fin['n']:,} samples against MNIST "
+        n = f"{fin['n']:,}".replace(",", " ")
+        texts.append(f"{label}: LeNet-FID **{fin['fid']:.1f}** on {n} samples against MNIST "
                      f"test, {fin['classes_covered']}/10 classes, precision {fin['precision']:.3f}, "
                      f"recall {fin['recall']:.3f}")
     _floor_line(ax[0], floor)
@@ -149,7 +150,7 @@ def control_section(controls: list[tuple[str, object]], floor: dict | None = Non
     ax[1].set_title(f"{label.split(',')[0]}, fixed noise,\n{last.stem.replace('-', ' ')}", fontsize=9)
     ax[1].axis("off")
     fig.tight_layout()
-    return fig, "; ".join(texts) + "."
+    return fig, "Final figures: " + "; ".join(texts) + "."
 
 
 def teacher_row_text(rows: list[dict]) -> str:
