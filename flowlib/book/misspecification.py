@@ -276,9 +276,7 @@ def verdicts_table(runs, preset: str, prefixes: tuple[str, ...]) -> str:
     whose names start with ``prefixes`` (``("F3", "F4")``, ``("F5",)``, ``("F6",)``), the
     calibrated ones reading the long controls and the shared-rate runs where shipped."""
     from flowlib.book.findings import readings_table
-    verdicts(runs, preset)
-    rows = [r for r in _VERDICTS[(preset, tuple(r.name for r in runs))][2]
-            if r["verdict"].startswith(prefixes)]
+    rows = [r for r in verdict_rows(runs, preset) if r["verdict"].startswith(prefixes)]
     return readings_table(rows, prefixes[0] if len(prefixes) == 1 else None)
 
 
@@ -304,22 +302,26 @@ def extra_studies(runs: list[Run], preset: str) -> dict[str, list[Run]]:
     return out
 
 
-def verdicts(runs: list[Run], preset: str) -> tuple[dict, dict]:
-    """(first rules' findings, calibrated rules' findings), each keyed by the rule's own name
-    ('F4 (n = 300)'), read from the Findings page's rows for these runs (one builder,
-    :func:`flowlib.studies.findings.e2_rows`), computed once per set of runs (the calibrated
-    F5 measures the teacher's own FID, which takes a while)."""
+def verdict_rows(runs: list[Run], preset: str) -> list[dict]:
+    """The Findings page's rows of F3-F6 for these runs (one builder,
+    :func:`flowlib.studies.findings.e2_rows`), computed once per set of runs (the calibrated F5
+    measures the teacher's own FID, which takes a while)."""
     from flowlib.studies.findings import e2_rows
     key = (preset, tuple(r.name for r in runs))
     if key not in _VERDICTS:
         extra = extra_studies(runs, preset)
-        rows = e2_rows(runs or None, extra["long"], extra["shared-lr"], preset,
-                       long_shipped=bool(extra["long"]), shared_shipped=bool(extra["shared-lr"]))
-        _VERDICTS[key] = tuple({_rule_name(r["verdict"], rule): r for r in rows
-                                if r["verdict"].endswith(f"{rule})")}
-                               for rule in ("first rule", "calibrated")) + (rows,)
-    first, calib, _ = _VERDICTS[key]
-    return first, calib
+        _VERDICTS[key] = e2_rows(runs or None, extra["long"], extra["shared-lr"], preset,
+                                 long_shipped=bool(extra["long"]),
+                                 shared_shipped=bool(extra["shared-lr"]))
+    return _VERDICTS[key]
+
+
+def verdicts(runs: list[Run], preset: str) -> tuple[dict, dict]:
+    """(first rules' findings, calibrated rules' findings), each keyed by the rule's own name
+    ('F4 (n = 300)'), from :func:`verdict_rows`."""
+    rows = verdict_rows(runs, preset)
+    return tuple({_rule_name(r["verdict"], rule): r for r in rows
+                  if r["verdict"].endswith(f"{rule})")} for rule in ("first rule", "calibrated"))
 
 
 def _rule_name(name: str, rule: str) -> str:
@@ -517,11 +519,11 @@ def shared_rate_text(runs: list[Run], preset: str) -> str:
     and range over seeds), which smaller students end below the teacher-size student in every
     seed, and the verdict. Empty until the shared-rate runs are shipped."""
     from flowlib.studies import misspecification_calibrated as cal
+    from flowlib.studies.findings import decided
     shared = extra_studies(runs, preset)["shared-lr"]
     _, calib = verdicts(runs, preset)
     keys = [k for k in calib if k.startswith("F4") and "one rate" in k]
-    if not shared or not keys or not all(calib[k]["status"].startswith(("supported", "not", "mixed"))
-                                         for k in keys):
+    if not shared or not keys or not all(decided(calib[k]) for k in keys):
         return ""
     ref = _M.TEACHER_SIZE
     parts, below_all = [], {}
