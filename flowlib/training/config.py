@@ -15,6 +15,9 @@ from flowlib.core.presets import pick
 from flowlib.models.realnvp import SIZES, RealNVPConfig
 
 
+OPTIMIZERS = ("adam", "adamax", "sgd")  # the generator's optimiser choices
+
+
 class ConfigError(FlowlibError, ValueError):
     """A training setting that cannot work: the message names it, its flag and the fix."""
 
@@ -22,6 +25,7 @@ class ConfigError(FlowlibError, ValueError):
 @dataclass(frozen=True)
 class TrainConfig:
     size: str = "base"             # a RealNVPConfig size name
+    logit_alpha: float | None = None  # the model's logit pre-processing alpha (None: the size's)
     batch_size: int = 64
     lr: float = 1e-3
     warmup_steps: int = 200
@@ -59,7 +63,7 @@ class TrainConfig:
     r1: float = 0.0
     spectral_norm: bool = False
     gp_weight: float = 10.0        # WGAN-GP's gradient-penalty weight (Gulrajani et al., Flow-GAN)
-    optimizer: str = "adam"        # the generator's: "adam" or "sgd" (plain, no momentum)
+    optimizer: str = "adam"        # the generator's: "adam", "adamax" (Real NVP's, Glow's) or "sgd" (plain)
     dense_every: int = 0           # extra checks every this many steps ...
     dense_until: int = 0           # ... up to this step (e.g. 10 and 200: the first moves)
     reverse_kl: bool = False       # synthetic data: also log KL(student || teacher)
@@ -82,6 +86,8 @@ class TrainConfig:
         TrainConfig is checked when it is made, so the Python API and the command line agree.
         Returns the config."""
         _check(self, "size", self.size in SIZES, f"a Real NVP size: one of {', '.join(SIZES)}")
+        _check(self, "logit_alpha", self.logit_alpha is None or (
+            _real(self.logit_alpha) and 0 <= self.logit_alpha < 0.5), "None or a number in [0, 0.5)")
         for name in ("batch_size", "eval_every", "val_images", "test_images", "log_every",
                      "checkpoint_every", "calibrate_steps", "quality_images", "kl_images",
                      "grid_images", "d_steps"):
@@ -119,7 +125,7 @@ class TrainConfig:
                "a number of MNIST classes from 0 to 10")
         _check(self, "snapshot_minutes", isinstance(self.snapshot_minutes, (tuple, list)) and all(
             _real(m) and m >= 0 for m in self.snapshot_minutes), "a tuple of minutes, each 0 or more")
-        _check(self, "optimizer", self.optimizer in ("adam", "sgd"), "adam or sgd")
+        _check(self, "optimizer", self.optimizer in OPTIMIZERS, " or ".join(OPTIMIZERS))
         return self
 
     def steps_fixed(self) -> bool:
@@ -129,8 +135,8 @@ class TrainConfig:
 # the command-line flag of each setting that has one (the others are set from Python)
 _FLAGS = {"max_steps": "--steps", "dense_every": "--dense-checks",
           "dense_until": "--dense-checks", **{name: "--" + name.replace("_", "-") for name in (
-              "size", "batch_size", "lr", "warmup_steps", "final_lr_frac", "minutes", "threads",
-              "eval_every", "quality_every", "quality_images", "checkpoint_every", "gan_beta1",
+              "size", "logit_alpha", "batch_size", "lr", "warmup_steps", "final_lr_frac", "minutes",
+              "threads", "eval_every", "quality_every", "quality_images", "checkpoint_every", "gan_beta1",
               "gan_beta2", "d_lr", "d_steps", "r1", "gp_weight", "optimizer")}}
 
 
@@ -179,6 +185,21 @@ def preset_config(preset: str, **overrides) -> TrainConfig:
     if "size" in overrides:
         RealNVPConfig.named(overrides["size"])  # clear error for an unknown size
     return dataclasses.replace(cfg, **overrides)
+
+
+# The Real NVP chapter's own run where it differs from the preset (issue 36): at quick, the
+# setting `benchmarks/realnvp_search.py` ranked first and `benchmarks/realnvp_quick.py` confirmed
+# at 15 minutes in two seeds, alone on the machine. The studies keep the presets' settings (each
+# names its own), so this changes none of them.
+CANONICAL_SETTINGS: dict[str, dict] = {
+    "quick": {"size": "tiny", "batch_size": 16, "lr": 3.5e-3, "logit_alpha": 0.01},
+}
+
+
+def canonical_config(preset: str, **overrides) -> TrainConfig:
+    """The Real NVP chapter's setting at ``preset``: the preset's, with :data:`CANONICAL_SETTINGS`
+    (then ``overrides``) on top."""
+    return preset_config(preset, **{**CANONICAL_SETTINGS.get(preset, {}), **overrides})
 
 
 # Flow-GAN's WGAN-GP (Grover et al. 2018, after Gulrajani et al. 2017): what `--loss wgan-gp`

@@ -62,6 +62,8 @@ class RunSpec:
     device: str = _f("cpu", help="cpu (default: bit-reproducible), cuda, cuda:N or auto")
     # the trainer's settings, given explicitly (None: the preset's, then the loss's default)
     size: str | None = _f(None, cfg="size", help="model size (a Real NVP size name)")
+    logit_alpha: float | None = _f(None, cfg="logit_alpha", kind=float,
+                                   help="the model's logit pre-processing alpha (default: the size's, 0.05)")
     minutes: float | None = _f(None, cfg="minutes", kind=float, help="training-time budget")
     steps: int | None = _f(None, cfg="max_steps", kind=int, help="schedule length in steps")
     batch_size: int | None = _f(None, cfg="batch_size", kind=int, help="images per step")
@@ -95,7 +97,7 @@ class RunSpec:
     final_lr_frac: float | None = _f(None, cfg="final_lr_frac", kind=float,
                                      help="lr at the end of the cosine, as a fraction of --lr (1: constant)")
     optimizer: str | None = _f(None, cfg="optimizer",
-                               help="the generator's optimiser: adam (default) or sgd")
+                               help="the generator's optimiser: adam (default), adamax or sgd")
     dense_checks: tuple | None = _f(None, kind=int, nargs=2,
                                     help="extra checks every EVERY steps up to step UNTIL (e.g. 10 200)")
     reverse_kl: bool = _f(False, cfg="reverse_kl", store_true=True,

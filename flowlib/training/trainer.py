@@ -221,6 +221,12 @@ class Trainer:
         cfg, data = self.cfg, self.data
         self.model_cfg = (RealNVPConfig.from_dict(data.init["config"]) if data.init
                           else dataclasses.replace(RealNVPConfig.named(cfg.size), **data.model_overrides))
+        if cfg.logit_alpha is not None and cfg.logit_alpha != self.model_cfg.alpha:
+            if data.init:
+                raise TrainError(f"--logit-alpha {cfg.logit_alpha} asks for another pre-processing "
+                                 f"than the --init model's (alpha {self.model_cfg.alpha}): drop "
+                                 "--logit-alpha (a started model keeps its own).")
+            self.model_cfg = dataclasses.replace(self.model_cfg, alpha=cfg.logit_alpha)
         # bits/dim in MNIST's units: float (continuous) data get + log2(256) = 8
         self.bpd_offset = mnist_units_offset(data.val)
         self.ckpt_path, self.metrics_path = self.out / CHECKPOINT, self.out / METRICS
@@ -250,13 +256,15 @@ class Trainer:
         if cfg.channels_last:
             model = model.to(memory_format=torch.channels_last)
         self.model = model
-        if cfg.optimizer == "adam":
-            self.opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
-                                        betas=self.loss_fn.generator_betas(cfg))
+        if cfg.optimizer in ("adam", "adamax"):
+            # Adamax (Adam with an infinity-norm second moment) is what Real NVP and Glow used
+            make = torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.Adamax
+            self.opt = make(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
+                            betas=self.loss_fn.generator_betas(cfg))
         elif cfg.optimizer == "sgd":
             self.opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         else:
-            raise TrainError(f"Unknown optimizer {cfg.optimizer!r}: use adam or sgd.")
+            raise TrainError(f"Unknown optimizer {cfg.optimizer!r}: use adam, adamax or sgd.")
         # the schedule's length: fixed in advance, or after calibration for a time budget
         self.total_steps = cfg.max_steps
         self.sched = torch.optim.lr_scheduler.LambdaLR(

@@ -14,7 +14,7 @@ from flowlib.training.spec import RunSpec, SpecError, same_run
 # a value other than the default for every field
 OTHER = {"loss": "hybrid", "hybrid_lambda": 0.25, "preset": "smoke", "seed": 3,
          "data": "synthetic", "train_size": 500, "init": "teacher", "pretrain_disc": 7,
-         "device": "cuda", "size": "tiny", "minutes": 2.5, "steps": 123, "batch_size": 16,
+         "device": "cuda", "size": "tiny", "logit_alpha": 0.01, "minutes": 2.5, "steps": 123, "batch_size": 16,
          "lr": 3.3e-4, "threads": 2, "eval_every": 11, "quality_every": 22, "quality_images": 99,
          "gan_beta1": 0.1, "gan_beta2": 0.95, "d_lr": 1.23456789e-4, "d_steps": 2, "r1": 10.0,
          "gp_weight": 5.0, "spectral_norm": True, "d_start": "exact", "freeze_disc": True,

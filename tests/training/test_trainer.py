@@ -61,3 +61,19 @@ def test_a_resumed_budget_run_keeps_its_schedule(tmp_path, small_data):
     assert torch.load(tmp_path / "run" / T.CHECKPOINT, weights_only=True)["total_steps"] == total
     steps = [r["step"] for r in T.read_metrics(tmp_path / "run") if "lr" in r]
     assert steps == list(range(1, 21))  # nothing lost or repeated across the stop
+
+
+def test_adamax_is_the_optimiser_asked_for_and_its_state_resumes(tmp_path, small_data):
+    """``optimizer="adamax"`` (Real NVP's and Glow's optimiser) trains with torch's Adamax, and
+    a resumed run restores its infinity-norm state (a run resumed on Adam state would fail)."""
+    tr, va = small_data
+    cfg = _budget_cfg(minutes=None, max_steps=6, optimizer="adamax", snapshot_minutes=())
+    T.train(cfg, tmp_path / "run", progress=False, train_images=tr, val_images=va,
+            stop_after_steps=3)
+    state = torch.load(tmp_path / "run" / T.CHECKPOINT, weights_only=True)["optimizer"]["state"]
+    assert state and all("exp_inf" in s for s in state.values())
+    result = T.train(cfg, tmp_path / "run", progress=False, train_images=tr, val_images=va,
+                     resume=True)
+    assert result.step == 6
+    with pytest.raises(T.ConfigError, match="adam or adamax or sgd"):
+        T.TrainConfig(optimizer="adamw")
