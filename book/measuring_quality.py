@@ -25,6 +25,9 @@ preset = "quick"
 
 # %% tags=["remove-input"]
 from flowlib.book import measuring_quality as C
+from flowlib.book.live import chapter_preset
+
+preset = chapter_preset(preset)   # the shipped results, or a live run at smoke without them
 
 C.findings_box()
 

@@ -33,10 +33,14 @@ from IPython.display import Markdown, display
 from flowlib.book import misspecification as C
 from flowlib.book.code import show_source
 from flowlib.book.lesson import findings_box
+from flowlib.book.live import chapter_preset
 from flowlib.studies import misspecification as exp2
 from flowlib.studies import misspecification_calibrated as cal
+from flowlib.studies.registry import get as get_study
 from flowlib.studies.registry import locate
-from flowlib.studies.results import load_study, provenance, shipped_results, teacher_notes
+from flowlib.studies.results import load_study, provenance, teacher_notes
+
+preset = chapter_preset(preset)   # the shipped results, or a live run at smoke without them
 
 root, note = locate("misspecification", preset, rerun=rerun, seeds=tuple(seeds))
 runs = exp2.load(root)
@@ -444,7 +448,8 @@ display(Markdown(C.dropdown("The students' sizes (the named sizes of the model; 
 # it (open the output for the figure, and the dropdown for the scores).
 
 # %% tags=["remove-input", "hide-output"]
-search = load_study(shipped_results("misspecification-lr", preset))
+search_root = get_study("misspecification-lr").shipped(preset)
+search = load_study(search_root) if search_root else []
 C.search_figure(search);
 
 # %% tags=["remove-input"]
@@ -458,12 +463,7 @@ display(Markdown(C.dropdown("The rate search in numbers", C.search_table(search)
 # for 4 000 steps (571 epochs) at a constant learning rate (open the output).
 
 # %% tags=["remove-input", "hide-output"]
-from flowlib.core.manifest import read_manifest
-from flowlib.core.paths import results_root
-from flowlib.data.synthetic import teacher_dir
-
-pilot_runs = load_study(results_root("misspecification-pilot"))
-h_bpd = read_manifest(teacher_dir())["results"]["entropy"]["bits_per_dim"]
+pilot_runs, h_bpd = C.pilot_runs(), C.teacher_entropy_bpd()
 C.pilot_figure(pilot_runs[0], h_bpd)
 plt.show()
 display(Markdown(C.pilot_text(pilot_runs[0], h_bpd) + "\n\n"

@@ -36,14 +36,16 @@ from flowlib.book import nash as C
 from flowlib.book import widgets
 from flowlib.book.code import show_source
 from flowlib.book.lesson import answer
+from flowlib.book.live import chapter_preset
 from flowlib.studies import nash, nash_exact
 from flowlib.studies.registry import get, locate
+
+preset = chapter_preset(preset)   # the shipped results, or a live run at smoke without them
 
 root, note = locate("nash", preset, rerun=rerun, seeds=tuple(seeds))
 runs = nash.load(root)
 # the calibrated design (issue 33): read only where its runs are shipped, never run from here
-exact_root = next((r for p in dict.fromkeys((preset, "quick"))
-                   if (r := get("nash-exact").shipped(p)) is not None), None)
+exact_root = get("nash-exact").shipped(preset) or get("nash-exact").shipped("quick")
 exact_runs = nash_exact.load(exact_root) if exact_root else []
 exact_note = (f"shipped runs in `{exact_root.name}`" if exact_root
               else "no runs shipped yet (`results/nash-exact-quick` does not exist).")

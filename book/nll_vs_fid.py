@@ -33,6 +33,7 @@ from IPython.display import Markdown, display
 from flowlib.book import nll_vs_fid as C
 from flowlib.book.findings import readings_table
 from flowlib.book.lesson import answer
+from flowlib.book.live import chapter_preset
 from flowlib.studies import findings
 from flowlib.studies import misspecification as exp2
 from flowlib.studies import nash
@@ -41,6 +42,8 @@ from flowlib.studies import nll_vs_gan as exp1
 from flowlib.book.misspecification import extra_studies
 from flowlib.studies.registry import locate
 from flowlib.studies.results import load_study, shown, teacher_notes
+
+preset = chapter_preset(preset)   # the shipped results, or a live run at smoke without them
 
 r1, _ = locate("nll-vs-gan", preset, rerun=rerun, seeds=tuple(seeds))
 rn, _ = locate("nash", preset, rerun=rerun, seeds=tuple(seeds))

@@ -37,6 +37,7 @@ from flowlib.book import nll_vs_gan as C
 from flowlib.book.code import show_source
 from flowlib.book.findings import readings_table
 from flowlib.book.lesson import answer
+from flowlib.book.live import chapter_preset
 from flowlib.data.synthetic import teacher_dir
 from flowlib.studies import findings
 from flowlib.studies import nll_vs_gan as exp1
@@ -45,14 +46,16 @@ from flowlib.studies import nll_vs_gan_parity as parity
 from flowlib.studies import nll_vs_gan_temperature as temp
 from flowlib.studies.registry import get as get_study
 from flowlib.studies.registry import locate
-from flowlib.studies.results import load_study, provenance, shipped_results, shown
+from flowlib.studies.results import load_study, provenance, shown
+
+preset = chapter_preset(preset)   # the shipped results, or a live run at smoke without them
 
 floors = exp1.fid_floors(preset) or {}
 sroot, snote = locate("nll-vs-gan-search", preset)
 sruns = load_study(sroot)
 srows = exp1.search_rows(sruns)
-hroot = shipped_results("nll-vs-gan-hybrid", preset)
-hruns = load_study(hroot) if any(hroot.glob("*/manifest.json")) else []
+hroot = get_study("nll-vs-gan-hybrid").shipped(preset)
+hruns = load_study(hroot) if hroot else []
 root, note = locate("nll-vs-gan", preset, rerun=rerun, seeds=tuple(seeds))
 runs = exp1.load(root)
 stages = {"search": sruns, "hybrid sweep": hruns, "final": runs}

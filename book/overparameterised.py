@@ -32,11 +32,14 @@ from IPython.display import Markdown, display
 from flowlib.book import overparameterised as C
 from flowlib.book.code import show_source
 from flowlib.book.lesson import findings_box
+from flowlib.book.live import chapter_preset
 from flowlib.book.misspecification import dropdown, verdicts_table
 from flowlib.studies import misspecification as exp2
 from flowlib.studies import misspecification_calibrated as cal
 from flowlib.studies.registry import locate
 from flowlib.studies.results import provenance, teacher_notes
+
+preset = chapter_preset(preset)   # the shipped results, or a live run at smoke without them
 
 root, note = locate("misspecification", preset, rerun=rerun, seeds=tuple(seeds))
 runs = exp2.load(root)

@@ -32,9 +32,12 @@ from flowlib.book import synthetic_mnist as C
 from flowlib.book import widgets
 from flowlib.book.code import show_source
 from flowlib.book.lesson import answer
+from flowlib.book.live import chapter_preset
 from flowlib.core.presets import pick
 from flowlib.data import synthetic as S
 from flowlib.data.mnist import load_mnist
+
+preset = chapter_preset(preset)   # the shipped results, or a live run at smoke without them
 
 N = pick(preset, {"smoke": 500, "quick": 10_000, "full": 10_000})  # held-out teacher samples
 t0 = time.time()

@@ -54,6 +54,23 @@ def pilot_text(run: Run, teacher_bpd: float) -> str:
             f"samples from {f[near]:.0f} to {f[max(f)]:.0f}.")
 
 
+PILOT = "misspecification-pilot"   # one run made before the design was fixed; not a study
+
+
+def pilot_runs() -> list[Run]:
+    """The pilot (``results/misspecification-pilot``): one shipped run, read, never rerun."""
+    from flowlib.core.paths import results_root
+    from flowlib.studies.results import load_study
+    return load_study(results_root(PILOT))
+
+
+def teacher_entropy_bpd() -> float:
+    """The teacher's entropy in MNIST's bits/dim: the lowest validation any student can reach."""
+    from flowlib.core.manifest import read_manifest
+    from flowlib.data.synthetic import teacher_dir
+    return read_manifest(teacher_dir())["results"]["entropy"]["bits_per_dim"]
+
+
 STUDENT_COLOR = {"tiny": "C0", "slim": "C2", "small": "C3", "medium": "C4"}
 
 
@@ -362,8 +379,6 @@ def lesson_numbers(runs: list[Run], s: str = _M.TEACHER_SIZE) -> dict:
     """The headline of the idea: student ``s`` on the smallest training set, median over seeds:
     final training and validation bits/dim, the KL at its lowest and at the end, its control's
     final KL; and the teacher's own bits/dim (its entropy in MNIST units)."""
-    from flowlib.core.manifest import read_manifest
-    from flowlib.data.synthetic import teacher_dir
     n = _M.finite_sizes(runs)[0]
     rs, cs = _cell(runs, s, n), _cell(runs, s, 0)
     med = lambda v: float(np.nanmedian(v)) if len(v) else float("nan")   # noqa: E731
@@ -374,7 +389,7 @@ def lesson_numbers(runs: list[Run], s: str = _M.TEACHER_SIZE) -> dict:
             "kl_low": med([_kl_low(r) for r in rs]),
             "kl_final": med([value_at(r, "kl") for r in rs]),
             "kl_control": med([value_at(r, "kl") for r in cs]),
-            "teacher_bpd": read_manifest(teacher_dir())["results"]["entropy"]["bits_per_dim"]}
+            "teacher_bpd": teacher_entropy_bpd()}
 
 
 def findings_points(runs: list[Run], preset: str) -> list[str]:

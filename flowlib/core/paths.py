@@ -40,6 +40,14 @@ def results_root(*parts: str) -> Path:
     return root.joinpath(*parts)
 
 
+def runs_root(*parts: str) -> Path:
+    """Where new runs are trained (the book's live studies, benchmarks): the clone's ``runs/``,
+    or the cache's ``runs/`` when flowlib is installed without a clone (a wheel), whose
+    folder is not ours to write in."""
+    root = REPO_ROOT / "runs" if (REPO_ROOT / ".git").exists() else cache_dir("runs")
+    return root.joinpath(*parts)
+
+
 def shown(path) -> str:
     """``path`` as a reader should see it: relative to the clone when inside it (no machine's
     folder names in a page or a log), else as given."""

@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from flowlib.core.paths import REPO_ROOT, results_root, shown
+from flowlib.core.paths import results_root, runs_root, shown
 from flowlib.core.presets import check_preset
 from flowlib.metrics.final import final_evaluation
 from flowlib.studies import misspecification, misspecification_calibrated, nash, nash_exact, nll_vs_gan
@@ -79,8 +79,10 @@ class Study:
         return results_root(f"{self.name}-{check_preset(preset)}")
 
     def shipped(self, preset: str) -> Path | None:
-        """The shipped results folder at ``preset`` when it holds a showable run."""
-        root = self.folder(preset)
+        """The shipped results folder at ``preset`` when it holds a showable run; at ``smoke``
+        the ``quick`` one (a smoke run only exercises the code). The one way a chapter or a
+        study finds another study's shipped runs."""
+        root = self.folder("quick" if check_preset(preset) == "smoke" else preset)
         return root if any(root.glob(f"*/{self.marker}")) else None
 
 
@@ -197,7 +199,7 @@ def locate(name: str, preset: str, rerun: bool = False, seeds=(0,)) -> tuple[Pat
                 return root, f"Showing {note}: `{shown(root)}`."
     run_preset = preset if rerun else "smoke"
     looked = "quick" if preset == "smoke" else preset
-    root = REPO_ROOT / "runs" / f"{name}-{run_preset}-book"
+    root = runs_root(f"{name}-{run_preset}-book")
     run_study(name, run_preset, seeds, root)
     why = ("" if rerun else f" **No `{looked}` results are shipped yet** (`results/{name}-"
            f"{looked}`), so this page shows a smoke-size run: it exercises the code, its numbers "
@@ -230,10 +232,10 @@ def canonical_run(preset: str = "quick", rerun: bool = False, seed: int = 0) -> 
     if not rerun and (canonical / "manifest.json").exists() and (canonical / T.MODEL).exists():
         return canonical, True
     run_preset = preset if rerun else "smoke"
-    out = REPO_ROOT / "runs" / f"realnvp-nll-{run_preset}-book"
+    out = runs_root(f"realnvp-nll-{run_preset}-book")
     if out.exists():
         shutil.rmtree(out)
-    T.train(T.preset_config(run_preset), out, seed=seed, preset=run_preset, progress=True)
+    T.train(T.canonical_config(run_preset), out, seed=seed, preset=run_preset, progress=True)
     T.publish_run(out, out / "published", preset=run_preset, seed=seed)
     return out / "published", False
 

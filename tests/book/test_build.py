@@ -144,3 +144,26 @@ def test_the_kernel_talks_over_local_sockets_so_the_log_has_no_transport_warning
     nb = nbformat.read(book.book_dir / "tiny.ipynb", as_version=4)
     box = next(i for i, c in enumerate(nb.cells) if "flowlib-finds" in str(c.get("outputs")))
     assert "Run this chapter yourself" in nb.cells[box + 1].source
+
+
+def test_the_builds_kernel_manager_does_not_interrupt_a_kernel_it_shuts_down():
+    """jupyter_client interrupts (SIGINT) every kernel before asking it to shut down, which
+    logs "KeyboardInterrupt caught in kernel" in the build log; the build's manager skips that
+    interrupt while shutting down, and only then (the stock manager, with no kernel running,
+    refuses to interrupt)."""
+    import asyncio
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    from flowlib.book import build
+    cls = build.kernel_config(REPO_ROOT).NotebookClient.kernel_manager_class
+    assert cls == "flowlib.book.build.QuietShutdownKernelManager"
+    quiet, stock = build.QuietShutdownKernelManager(), AsyncKernelManager()
+    for km in (quiet, stock):
+        km.shutting_down = True
+    asyncio.run(quiet._async_interrupt_kernel())            # skipped: nothing raised
+    with pytest.raises(RuntimeError, match="No kernel is running"):
+        asyncio.run(stock._async_interrupt_kernel())
+    quiet.shutting_down = False
+    with pytest.raises(RuntimeError, match="No kernel is running"):
+        asyncio.run(quiet._async_interrupt_kernel())         # not shutting down: interrupts

@@ -31,6 +31,14 @@ def test_the_environment_moves_every_reader_at_use_time(tmp_path, monkeypatch):
     assert teacher_dir() == tmp_path / "teacher"
     assert classifier_dir() == tmp_path / "classifier"
     assert registry.get("nash").shipped("quick") is None      # an empty root ships nothing
+    # a study's shipped folder: at smoke, quick's (the smoke-to-quick rule lives in one place)
+    run = tmp_path / "misspecification-lr-quick" / "tiny-lr0.004-seed0"
+    run.mkdir(parents=True)
+    assert registry.get("misspecification-lr").shipped("smoke") is None   # no run finished
+    (run / "manifest.json").write_text("{}")
+    assert registry.get("misspecification-lr").shipped("smoke") == run.parent
+    assert registry.get("misspecification-lr").shipped("quick") == run.parent
+    assert registry.get("misspecification-lr").shipped("full") is None
 
 
 def test_a_root_that_is_not_a_folder_is_refused_with_the_fix(tmp_path, monkeypatch):
