@@ -133,12 +133,12 @@ def run_one(name: str, minutes: float) -> dict:
     result = T.train(cfg, out, seed=seed, progress=False, data=data)
     wall = time.time() - t0
     test = load_mnist("test").images
-    bpd = {f"{minutes:g}": bits_per_dim(RealNVP.load(out / T.MODEL), test)}
+    model = RealNVP.load(out / T.MODEL)
+    bpd = {f"{minutes:g}": bits_per_dim(model, test)}
     for m in cfg.snapshot_minutes:
         bpd[f"{m:g}"] = bits_per_dim(RealNVP.load(out / f"snapshot-{m:g}min.pt"), test)
     rows = T.read_metrics(out)
     ips = sorted(r["img_per_s"] for r in rows if "img_per_s" in r)
-    model = RealNVP.load(out / T.MODEL)
     return {"name": name, "what": candidate(name)[0], "minutes": minutes, "seed": seed,
             "test_bpd": dict(sorted(bpd.items(), key=lambda kv: float(kv[0]))),
             "img_per_s_median": ips[len(ips) // 2] if ips else None, "steps": result.step,

@@ -251,37 +251,8 @@ def kernel_config(folder: Path):
     config = Config()
     config.KernelManager.transport = "ipc"
     config.KernelManager.ip = str(folder / "kernel")  # the socket files: kernel-<port>
-    config.NotebookClient.kernel_manager_class = "flowlib.book.build.QuietShutdownKernelManager"
+    config.NotebookClient.kernel_manager_class = "flowlib.book.kernel_manager.QuietShutdownKernelManager"
     return config
-
-
-def _quiet_shutdown_kernel_manager():
-    from jupyter_client.manager import AsyncKernelManager
-
-    class QuietShutdownKernelManager(AsyncKernelManager):
-        """A kernel manager that does not interrupt the kernel it is shutting down.
-
-        Why: jupyter_client sends SIGINT before every shutdown request; a kernel that receives
-        it between two polls of its event loop logs "KeyboardInterrupt caught in kernel" into
-        the build log (2 of 14 chapters on a busy machine), though the chapter has finished.
-        A chapter's kernel is idle when the build shuts it down; one that is not (a timeout)
-        still gets the shutdown request, then SIGTERM and SIGKILL (``shutdown_wait_time``).
-        """
-
-        async def _async_interrupt_kernel(self) -> None:
-            if self.shutting_down:
-                return
-            await super()._async_interrupt_kernel()
-
-    return QuietShutdownKernelManager
-
-
-def __getattr__(name):   # built on first use: jupyter_client is imported only by a build
-    if name == "QuietShutdownKernelManager":
-        cls = _quiet_shutdown_kernel_manager()
-        globals()[name] = cls
-        return cls
-    raise AttributeError(name)
 
 
 PLUMBING_TAGS = {"parameters", "injected-parameters"}

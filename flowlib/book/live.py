@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import time
 from pathlib import Path
 
 from flowlib.core.paths import RESULTS_ENV, cache_dir, results_root, runs_root
@@ -37,13 +36,19 @@ def live_root() -> Path:
     return cache_dir("live-results")
 
 
-def shipped_found() -> bool:
-    """Whether the results folder holds the pieces the chapters read: the classifier and the
-    teacher, each with its manifest."""
+def _missing() -> list[str]:
+    """The pieces the chapters read that the results folder lacks: ``"classifier"`` and
+    ``"teacher"``, each needing its weights and its manifest."""
     from flowlib.data.synthetic import teacher_dir
     from flowlib.metrics.classifier import WEIGHTS_NAME, classifier_dir
-    return all(p.exists() for p in (classifier_dir() / WEIGHTS_NAME, classifier_dir() / "manifest.json",
-                                    teacher_dir() / "model.pt", teacher_dir() / "manifest.json"))
+    files = {"classifier": (classifier_dir() / WEIGHTS_NAME, classifier_dir() / "manifest.json"),
+             "teacher": (teacher_dir() / "model.pt", teacher_dir() / "manifest.json")}
+    return [piece for piece, paths in files.items() if not all(p.exists() for p in paths)]
+
+
+def shipped_found() -> bool:
+    """Whether the results folder holds the pieces the chapters read (:func:`_missing`)."""
+    return not _missing()
 
 
 def chapter_preset(preset: str, log=print) -> str:
@@ -60,20 +65,17 @@ def chapter_preset(preset: str, log=print) -> str:
     return "smoke"
 
 
-def make_live_results(log=print) -> dict:
-    """Make the classifier and the teacher under :func:`results_root` where they are missing;
-    return the seconds each took (0 for a piece already there)."""
+def make_live_results(log=print) -> None:
+    """Make under :func:`results_root` the pieces :func:`_missing` names (a piece found
+    incomplete, its weights without its manifest, is made again)."""
     from flowlib import training as T
     from flowlib.data.synthetic import teacher_dir
-    from flowlib.metrics.classifier import WEIGHTS_NAME, ClassifierConfig, classifier_dir, train_classifier
+    from flowlib.metrics.classifier import ClassifierConfig, classifier_dir, train_classifier
     from flowlib.studies.teacher import build_teacher
-    took = {"classifier": 0.0, "teacher": 0.0}
-    if not (classifier_dir() / WEIGHTS_NAME).exists():
-        t0 = time.time()
+    missing = _missing()
+    if "classifier" in missing:
         train_classifier(ClassifierConfig(epochs=CLASSIFIER_EPOCHS), classifier_dir(), log=log)
-        took["classifier"] = time.time() - t0
-    if not (teacher_dir() / "model.pt").exists():
-        t0 = time.time()
+    if "teacher" in missing:
         run = runs_root() / "live-teacher-source"
         if run.exists():
             import shutil
@@ -81,7 +83,5 @@ def make_live_results(log=print) -> dict:
         cfg = dataclasses.replace(T.preset_config("smoke"), max_steps=TEACHER_STEPS, quality_every=None,
                                   eval_every=TEACHER_STEPS, checkpoint_every=TEACHER_STEPS)
         T.train(cfg, run, seed=0, preset="smoke", progress=False)
-        build_teacher(run, teacher_dir(), temperatures=TEACHER_TEMPERATURES,
+        build_teacher(run, teacher_dir(), replace=True, temperatures=TEACHER_TEMPERATURES,
                       command="flowlib.book.live.make_live_results()")
-        took["teacher"] = time.time() - t0
-    return took

@@ -55,6 +55,7 @@ from flowlib.core.presets import check_preset
 from flowlib.metrics.final import final_evaluation
 from flowlib.studies import misspecification, misspecification_calibrated, nash, nash_exact, nll_vs_gan
 from flowlib.studies.design import Design
+from flowlib.studies.results import shipped_results
 from flowlib.studies.runner import (ELSEWHERE, Job, SlurmOptions, StudyError, auto_parallel,
                                     collect, emit_slurm, run_job, run_jobs)
 
@@ -80,9 +81,9 @@ class Study:
 
     def shipped(self, preset: str) -> Path | None:
         """The shipped results folder at ``preset`` when it holds a showable run; at ``smoke``
-        the ``quick`` one (a smoke run only exercises the code). The one way a chapter or a
-        study finds another study's shipped runs."""
-        root = self.folder("quick" if check_preset(preset) == "smoke" else preset)
+        the ``quick`` one (:func:`~flowlib.studies.results.shipped_results`'s rule). The one way
+        a chapter finds another study's shipped runs."""
+        root = shipped_results(self.name, check_preset(preset))
         return root if any(root.glob(f"*/{self.marker}")) else None
 
 

@@ -156,9 +156,10 @@ def test_the_builds_kernel_manager_does_not_interrupt_a_kernel_it_shuts_down():
     from jupyter_client.manager import AsyncKernelManager
 
     from flowlib.book import build
+    from flowlib.book.kernel_manager import QuietShutdownKernelManager
     cls = build.kernel_config(REPO_ROOT).NotebookClient.kernel_manager_class
-    assert cls == "flowlib.book.build.QuietShutdownKernelManager"
-    quiet, stock = build.QuietShutdownKernelManager(), AsyncKernelManager()
+    assert cls == "flowlib.book.kernel_manager.QuietShutdownKernelManager"
+    quiet, stock = QuietShutdownKernelManager(), AsyncKernelManager()
     for km in (quiet, stock):
         km.shutting_down = True
     asyncio.run(quiet._async_interrupt_kernel())            # skipped: nothing raised
